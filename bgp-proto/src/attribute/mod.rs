@@ -1,0 +1,856 @@
+//! Path attributes (RFC 4271 §4.3, §5) and their RFC 7606 error handling.
+//!
+//! Attributes keep their received order and flags, so a decoded UPDATE re-encodes to the same
+//! bytes. Attributes this crate does not interpret are kept byte-exact with their flags.
+//!
+//! What is validated where: [`parse_attributes`] checks framing (overruns, duplicates), flags
+//! and lengths of every attribute it knows, and the values RFC 7606 §7 names; the outcome of
+//! each problem is recorded as an [`UpdateIssue`] (treat-as-withdraw or attribute discard) or,
+//! where the RFC requires a session reset, returned as a [`DecodeError`]. Nothing panics.
+
+mod as_path;
+mod community;
+mod multiprotocol;
+
+pub use as_path::{AsPath, AsSegment, SegmentType, AS_TRANS};
+pub use community::{Community, CommunityParseError, ExtendedCommunity, LargeCommunity};
+pub use multiprotocol::{MpNextHop, MpReach, MpUnreach};
+
+use crate::context::SessionContext;
+use crate::error::{AttributeAction, DecodeError, EncodeError, ErrorKind, UpdateIssue};
+use crate::parser::ParseError;
+use bytes::{BufMut, Bytes, BytesMut};
+use std::fmt;
+use std::net::Ipv4Addr;
+
+/// Attribute flag bits (RFC 4271 §4.3).
+pub mod flags {
+    /// Optional (1) or well-known (0).
+    pub const OPTIONAL: u8 = 0x80;
+    /// Transitive.
+    pub const TRANSITIVE: u8 = 0x40;
+    /// Partial: an optional transitive attribute passed on by a speaker that did not know it.
+    pub const PARTIAL: u8 = 0x20;
+    /// Extended length: the length field is two octets.
+    pub const EXTENDED_LENGTH: u8 = 0x10;
+}
+
+/// Attribute type codes (IANA "BGP Path Attributes").
+pub mod type_code {
+    #![allow(missing_docs)]
+    pub const ORIGIN: u8 = 1;
+    pub const AS_PATH: u8 = 2;
+    pub const NEXT_HOP: u8 = 3;
+    pub const MULTI_EXIT_DISC: u8 = 4;
+    pub const LOCAL_PREF: u8 = 5;
+    pub const ATOMIC_AGGREGATE: u8 = 6;
+    pub const AGGREGATOR: u8 = 7;
+    pub const COMMUNITIES: u8 = 8;
+    pub const ORIGINATOR_ID: u8 = 9;
+    pub const CLUSTER_LIST: u8 = 10;
+    pub const MP_REACH_NLRI: u8 = 14;
+    pub const MP_UNREACH_NLRI: u8 = 15;
+    pub const EXTENDED_COMMUNITIES: u8 = 16;
+    pub const AS4_PATH: u8 = 17;
+    pub const AS4_AGGREGATOR: u8 = 18;
+    pub const LARGE_COMMUNITY: u8 = 32;
+    pub const ONLY_TO_CUSTOMER: u8 = 35;
+}
+
+use type_code as tc;
+
+/// ORIGIN values (RFC 4271 §5.1.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Origin {
+    /// 0: learned from an interior protocol.
+    Igp,
+    /// 1: learned from EGP.
+    Egp,
+    /// 2: learned some other way.
+    Incomplete,
+}
+
+impl Origin {
+    /// The wire value.
+    pub fn code(self) -> u8 {
+        match self {
+            Origin::Igp => 0,
+            Origin::Egp => 1,
+            Origin::Incomplete => 2,
+        }
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Origin::Igp => "IGP",
+            Origin::Egp => "EGP",
+            Origin::Incomplete => "INCOMPLETE",
+        })
+    }
+}
+
+/// AGGREGATOR / AS4_AGGREGATOR value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Aggregator {
+    /// The aggregating AS.
+    pub asn: u32,
+    /// The aggregating speaker's address.
+    pub address: Ipv4Addr,
+}
+
+/// The value of one path attribute.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AttributeValue {
+    /// ORIGIN (1).
+    Origin(Origin),
+    /// AS_PATH (2), in the session's AS width.
+    AsPath(AsPath),
+    /// NEXT_HOP (3).
+    NextHop(Ipv4Addr),
+    /// MULTI_EXIT_DISC (4).
+    Med(u32),
+    /// LOCAL_PREF (5).
+    LocalPref(u32),
+    /// ATOMIC_AGGREGATE (6).
+    AtomicAggregate,
+    /// AGGREGATOR (7), in the session's AS width.
+    Aggregator(Aggregator),
+    /// COMMUNITIES (8).
+    Communities(Vec<Community>),
+    /// ORIGINATOR_ID (9, RFC 4456).
+    OriginatorId(Ipv4Addr),
+    /// CLUSTER_LIST (10, RFC 4456).
+    ClusterList(Vec<Ipv4Addr>),
+    /// MP_REACH_NLRI (14, RFC 4760).
+    MpReach(MpReach),
+    /// MP_UNREACH_NLRI (15, RFC 4760).
+    MpUnreach(MpUnreach),
+    /// EXTENDED_COMMUNITIES (16, RFC 4360).
+    ExtendedCommunities(Vec<ExtendedCommunity>),
+    /// AS4_PATH (17, RFC 6793).
+    As4Path(AsPath),
+    /// AS4_AGGREGATOR (18, RFC 6793).
+    As4Aggregator(Aggregator),
+    /// LARGE_COMMUNITY (32, RFC 8092).
+    LargeCommunities(Vec<LargeCommunity>),
+    /// ONLY_TO_CUSTOMER (35, RFC 9234).
+    OnlyToCustomer(u32),
+    /// Any other attribute, byte-exact.
+    Unknown {
+        /// The type code.
+        type_code: u8,
+        /// The value as received.
+        data: Bytes,
+    },
+}
+
+impl AttributeValue {
+    /// The attribute type code.
+    pub fn type_code(&self) -> u8 {
+        use AttributeValue::*;
+        match self {
+            Origin(_) => tc::ORIGIN,
+            AsPath(_) => tc::AS_PATH,
+            NextHop(_) => tc::NEXT_HOP,
+            Med(_) => tc::MULTI_EXIT_DISC,
+            LocalPref(_) => tc::LOCAL_PREF,
+            AtomicAggregate => tc::ATOMIC_AGGREGATE,
+            Aggregator(_) => tc::AGGREGATOR,
+            Communities(_) => tc::COMMUNITIES,
+            OriginatorId(_) => tc::ORIGINATOR_ID,
+            ClusterList(_) => tc::CLUSTER_LIST,
+            MpReach(_) => tc::MP_REACH_NLRI,
+            MpUnreach(_) => tc::MP_UNREACH_NLRI,
+            ExtendedCommunities(_) => tc::EXTENDED_COMMUNITIES,
+            As4Path(_) => tc::AS4_PATH,
+            As4Aggregator(_) => tc::AS4_AGGREGATOR,
+            LargeCommunities(_) => tc::LARGE_COMMUNITY,
+            OnlyToCustomer(_) => tc::ONLY_TO_CUSTOMER,
+            Unknown { type_code, .. } => *type_code,
+        }
+    }
+
+    /// Octets of the value (without the attribute header).
+    pub fn wire_len(&self, ctx: &SessionContext) -> usize {
+        use AttributeValue::*;
+        match self {
+            Origin(_) => 1,
+            AsPath(p) => p.wire_len(ctx.four_octet_as),
+            NextHop(_) | Med(_) | LocalPref(_) | OriginatorId(_) | OnlyToCustomer(_) => 4,
+            AtomicAggregate => 0,
+            Aggregator(_) => {
+                if ctx.four_octet_as {
+                    8
+                } else {
+                    6
+                }
+            }
+            Communities(c) => c.len() * 4,
+            ClusterList(c) => c.len() * 4,
+            MpReach(m) => m.wire_len(ctx),
+            MpUnreach(m) => m.wire_len(ctx),
+            ExtendedCommunities(c) => c.len() * 8,
+            As4Path(p) => p.wire_len(true),
+            As4Aggregator(_) => 8,
+            LargeCommunities(c) => c.len() * 12,
+            Unknown { data, .. } => data.len(),
+        }
+    }
+
+    /// The flags an attribute of this type is sent with (RFC 4271 §5 and each attribute's RFC).
+    pub fn default_flags(&self) -> u8 {
+        use flags::*;
+        match self.type_code() {
+            tc::ORIGIN | tc::AS_PATH | tc::NEXT_HOP | tc::LOCAL_PREF | tc::ATOMIC_AGGREGATE => {
+                TRANSITIVE
+            }
+            tc::MULTI_EXIT_DISC
+            | tc::ORIGINATOR_ID
+            | tc::CLUSTER_LIST
+            | tc::MP_REACH_NLRI
+            | tc::MP_UNREACH_NLRI => OPTIONAL,
+            _ => OPTIONAL | TRANSITIVE,
+        }
+    }
+
+    fn encode_value(&self, ctx: &SessionContext, buf: &mut BytesMut) {
+        use AttributeValue::*;
+        match self {
+            Origin(o) => buf.put_u8(o.code()),
+            AsPath(p) => p.encode(ctx.four_octet_as, buf),
+            NextHop(a) | OriginatorId(a) => buf.put_slice(&a.octets()),
+            Med(v) | LocalPref(v) | OnlyToCustomer(v) => buf.put_u32(*v),
+            AtomicAggregate => {}
+            Aggregator(a) => {
+                if ctx.four_octet_as {
+                    buf.put_u32(a.asn);
+                } else {
+                    buf.put_u16(u16::try_from(a.asn).unwrap_or(AS_TRANS as u16));
+                }
+                buf.put_slice(&a.address.octets());
+            }
+            Communities(c) => c.iter().for_each(|c| buf.put_u32(c.0)),
+            ClusterList(c) => c.iter().for_each(|a| buf.put_slice(&a.octets())),
+            MpReach(m) => m.encode(ctx, buf),
+            MpUnreach(m) => m.encode(ctx, buf),
+            ExtendedCommunities(c) => c.iter().for_each(|c| buf.put_slice(&c.0)),
+            As4Path(p) => p.encode(true, buf),
+            As4Aggregator(a) => {
+                buf.put_u32(a.asn);
+                buf.put_slice(&a.address.octets());
+            }
+            LargeCommunities(c) => c.iter().for_each(|c| {
+                buf.put_u32(c.global_admin);
+                buf.put_u32(c.local_data_1);
+                buf.put_u32(c.local_data_2);
+            }),
+            Unknown { data, .. } => buf.put_slice(data),
+        }
+    }
+}
+
+/// One path attribute: flags as received (or the defaults) and the value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PathAttribute {
+    /// The flags octet. The extended-length bit is honoured on encode when set, and set
+    /// automatically when the value needs it.
+    pub flags: u8,
+    /// The value.
+    pub value: AttributeValue,
+}
+
+impl PathAttribute {
+    /// An attribute with its type's default flags.
+    pub fn new(value: AttributeValue) -> Self {
+        PathAttribute {
+            flags: value.default_flags(),
+            value,
+        }
+    }
+
+    /// The type code.
+    pub fn type_code(&self) -> u8 {
+        self.value.type_code()
+    }
+
+    fn header_flags(&self, value_len: usize) -> u8 {
+        if value_len > 255 {
+            self.flags | flags::EXTENDED_LENGTH
+        } else {
+            self.flags
+        }
+    }
+
+    /// Octets on the wire, header included.
+    pub fn wire_len(&self, ctx: &SessionContext) -> usize {
+        let len = self.value.wire_len(ctx);
+        let header = if self.header_flags(len) & flags::EXTENDED_LENGTH != 0 {
+            4
+        } else {
+            3
+        };
+        header + len
+    }
+
+    /// Writes the attribute. Fails if the value is longer than 65535 octets.
+    pub fn encode(&self, ctx: &SessionContext, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        let len = self.value.wire_len(ctx);
+        let f = self.header_flags(len);
+        buf.put_u8(f);
+        buf.put_u8(self.type_code());
+        if f & flags::EXTENDED_LENGTH != 0 {
+            let l = u16::try_from(len).map_err(|_| EncodeError::ValueTooLarge {
+                what: "attribute length",
+                value: len,
+                max: 65535,
+            })?;
+            buf.put_u16(l);
+        } else {
+            buf.put_u8(len as u8);
+        }
+        self.value.encode_value(ctx, buf);
+        Ok(())
+    }
+}
+
+/// The path attributes of an UPDATE, in received order, with accessors by type.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct PathAttributes(pub Vec<PathAttribute>);
+
+macro_rules! accessor {
+    ($(#[$doc:meta])* $name:ident, $variant:ident, $ty:ty) => {
+        $(#[$doc])*
+        pub fn $name(&self) -> Option<&$ty> {
+            self.0.iter().find_map(|a| match &a.value {
+                AttributeValue::$variant(v) => Some(v),
+                _ => None,
+            })
+        }
+    };
+}
+
+impl PathAttributes {
+    accessor!(/// ORIGIN.
+        origin, Origin, Origin);
+    accessor!(/// AS_PATH, in the session's width (see [`PathAttributes::full_as_path`]).
+        as_path, AsPath, AsPath);
+    accessor!(/// NEXT_HOP.
+        next_hop, NextHop, Ipv4Addr);
+    accessor!(/// MULTI_EXIT_DISC.
+        med, Med, u32);
+    accessor!(/// LOCAL_PREF.
+        local_pref, LocalPref, u32);
+    accessor!(/// AGGREGATOR.
+        aggregator, Aggregator, Aggregator);
+    accessor!(/// ORIGINATOR_ID.
+        originator_id, OriginatorId, Ipv4Addr);
+    accessor!(/// CLUSTER_LIST.
+        cluster_list, ClusterList, Vec<Ipv4Addr>);
+    accessor!(/// MP_REACH_NLRI.
+        mp_reach, MpReach, MpReach);
+    accessor!(/// MP_UNREACH_NLRI.
+        mp_unreach, MpUnreach, MpUnreach);
+    accessor!(/// AS4_PATH.
+        as4_path, As4Path, AsPath);
+    accessor!(/// AS4_AGGREGATOR.
+        as4_aggregator, As4Aggregator, Aggregator);
+    accessor!(/// ONLY_TO_CUSTOMER.
+        only_to_customer, OnlyToCustomer, u32);
+
+    /// COMMUNITIES (empty when absent).
+    pub fn communities(&self) -> &[Community] {
+        self.0
+            .iter()
+            .find_map(|a| match &a.value {
+                AttributeValue::Communities(v) => Some(v.as_slice()),
+                _ => None,
+            })
+            .unwrap_or(&[])
+    }
+
+    /// EXTENDED_COMMUNITIES (empty when absent).
+    pub fn extended_communities(&self) -> &[ExtendedCommunity] {
+        self.0
+            .iter()
+            .find_map(|a| match &a.value {
+                AttributeValue::ExtendedCommunities(v) => Some(v.as_slice()),
+                _ => None,
+            })
+            .unwrap_or(&[])
+    }
+
+    /// LARGE_COMMUNITY (empty when absent).
+    pub fn large_communities(&self) -> &[LargeCommunity] {
+        self.0
+            .iter()
+            .find_map(|a| match &a.value {
+                AttributeValue::LargeCommunities(v) => Some(v.as_slice()),
+                _ => None,
+            })
+            .unwrap_or(&[])
+    }
+
+    /// Whether ATOMIC_AGGREGATE is present.
+    pub fn atomic_aggregate(&self) -> bool {
+        self.get(tc::ATOMIC_AGGREGATE).is_some()
+    }
+
+    /// The attribute of type `type_code`, if present.
+    pub fn get(&self, type_code: u8) -> Option<&PathAttribute> {
+        self.0.iter().find(|a| a.type_code() == type_code)
+    }
+
+    /// Removes every attribute of type `type_code`.
+    pub fn remove(&mut self, type_code: u8) {
+        self.0.retain(|a| a.type_code() != type_code);
+    }
+
+    /// Replaces the attribute of the value's type (keeping its position) or appends it.
+    pub fn set(&mut self, value: AttributeValue) {
+        let code = value.type_code();
+        match self.0.iter_mut().find(|a| a.type_code() == code) {
+            Some(a) => a.value = value,
+            None => self.0.push(PathAttribute::new(value)),
+        }
+    }
+
+    /// The AS path as the originator meant it: AS_PATH merged with AS4_PATH when the session
+    /// is 2-octet (RFC 6793 §4.2.3); just AS_PATH otherwise.
+    pub fn full_as_path(&self, four_octet_session: bool) -> Option<AsPath> {
+        let p = self.as_path()?;
+        match (four_octet_session, self.as4_path()) {
+            (false, Some(p4)) => Some(p.merge_as4(p4)),
+            _ => Some(p.clone()),
+        }
+    }
+
+    /// The aggregator as the originator meant it: AS4_AGGREGATOR replaces an AGGREGATOR with
+    /// AS_TRANS from a 2-octet session (RFC 6793 §4.2.3).
+    pub fn full_aggregator(&self, four_octet_session: bool) -> Option<Aggregator> {
+        let a = *self.aggregator()?;
+        match (four_octet_session, self.as4_aggregator()) {
+            (false, Some(a4)) if a.asn == AS_TRANS => Some(*a4),
+            _ => Some(a),
+        }
+    }
+
+    /// Octets of all attributes on the wire.
+    pub fn wire_len(&self, ctx: &SessionContext) -> usize {
+        self.0.iter().map(|a| a.wire_len(ctx)).sum()
+    }
+
+    /// Writes all attributes in order.
+    pub fn encode(&self, ctx: &SessionContext, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        for a in &self.0 {
+            a.encode(ctx, buf)?;
+        }
+        Ok(())
+    }
+}
+
+/// How the attribute decoder treats MP_REACH_NLRI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MpReachForm {
+    /// The full RFC 4760 form (UPDATE messages).
+    Full,
+    /// RFC 6396 §4.3.4: TABLE_DUMP_V2 RIB entries carry only next-hop length and next hop;
+    /// the family comes from the record.
+    Abbreviated(crate::family::Family),
+}
+
+/// The RFC 7606 action for a malformed attribute of `type_code`.
+fn malformed_action(type_code: u8, ctx: &SessionContext) -> AttributeAction {
+    match type_code {
+        // RFC 7606 §7.6, §7.7, RFC 6793 §6: discard.
+        tc::ATOMIC_AGGREGATE | tc::AGGREGATOR | tc::AS4_PATH | tc::AS4_AGGREGATOR => {
+            AttributeAction::Discard
+        }
+        // RFC 7606 §7.9, §7.10: treat-as-withdraw on iBGP; these must not come over eBGP at
+        // all, so there the attribute is discarded.
+        tc::ORIGINATOR_ID | tc::CLUSTER_LIST if !ctx.ibgp => AttributeAction::Discard,
+        _ => AttributeAction::TreatAsWithdraw,
+    }
+}
+
+/// The (optional, transitive) flag bits each known attribute must carry.
+fn expected_flags(type_code: u8) -> Option<u8> {
+    use flags::*;
+    Some(match type_code {
+        tc::ORIGIN | tc::AS_PATH | tc::NEXT_HOP | tc::LOCAL_PREF | tc::ATOMIC_AGGREGATE => {
+            TRANSITIVE
+        }
+        tc::MULTI_EXIT_DISC
+        | tc::ORIGINATOR_ID
+        | tc::CLUSTER_LIST
+        | tc::MP_REACH_NLRI
+        | tc::MP_UNREACH_NLRI => OPTIONAL,
+        tc::AGGREGATOR
+        | tc::COMMUNITIES
+        | tc::EXTENDED_COMMUNITIES
+        | tc::AS4_PATH
+        | tc::AS4_AGGREGATOR
+        | tc::LARGE_COMMUNITY
+        | tc::ONLY_TO_CUSTOMER => OPTIONAL | TRANSITIVE,
+        _ => return None,
+    })
+}
+
+/// The first four octets of `c` as a big-endian number (missing octets read as zero; callers
+/// check lengths first).
+fn be32(c: &[u8]) -> u32 {
+    match c {
+        [a, b, c, d, ..] => u32::from_be_bytes([*a, *b, *c, *d]),
+        _ => 0,
+    }
+}
+
+/// Parses the value of a known, non-MP attribute. `Err` is the malformation found.
+fn parse_value(
+    type_code: u8,
+    data: &[u8],
+    ctx: &SessionContext,
+) -> Result<AttributeValue, ParseError> {
+    let len_err = || {
+        ParseError::at(
+            data,
+            ErrorKind::AttributeLength {
+                type_code,
+                length: data.len(),
+            },
+        )
+    };
+    let exact = |n: usize| {
+        if data.len() == n {
+            Ok(())
+        } else {
+            Err(len_err())
+        }
+    };
+    let multiple = |n: usize| {
+        if !data.is_empty() && data.len().is_multiple_of(n) {
+            Ok(())
+        } else {
+            Err(len_err())
+        }
+    };
+    Ok(match type_code {
+        tc::ORIGIN => {
+            exact(1)?;
+            match data.first() {
+                Some(0) => AttributeValue::Origin(Origin::Igp),
+                Some(1) => AttributeValue::Origin(Origin::Egp),
+                Some(2) => AttributeValue::Origin(Origin::Incomplete),
+                Some(v) => {
+                    return Err(ParseError::at(data, ErrorKind::InvalidOrigin { value: *v }))
+                }
+                None => return Err(len_err()),
+            }
+        }
+        tc::AS_PATH => {
+            let p = AsPath::parse(data, ctx.four_octet_as, type_code)?;
+            if let Some(expected) = ctx.enforce_first_as {
+                match p.first_as() {
+                    Some(first) if first == expected => {}
+                    first => {
+                        return Err(ParseError::at(
+                            data,
+                            ErrorKind::FirstAsMismatch {
+                                first: first.unwrap_or(0),
+                                expected,
+                            },
+                        ))
+                    }
+                }
+            }
+            AttributeValue::AsPath(p)
+        }
+        tc::AS4_PATH => AttributeValue::As4Path(AsPath::parse(data, true, type_code)?),
+        tc::NEXT_HOP => {
+            exact(4)?;
+            AttributeValue::NextHop(Ipv4Addr::from(be32(data)))
+        }
+        tc::MULTI_EXIT_DISC => {
+            exact(4)?;
+            AttributeValue::Med(be32(data))
+        }
+        tc::LOCAL_PREF => {
+            exact(4)?;
+            AttributeValue::LocalPref(be32(data))
+        }
+        tc::ATOMIC_AGGREGATE => {
+            exact(0)?;
+            AttributeValue::AtomicAggregate
+        }
+        tc::AGGREGATOR | tc::AS4_AGGREGATOR => {
+            let four = ctx.four_octet_as || type_code == tc::AS4_AGGREGATOR;
+            let (asn, addr) = if four {
+                exact(8)?;
+                (be32(data), be32(data.get(4..).unwrap_or(&[])))
+            } else {
+                exact(6)?;
+                let asn = data
+                    .first_chunk::<2>()
+                    .map(|b| u32::from(u16::from_be_bytes(*b)));
+                (asn.unwrap_or(0), be32(data.get(2..).unwrap_or(&[])))
+            };
+            if asn == 0 {
+                return Err(ParseError::at(data, ErrorKind::AsZero { type_code }));
+            }
+            let a = Aggregator {
+                asn,
+                address: Ipv4Addr::from(addr),
+            };
+            if type_code == tc::AGGREGATOR {
+                AttributeValue::Aggregator(a)
+            } else {
+                AttributeValue::As4Aggregator(a)
+            }
+        }
+        tc::COMMUNITIES => {
+            multiple(4)?;
+            AttributeValue::Communities(data.chunks_exact(4).map(|c| Community(be32(c))).collect())
+        }
+        tc::ORIGINATOR_ID => {
+            exact(4)?;
+            AttributeValue::OriginatorId(Ipv4Addr::from(be32(data)))
+        }
+        tc::CLUSTER_LIST => {
+            multiple(4)?;
+            AttributeValue::ClusterList(
+                data.chunks_exact(4)
+                    .map(|c| Ipv4Addr::from(be32(c)))
+                    .collect(),
+            )
+        }
+        tc::EXTENDED_COMMUNITIES => {
+            multiple(8)?;
+            AttributeValue::ExtendedCommunities(
+                data.chunks_exact(8)
+                    .map(|c| {
+                        let mut b = [0u8; 8];
+                        b.copy_from_slice(c);
+                        ExtendedCommunity(b)
+                    })
+                    .collect(),
+            )
+        }
+        tc::LARGE_COMMUNITY => {
+            multiple(12)?;
+            AttributeValue::LargeCommunities(
+                data.chunks_exact(12)
+                    .map(|c| LargeCommunity {
+                        global_admin: be32(c),
+                        local_data_1: be32(c.get(4..).unwrap_or(&[])),
+                        local_data_2: be32(c.get(8..).unwrap_or(&[])),
+                    })
+                    .collect(),
+            )
+        }
+        tc::ONLY_TO_CUSTOMER => {
+            exact(4)?;
+            AttributeValue::OnlyToCustomer(be32(data))
+        }
+        _ => AttributeValue::Unknown {
+            type_code,
+            data: Bytes::copy_from_slice(data),
+        },
+    })
+}
+
+/// Parses an attribute block. `base` is the first byte of the message (for offsets).
+/// Non-fatal problems go to `issues`; a returned error resets the session.
+pub(crate) fn parse_attributes(
+    mut input: &[u8],
+    ctx: &SessionContext,
+    mp_form: MpReachForm,
+    base: &[u8],
+    issues: &mut Vec<UpdateIssue>,
+) -> Result<PathAttributes, DecodeError> {
+    let offset = |s: &[u8]| (s.as_ptr() as usize).saturating_sub(base.as_ptr() as usize);
+    let fatal = |e: ParseError| {
+        e.into_decode(
+            base,
+            Some(ErrorKind::MalformedAttributeList {
+                reason: "truncated multiprotocol NLRI",
+            }),
+        )
+    };
+    let mut attrs = Vec::with_capacity(8);
+    let mut seen = [0u64; 4];
+    while !input.is_empty() {
+        let start = input;
+        let (f, code) = match input {
+            [f, code, ..] => (*f, *code),
+            _ => {
+                issues.push(UpdateIssue {
+                    kind: ErrorKind::AttributeOverrun {
+                        type_code: 0,
+                        length: input.len(),
+                    },
+                    offset: offset(start),
+                    action: AttributeAction::TreatAsWithdraw,
+                });
+                break;
+            }
+        };
+        let ext = f & flags::EXTENDED_LENGTH != 0;
+        let header = if ext { 4 } else { 3 };
+        let len = match (ext, input.get(2), input.get(3)) {
+            (false, Some(l), _) => Some(usize::from(*l)),
+            (true, Some(h), Some(l)) => Some(usize::from(u16::from_be_bytes([*h, *l]))),
+            _ => None,
+        };
+        let Some((data, rest)) = len.and_then(|len| {
+            let body = input.get(header..)?;
+            (body.len() >= len).then(|| body.split_at(len))
+        }) else {
+            // RFC 7606 §4: an attribute that overruns the block. The NLRI of an MP attribute
+            // cannot be found, so that case resets the session (RFC 7606 §5.3).
+            let kind = ErrorKind::AttributeOverrun {
+                type_code: code,
+                length: len.unwrap_or(0),
+            };
+            if matches!(code, tc::MP_REACH_NLRI | tc::MP_UNREACH_NLRI) {
+                return Err(DecodeError::new(kind, offset(start)));
+            }
+            issues.push(UpdateIssue {
+                kind,
+                offset: offset(start),
+                action: AttributeAction::TreatAsWithdraw,
+            });
+            break;
+        };
+        input = rest;
+
+        // RFC 7606 §3(g): repeated attributes. MP_REACH/MP_UNREACH twice resets; any other
+        // keeps the first.
+        let (word, bit) = (usize::from(code / 64), 1u64 << (code % 64));
+        let dup = seen.get(word).is_some_and(|w| w & bit != 0);
+        if let Some(w) = seen.get_mut(word) {
+            *w |= bit;
+        }
+        if dup {
+            if matches!(code, tc::MP_REACH_NLRI | tc::MP_UNREACH_NLRI) {
+                return Err(DecodeError::new(
+                    ErrorKind::DuplicateMultiprotocolAttribute { type_code: code },
+                    offset(start),
+                ));
+            }
+            issues.push(UpdateIssue {
+                kind: ErrorKind::DuplicateAttribute { type_code: code },
+                offset: offset(start),
+                action: AttributeAction::Discard,
+            });
+            continue;
+        }
+
+        let Some(expected) = expected_flags(code) else {
+            // Unknown attribute. RFC 4271 §6.3: well-known → reset 3/2 with the attribute.
+            if f & flags::OPTIONAL == 0 {
+                let whole = start.get(..header + data.len()).unwrap_or(start);
+                return Err(DecodeError {
+                    kind: ErrorKind::UnrecognizedWellKnownAttribute { type_code: code },
+                    offset: offset(start),
+                    data: Bytes::copy_from_slice(whole),
+                });
+            }
+            attrs.push(PathAttribute {
+                flags: f,
+                value: AttributeValue::Unknown {
+                    type_code: code,
+                    data: Bytes::copy_from_slice(data),
+                },
+            });
+            continue;
+        };
+        let flags_ok = f & (flags::OPTIONAL | flags::TRANSITIVE) == expected;
+
+        // MP attributes: any malformation is fatal (RFC 7606 §7.11); a flag conflict alone
+        // still lets the NLRI be found, so it is treat-as-withdraw.
+        if matches!(code, tc::MP_REACH_NLRI | tc::MP_UNREACH_NLRI) {
+            let value = match (code, mp_form) {
+                (tc::MP_REACH_NLRI, MpReachForm::Full) => {
+                    AttributeValue::MpReach(MpReach::parse(data, ctx, base, issues).map_err(fatal)?)
+                }
+                (tc::MP_REACH_NLRI, MpReachForm::Abbreviated(family)) => {
+                    AttributeValue::MpReach(abbreviated_mp_reach(data, family).map_err(fatal)?)
+                }
+                _ => AttributeValue::MpUnreach(
+                    MpUnreach::parse(data, ctx, base, issues).map_err(fatal)?,
+                ),
+            };
+            if !flags_ok {
+                issues.push(UpdateIssue {
+                    kind: ErrorKind::AttributeFlags {
+                        type_code: code,
+                        flags: f,
+                    },
+                    offset: offset(start),
+                    action: AttributeAction::TreatAsWithdraw,
+                });
+            }
+            attrs.push(PathAttribute { flags: f, value });
+            continue;
+        }
+
+        if !flags_ok {
+            issues.push(UpdateIssue {
+                kind: ErrorKind::AttributeFlags {
+                    type_code: code,
+                    flags: f,
+                },
+                offset: offset(start),
+                action: malformed_action(code, ctx),
+            });
+            continue;
+        }
+        // RFC 7606 §7.5: LOCAL_PREF from an eBGP peer is discarded.
+        if code == tc::LOCAL_PREF && !ctx.ibgp {
+            issues.push(UpdateIssue {
+                kind: ErrorKind::LocalPrefFromEbgp,
+                offset: offset(start),
+                action: AttributeAction::Discard,
+            });
+            continue;
+        }
+        match parse_value(code, data, ctx) {
+            Ok(value) => attrs.push(PathAttribute { flags: f, value }),
+            Err(e) => issues.push(UpdateIssue {
+                offset: e.offset_from(base),
+                kind: e.kind,
+                action: malformed_action(code, ctx),
+            }),
+        }
+    }
+    Ok(PathAttributes(attrs))
+}
+
+/// RFC 6396 §4.3.4: the abbreviated MP_REACH_NLRI of TABLE_DUMP_V2 RIB entries (next-hop
+/// length and next hop only). Some writers put the full RFC 4760 form there; that is
+/// recognised when the first octet is not a plausible next-hop length for the data.
+fn abbreviated_mp_reach(data: &[u8], family: crate::family::Family) -> Result<MpReach, ParseError> {
+    let nh_len = data.first().map(|l| usize::from(*l)).unwrap_or(0);
+    let nh = if nh_len < data.len() && matches!(nh_len, 4 | 16 | 32) {
+        data.get(1..1 + nh_len).unwrap_or(&[])
+    } else {
+        // Full form: AFI(2) SAFI(1) NH-len(1) NH ...
+        let l = data.get(3).map(|l| usize::from(*l)).unwrap_or(0);
+        data.get(4..4 + l).ok_or_else(|| {
+            ParseError::at(
+                data,
+                ErrorKind::MalformedMultiprotocolAttribute {
+                    type_code: 14,
+                    reason: "bad next hop",
+                },
+            )
+        })?
+    };
+    Ok(MpReach {
+        family,
+        next_hop: MpNextHop::parse(nh, family)?,
+        nlri: Vec::new(),
+        opaque_nlri: Bytes::new(),
+    })
+}

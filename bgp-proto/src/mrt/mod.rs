@@ -1,0 +1,1 @@
+//! MRT (RFC 6396): placeholder until the reader lands.

@@ -1,0 +1,205 @@
+//! NLRI prefixes (RFC 4271 §4.3, RFC 4760 §5) with optional ADD-PATH path identifiers
+//! (RFC 7911 §3).
+//!
+//! A prefix is a length octet followed by the fewest octets that hold that many bits.
+//! Validated here: the length fits the family (else RFC 4271 §6.3 Invalid Network Field) and
+//! the bytes are present. Host bits set beyond the length are masked and reported as
+//! [`AttributeAction::Repaired`].
+
+use crate::error::{AttributeAction, ErrorKind, UpdateIssue};
+use crate::family::Family;
+use crate::parser::{fail, u32_, u8_, PResult, ParseError};
+use bytes::{BufMut, BytesMut};
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// One NLRI entry: a prefix and, with ADD-PATH, its path identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Nlri {
+    /// The prefix (host bits always zero).
+    pub prefix: IpNet,
+    /// RFC 7911 path identifier, present when ADD-PATH is in use for the family.
+    pub path_id: Option<u32>,
+}
+
+impl Nlri {
+    /// A prefix without path identifier.
+    pub fn new(prefix: IpNet) -> Self {
+        Nlri {
+            prefix,
+            path_id: None,
+        }
+    }
+
+    /// Writes this entry; the path identifier is written when present (`add_path` decides
+    /// whether one must be: a missing one is written as 0).
+    pub fn encode(&self, add_path: bool, buf: &mut BytesMut) {
+        if add_path {
+            buf.put_u32(self.path_id.unwrap_or(0));
+        }
+        let len = self.prefix.prefix_len();
+        buf.put_u8(len);
+        let n = usize::from(len).div_ceil(8);
+        match self.prefix {
+            IpNet::V4(p) => buf.put_slice(p.network().octets().get(..n).unwrap_or(&[])),
+            IpNet::V6(p) => buf.put_slice(p.network().octets().get(..n).unwrap_or(&[])),
+        }
+    }
+
+    /// Octets on the wire given whether ADD-PATH applies.
+    pub fn wire_len(&self, add_path: bool) -> usize {
+        (if add_path { 4 } else { 0 }) + 1 + usize::from(self.prefix.prefix_len()).div_ceil(8)
+    }
+}
+
+impl fmt::Display for Nlri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.path_id {
+            Some(id) => write!(f, "{} path-id {}", self.prefix, id),
+            None => write!(f, "{}", self.prefix),
+        }
+    }
+}
+
+/// Parses one prefix (no path identifier) of `family`. Returns the prefix and whether host
+/// bits had to be masked.
+pub(crate) fn parse_prefix(input: &[u8], family: Family) -> PResult<'_, (IpNet, bool)> {
+    let (rest, len) = u8_(input)?;
+    if len > family.max_prefix_len() {
+        return fail(input, ErrorKind::InvalidNetworkField { prefix_length: len });
+    }
+    let n = usize::from(len).div_ceil(8);
+    if rest.len() < n {
+        return fail(input, ErrorKind::InvalidNetworkField { prefix_length: len });
+    }
+    let (bytes, rest) = rest.split_at(n);
+    if family.max_prefix_len() == 32 {
+        let mut octets = [0u8; 4];
+        octets.iter_mut().zip(bytes).for_each(|(d, s)| *d = *s);
+        let raw = u32::from_be_bytes(octets);
+        let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+        let masked = raw & mask;
+        let net = Ipv4Net::new(Ipv4Addr::from(masked), len).map_err(|_| {
+            nom::Err::Failure(ParseError::at(
+                input,
+                ErrorKind::InvalidNetworkField { prefix_length: len },
+            ))
+        })?;
+        Ok((rest, (IpNet::V4(net), masked != raw)))
+    } else {
+        let mut octets = [0u8; 16];
+        octets.iter_mut().zip(bytes).for_each(|(d, s)| *d = *s);
+        let raw = u128::from_be_bytes(octets);
+        let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+        let masked = raw & mask;
+        let net = Ipv6Net::new(Ipv6Addr::from(masked), len).map_err(|_| {
+            nom::Err::Failure(ParseError::at(
+                input,
+                ErrorKind::InvalidNetworkField { prefix_length: len },
+            ))
+        })?;
+        Ok((rest, (IpNet::V6(net), masked != raw)))
+    }
+}
+
+/// Parses a whole NLRI field of `family` into `out`. `base` is the message start (for issue
+/// offsets); repaired prefixes are reported into `issues`.
+pub(crate) fn parse_nlri_field(
+    mut input: &[u8],
+    family: Family,
+    add_path: bool,
+    base: &[u8],
+    out: &mut Vec<Nlri>,
+    issues: &mut Vec<UpdateIssue>,
+) -> Result<(), ParseError> {
+    while !input.is_empty() {
+        let start = input;
+        let path_id = if add_path {
+            let (rest, id) = u32_(input).map_err(|_| {
+                ParseError::at(
+                    start,
+                    ErrorKind::Truncated {
+                        what: "ADD-PATH path identifier",
+                    },
+                )
+            })?;
+            input = rest;
+            Some(id)
+        } else {
+            None
+        };
+        let (rest, (prefix, repaired)) =
+            parse_prefix(input, family).map_err(|e| crate::parser::into_error(e, input))?;
+        if repaired {
+            issues.push(UpdateIssue {
+                kind: ErrorKind::InvalidNetworkField {
+                    prefix_length: prefix.prefix_len(),
+                },
+                offset: ParseError::at(input, ErrorKind::BadMarker).offset_from(base),
+                action: AttributeAction::Repaired,
+            });
+        }
+        out.push(Nlri { prefix, path_id });
+        input = rest;
+    }
+    Ok(())
+}
+
+/// Reads the bytes of one prefix for MRT (no path identifier), for callers that already
+/// know the family.
+pub(crate) fn take_prefix(input: &[u8], family: Family) -> PResult<'_, IpNet> {
+    let (rest, (p, _)) = parse_prefix(input, family)?;
+    Ok((rest, p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv4_prefix_both_directions() {
+        let bytes = [24u8, 10, 244, 1];
+        let (rest, (p, repaired)) = parse_prefix(&bytes, Family::IPV4_UNICAST).expect("parses");
+        assert!(rest.is_empty());
+        assert!(!repaired);
+        assert_eq!(p.to_string(), "10.244.1.0/24");
+        let mut buf = BytesMut::new();
+        Nlri::new(p).encode(false, &mut buf);
+        assert_eq!(&buf[..], &bytes);
+    }
+
+    #[test]
+    fn host_bits_are_masked() {
+        let bytes = [24u8, 10, 244, 1, 7];
+        let (_, (p, _)) = parse_prefix(&bytes[..4], Family::IPV4_UNICAST).expect("parses");
+        assert_eq!(p.to_string(), "10.244.1.0/24");
+        let bytes = [23u8, 10, 244, 1];
+        let (_, (p, repaired)) = parse_prefix(&bytes, Family::IPV4_UNICAST).expect("parses");
+        assert!(repaired);
+        assert_eq!(p.to_string(), "10.244.0.0/23");
+    }
+
+    #[test]
+    fn too_long_prefix_is_invalid_network_field() {
+        let bytes = [33u8, 1, 2, 3, 4, 5];
+        let e = parse_prefix(&bytes, Family::IPV4_UNICAST).expect_err("fails");
+        assert!(matches!(
+            e,
+            nom::Err::Failure(ParseError {
+                kind: ErrorKind::InvalidNetworkField { prefix_length: 33 },
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn ipv6_prefix_122() {
+        let bytes = [
+            122u8, 0xfd, 0, 0, 0x10, 0x02, 0x44, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x40,
+        ];
+        let (_, (p, repaired)) = parse_prefix(&bytes, Family::IPV6_UNICAST).expect("parses");
+        assert!(!repaired);
+        assert_eq!(p.to_string(), "fd00:10:244::40/122");
+    }
+}
