@@ -1,0 +1,6 @@
+//! # bgpd
+//!
+//! A BGP speaker for Kubernetes labs. This library holds everything the `bgpd` binary runs;
+//! each module holds one concept (see ARCHITECTURE.md).
+
+pub mod mrt_view;
