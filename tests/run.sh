@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need, then runs every check and test.
+# This is exactly what CI runs (.ci/run) and what the README tells you to run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "installing test tools (Debian packages) if missing"
+bash tests/install-deps.sh
+
+step "formatting (cargo fmt --check)"
+cargo fmt --all -- --check
+
+step "lints (cargo clippy -D warnings)"
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+
+step "building release binaries (tests run the real bgpd binary)"
+cargo build --workspace --release --all-features
+
+step "unit, property, interop and bad-input tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --all-features --release --no-fail-fast
+else
+  cargo test --workspace --all-features --release --no-fail-fast
+fi
+cargo test --workspace --all-features --release --doc
+
+if [ -x tests/fuzz-smoke.sh ]; then
+  step "fuzz smoke run (bounded)"
+  bash tests/fuzz-smoke.sh
+fi
+
+step "all tests passed"
