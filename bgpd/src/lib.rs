@@ -4,3 +4,4 @@
 //! each module holds one concept (see ARCHITECTURE.md).
 
 pub mod mrt_view;
+pub mod session;

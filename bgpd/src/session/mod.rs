@@ -1,0 +1,5 @@
+//! BGP sessions: the RFC 4271 §8 state machine (sans-IO), capability negotiation, and the
+//! task that drives one peer over TCP.
+
+pub mod fsm;
+pub mod negotiate;

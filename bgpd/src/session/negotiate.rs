@@ -1,0 +1,1 @@
+//! Capability negotiation (placeholder).
