@@ -3,5 +3,8 @@
 //! A BGP speaker for Kubernetes labs. This library holds everything the `bgpd` binary runs;
 //! each module holds one concept (see ARCHITECTURE.md).
 
+pub mod config;
 pub mod mrt_view;
+pub mod policy;
+pub mod rib;
 pub mod session;

@@ -1,0 +1,375 @@
+//! Import and export policy: prefix, AS-path and community sets; statements with conditions,
+//! attribute changes and an action. A chain of policies is evaluated in order; the first
+//! `accept` or `reject` decides; otherwise the neighbor's default applies (RFC 8212: reject
+//! on eBGP unless configured otherwise).
+
+use crate::config::{
+    Config, DefaultAction, FamilyName, NextHopSetting, PolicyConfig, StatementAction,
+};
+use crate::rib::route::{NextHop, RouteAttrs};
+use bgp_proto::{AsPath, AttributeValue, Community, Family, LargeCommunity};
+use ipnet::IpNet;
+use regex::Regex;
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// Turns an AS-path pattern into a regular expression over the path written as
+/// space-separated numbers; `_` matches start, end or a space (Cisco/GoBGP convention).
+pub fn compile_as_path_pattern(pattern: &str) -> Result<Regex, String> {
+    let translated = pattern.replace('_', "(^|[ ]|$)");
+    Regex::new(&translated).map_err(|e| format!("invalid AS-path pattern {pattern:?}: {e}"))
+}
+
+/// What a policy decides about one route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// Accepted or not.
+    pub accept: bool,
+    /// Which policy and statement decided (`policy/statement`), or `default`.
+    pub decided_by: String,
+}
+
+/// The facts about a route that policies may look at.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteFacts<'a> {
+    /// The prefix.
+    pub prefix: &'a IpNet,
+    /// Its family.
+    pub family: Family,
+    /// The neighbor the route came from (import) or goes to (export).
+    pub neighbor: IpAddr,
+    /// The route's class, if any.
+    pub class: Option<&'a str>,
+    /// Our address on the session (for `next_hop = "self"`).
+    pub local_address: Option<IpAddr>,
+    /// The AS to prepend (ours on export, the peer's on import).
+    pub prepend_as: u32,
+}
+
+/// Compiled policies, ready to evaluate.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySet {
+    policies: BTreeMap<String, PolicyConfig>,
+    prefix_sets: BTreeMap<String, Vec<crate::config::PrefixMatch>>,
+    as_path_sets: BTreeMap<String, Vec<Regex>>,
+    community_sets: BTreeMap<String, (Vec<Community>, Vec<LargeCommunity>)>,
+}
+
+impl PolicySet {
+    /// Compiles the policies of a checked config.
+    pub fn from_config(config: &Config) -> Self {
+        PolicySet {
+            policies: config.policies.clone(),
+            prefix_sets: config
+                .prefix_sets
+                .iter()
+                .map(|(k, v)| (k.clone(), v.prefixes.clone()))
+                .collect(),
+            as_path_sets: config
+                .as_path_sets
+                .iter()
+                .map(|(k, v)| {
+                    let res = v
+                        .patterns
+                        .iter()
+                        .filter_map(|p| compile_as_path_pattern(p).ok());
+                    (k.clone(), res.collect())
+                })
+                .collect(),
+            community_sets: config
+                .community_sets
+                .iter()
+                .map(|(k, v)| {
+                    let c = v.communities.iter().map(|c| c.0).collect();
+                    let l = v.large_communities.iter().map(|c| c.0).collect();
+                    (k.clone(), (c, l))
+                })
+                .collect(),
+        }
+    }
+
+    /// Evaluates `chain` (policy names, in order) on a route, changing `attrs` as the
+    /// statements say. Changes made by statements are kept only when the route is accepted.
+    pub fn evaluate(
+        &self,
+        chain: &[String],
+        default: DefaultAction,
+        facts: &RouteFacts<'_>,
+        attrs: &mut RouteAttrs,
+    ) -> Verdict {
+        let mut path_text: Option<String> = None;
+        for name in chain {
+            let Some(policy) = self.policies.get(name) else {
+                continue;
+            };
+            for (i, st) in policy.statements.iter().enumerate() {
+                if !self.matches(&st.conditions, facts, attrs, &mut path_text) {
+                    continue;
+                }
+                apply(&st.set, facts, attrs);
+                path_text = None;
+                let decided_by = || {
+                    let st_name = if st.name.is_empty() {
+                        format!("#{}", i + 1)
+                    } else {
+                        st.name.clone()
+                    };
+                    format!("{name}/{st_name}")
+                };
+                match st.action {
+                    StatementAction::Accept => {
+                        return Verdict {
+                            accept: true,
+                            decided_by: decided_by(),
+                        }
+                    }
+                    StatementAction::Reject => {
+                        return Verdict {
+                            accept: false,
+                            decided_by: decided_by(),
+                        }
+                    }
+                    StatementAction::Next => {}
+                }
+            }
+        }
+        Verdict {
+            accept: default == DefaultAction::Accept,
+            decided_by: "default".to_string(),
+        }
+    }
+
+    fn matches(
+        &self,
+        m: &crate::config::MatchConfig,
+        facts: &RouteFacts<'_>,
+        attrs: &RouteAttrs,
+        path_text: &mut Option<String>,
+    ) -> bool {
+        if let Some(f) = m.family {
+            if f.family() != facts.family {
+                return false;
+            }
+        }
+        if !m.neighbor.is_empty() && !m.neighbor.contains(&facts.neighbor) {
+            return false;
+        }
+        if let Some(class) = &m.class {
+            if facts.class != Some(class.as_str()) {
+                return false;
+            }
+        }
+        if let Some(set) = &m.prefix_set {
+            let Some(set) = self.prefix_sets.get(set) else {
+                return false;
+            };
+            if !set.iter().any(|p| p.matches(facts.prefix)) {
+                return false;
+            }
+        }
+        let path = attrs.attributes.as_path();
+        if !m.origin_as.is_empty() {
+            match path.and_then(AsPath::origin_as) {
+                Some(o) if m.origin_as.contains(&o) => {}
+                _ => return false,
+            }
+        }
+        if let Some(set) = &m.as_path_set {
+            let Some(res) = self.as_path_sets.get(set) else {
+                return false;
+            };
+            let text =
+                path_text.get_or_insert_with(|| path.map(|p| p.to_string()).unwrap_or_default());
+            if !res.iter().any(|r| r.is_match(text)) {
+                return false;
+            }
+        }
+        if let Some(set) = &m.community_set {
+            let Some((c, l)) = self.community_sets.get(set) else {
+                return false;
+            };
+            let has_c = attrs.communities().iter().any(|x| c.contains(x));
+            let has_l = attrs.large_communities().iter().any(|x| l.contains(x));
+            if !has_c && !has_l {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Applies a statement's `set` block.
+fn apply(set: &crate::config::SetConfig, facts: &RouteFacts<'_>, attrs: &mut RouteAttrs) {
+    if let Some(lp) = set.local_pref {
+        attrs.set(AttributeValue::LocalPref(lp));
+    }
+    if let Some(med) = set.med {
+        attrs.set(AttributeValue::Med(med));
+    }
+    if !set.add_communities.is_empty() || !set.remove_communities.is_empty() {
+        let mut c: Vec<Community> = attrs.communities().to_vec();
+        c.retain(|x| !set.remove_communities.iter().any(|r| r.0 == *x));
+        for a in &set.add_communities {
+            if !c.contains(&a.0) {
+                c.push(a.0);
+            }
+        }
+        if c.is_empty() {
+            attrs
+                .attributes
+                .remove(bgp_proto::attribute_type::COMMUNITIES);
+        } else {
+            attrs.set(AttributeValue::Communities(c));
+        }
+    }
+    if !set.add_large_communities.is_empty() || !set.remove_large_communities.is_empty() {
+        let mut c: Vec<LargeCommunity> = attrs.large_communities().to_vec();
+        c.retain(|x| !set.remove_large_communities.iter().any(|r| r.0 == *x));
+        for a in &set.add_large_communities {
+            if !c.contains(&a.0) {
+                c.push(a.0);
+            }
+        }
+        if c.is_empty() {
+            attrs
+                .attributes
+                .remove(bgp_proto::attribute_type::LARGE_COMMUNITY);
+        } else {
+            attrs.set(AttributeValue::LargeCommunities(c));
+        }
+    }
+    if let Some(n) = set.prepend {
+        let mut path = attrs.as_path();
+        for _ in 0..n {
+            path.prepend(facts.prepend_as);
+        }
+        attrs.set(AttributeValue::AsPath(path));
+    }
+    match set.next_hop {
+        Some(NextHopSetting::Address(a)) => attrs.next_hop = NextHop::from_addr(a),
+        Some(NextHopSetting::SelfAddress) => {
+            if let Some(a) = facts.local_address {
+                attrs.next_hop = NextHop::from_addr(a);
+            }
+        }
+        None => {}
+    }
+}
+
+/// The family name used in policy matches for a wire family, if it has one.
+pub fn family_name(family: Family) -> Option<FamilyName> {
+    match family {
+        Family::IPV4_UNICAST => Some(FamilyName::Ipv4Unicast),
+        Family::IPV6_UNICAST => Some(FamilyName::Ipv6Unicast),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bgp_proto::{Origin, PathAttribute, PathAttributes};
+
+    const CONF: &str = r#"
+[global]
+asn = 64512
+router_id = "198.51.100.2"
+
+[[prefix_sets]]
+name = "pods"
+prefixes = ["10.244.0.0/16 le 26"]
+
+[[as_path_sets]]
+name = "from-calico"
+patterns = ["_64513$"]
+
+[[community_sets]]
+name = "blue"
+communities = ["64513:100"]
+large_communities = ["64513:1:1"]
+
+[[policies]]
+name = "import"
+[[policies.statements]]
+name = "no-long"
+match = { prefix_set = "pods", as_path_set = "from-calico" }
+set = { local_pref = 200, add_communities = ["64512:7"] }
+action = "accept"
+[[policies.statements]]
+name = "tagged"
+match = { community_set = "blue" }
+set = { med = 5, prepend = 2 }
+action = "accept"
+"#;
+
+    fn attrs(path: Vec<u32>, communities: Vec<Community>) -> RouteAttrs {
+        let mut a = vec![
+            PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
+            PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(path))),
+        ];
+        if !communities.is_empty() {
+            a.push(PathAttribute::new(AttributeValue::Communities(communities)));
+        }
+        RouteAttrs {
+            next_hop: NextHop::V4("198.51.100.11".parse().expect("ip")),
+            attributes: PathAttributes(a),
+        }
+    }
+
+    #[test]
+    fn statements_match_set_and_decide() {
+        let cfg = crate::config::load_str(CONF, "t.toml").expect("config");
+        let set = PolicySet::from_config(&cfg);
+        let chain = vec!["import".to_string()];
+        let prefix: IpNet = "10.244.1.0/26".parse().expect("prefix");
+        let facts = RouteFacts {
+            prefix: &prefix,
+            family: Family::IPV4_UNICAST,
+            neighbor: "198.51.100.11".parse().expect("ip"),
+            class: None,
+            local_address: None,
+            prepend_as: 64513,
+        };
+        let mut a = attrs(vec![64513], vec![]);
+        let v = set.evaluate(&chain, DefaultAction::Reject, &facts, &mut a);
+        assert_eq!(
+            v,
+            Verdict {
+                accept: true,
+                decided_by: "import/no-long".into()
+            }
+        );
+        assert_eq!(a.local_pref(), Some(200));
+        assert_eq!(a.communities(), &[Community::new(64512, 7)]);
+
+        let other: IpNet = "192.0.2.0/24".parse().expect("prefix");
+        let facts2 = RouteFacts {
+            prefix: &other,
+            ..facts
+        };
+        let mut a = attrs(vec![64514], vec![Community::new(64513, 100)]);
+        let v = set.evaluate(&chain, DefaultAction::Reject, &facts2, &mut a);
+        assert_eq!(v.decided_by, "import/tagged");
+        assert_eq!(a.med(), Some(5));
+        assert_eq!(a.as_path().to_string(), "64513 64513 64514");
+
+        let mut a = attrs(vec![64514], vec![]);
+        let v = set.evaluate(&chain, DefaultAction::Reject, &facts2, &mut a);
+        assert_eq!(
+            v,
+            Verdict {
+                accept: false,
+                decided_by: "default".into()
+            }
+        );
+    }
+
+    #[test]
+    fn as_path_underscore() {
+        let r = compile_as_path_pattern("_64512_").expect("compiles");
+        assert!(r.is_match("64512"));
+        assert!(r.is_match("1 64512 3"));
+        assert!(!r.is_match("645120"));
+        assert!(compile_as_path_pattern("(").is_err());
+    }
+}

@@ -1,0 +1,4 @@
+//! The routing information bases: Adj-RIB-In per peer, the Loc-RIB with best-path selection,
+//! and what was advertised to each peer (Adj-RIB-Out).
+
+pub mod route;
