@@ -497,6 +497,22 @@ fn expected_flags(type_code: u8) -> Option<u8> {
     })
 }
 
+/// Whether IANA registers `type_code` as an optional attribute this crate carries opaque
+/// (so a cleared Optional bit is a flags error, not an unknown well-known attribute).
+fn registered_optional(type_code: u8) -> bool {
+    matches!(
+        type_code,
+        // DPA, ADVERTISER, RCID_PATH (historic); SSA, Connector, AS_PATHLIMIT (deprecated).
+        11..=13 | 19..=21
+        // PMSI_TUNNEL, TUNNEL_ENCAPSULATION, Traffic Engineering, IPv6 Address Specific
+        // Extended Community, AIGP, PE Distinguisher Labels, Entropy Label (deprecated),
+        // BGP-LS.
+        | 22..=29
+        // BGPsec_Path, SFP, BFD Discriminator, BGP Prefix-SID, ATTR_SET.
+        | 33 | 37 | 38 | 40 | 128
+    )
+}
+
 /// The first four octets of `c` as a big-endian number (missing octets read as zero; callers
 /// check lengths first).
 fn be32(c: &[u8]) -> u32 {
@@ -747,6 +763,20 @@ pub(crate) fn parse_attributes(
         }
 
         let Some(expected) = expected_flags(code) else {
+            // A type IANA registers as optional, sent with the Optional bit cleared, is a
+            // flags conflict (RFC 7606 §3(c)), not an unknown well-known attribute: it is
+            // discarded, never a reset.
+            if f & flags::OPTIONAL == 0 && registered_optional(code) {
+                issues.push(UpdateIssue {
+                    kind: ErrorKind::AttributeFlags {
+                        type_code: code,
+                        flags: f,
+                    },
+                    offset: offset(start),
+                    action: AttributeAction::Discard,
+                });
+                continue;
+            }
             // Unknown attribute. RFC 4271 §6.3: well-known → reset 3/2 with the attribute.
             if f & flags::OPTIONAL == 0 {
                 let whole = start.get(..header + data.len()).unwrap_or(start);
