@@ -2,5 +2,11 @@
 //! and what was advertised to each peer (Adj-RIB-Out).
 
 pub mod best_path;
+pub mod classes;
 pub mod export;
+pub mod prefix_log;
 pub mod route;
+pub mod table;
+#[cfg(test)]
+mod table_tests;
+pub mod wire;

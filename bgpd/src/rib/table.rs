@@ -1,0 +1,863 @@
+//! The RIB owner: Adj-RIB-In per peer (before import policy), the Loc-RIB (every accepted
+//! path per destination, best path marked), and Adj-RIB-Out per peer (what was advertised).
+//!
+//! Sans-IO: every operation returns an [`Outbox`] of encoded UPDATEs (and session resets) per
+//! peer; the daemon task writes them out. One task owns this; no locks.
+
+use super::best_path::{self, Candidate};
+use super::classes::{ClassId, ClassTable};
+use super::export::{export, LocalIdentity, Source, Target};
+use super::prefix_log::{self, PrefixAction, PrefixEvent, PrefixSummary};
+use super::route::{NextHop, PeerId, RouteAttrs, SharedAttrs};
+use super::wire::{route_attrs, wire_attributes};
+use crate::config::{Neighbor, Role};
+use crate::policy::{PolicySet, RouteFacts};
+use bgp_proto::{
+    cease_subcode, Family, FamilySet, Nlri, Notification, SessionContext, Update, UpdatePacker,
+};
+use bytes::BytesMut;
+use ipnet::IpNet;
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// What the RIB needs to know about an established session.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    /// The peer's BGP identifier.
+    pub bgp_id: Ipv4Addr,
+    /// Our address on the session.
+    pub local_address: Option<IpAddr>,
+    /// Negotiated families.
+    pub families: Vec<Family>,
+    /// Families we may send several paths for (RFC 7911).
+    pub add_path_send: FamilySet,
+    /// How to encode toward the peer.
+    pub send_context: SessionContext,
+    /// The peer speaks 4-octet AS (for AS4_PATH reconstruction on receive).
+    pub four_octet_as: bool,
+    /// The peer announced graceful restart (RFC 4724): keep its routes as stale on a drop.
+    pub graceful_restart: Option<std::time::Duration>,
+}
+
+/// What to do with one peer's session after an operation.
+#[derive(Debug, Default)]
+pub struct PeerOutput {
+    /// Encoded messages to send, in order.
+    pub bytes: BytesMut,
+    /// Reset the session with this NOTIFICATION (e.g. max-prefix, RFC 4486 6/1).
+    pub reset: Option<Notification>,
+}
+
+/// Output of a RIB operation, per peer.
+pub type Outbox = HashMap<PeerId, PeerOutput>;
+
+/// One path in the Loc-RIB.
+#[derive(Debug, Clone)]
+pub struct Path {
+    /// The peer it came from.
+    pub peer: PeerId,
+    /// The path identifier the peer used (0 without ADD-PATH).
+    pub received_path_id: u32,
+    /// Our own identifier for this path, used when sending with ADD-PATH.
+    pub local_id: u32,
+    /// Attributes after import policy.
+    pub attrs: SharedAttrs,
+    /// Class.
+    pub class: Option<ClassId>,
+    /// When it was received (seconds since the epoch).
+    pub since: u64,
+    /// Kept across a graceful restart, waiting for a refresh (RFC 4724 §4.2).
+    pub stale: bool,
+}
+
+/// Every path for one prefix.
+#[derive(Debug, Clone, Default)]
+pub struct Destination {
+    /// The accepted paths.
+    pub paths: Vec<Path>,
+    /// Index of the best path.
+    pub best: Option<usize>,
+}
+
+/// A peer as the RIB sees it.
+#[derive(Debug)]
+pub struct PeerEntry {
+    /// Configuration.
+    pub neighbor: Neighbor,
+    /// Present while Established.
+    pub session: Option<SessionInfo>,
+    /// Routes as received, before policy: (family, prefix, path id) → attributes.
+    pub adj_in: HashMap<(Family, IpNet, u32), SharedAttrs>,
+    /// What was advertised: (family, prefix) → [(path id, attributes)].
+    pub adj_out: HashMap<(Family, IpNet), Vec<(u32, SharedAttrs)>>,
+    /// Counts for the summary log line.
+    pub summary: PrefixSummary,
+}
+
+impl PeerEntry {
+    /// Routes received per family (Adj-RIB-In).
+    pub fn received(&self, family: Family) -> usize {
+        self.adj_in.keys().filter(|(f, _, _)| *f == family).count()
+    }
+
+    /// Routes advertised per family (Adj-RIB-Out).
+    pub fn advertised(&self, family: Family) -> usize {
+        self.adj_out
+            .iter()
+            .filter(|((f, _), _)| *f == family)
+            .map(|(_, v)| v.len())
+            .sum()
+    }
+}
+
+/// The RIBs.
+#[derive(Debug)]
+pub struct Rib {
+    /// Our identity.
+    pub identity: LocalIdentity,
+    /// Classes.
+    pub classes: ClassTable,
+    /// Policies.
+    pub policies: PolicySet,
+    /// Peers by id.
+    pub peers: HashMap<PeerId, PeerEntry>,
+    /// The Loc-RIB.
+    pub loc: HashMap<(Family, IpNet), Destination>,
+    interned: HashSet<SharedAttrs>,
+    next_local_id: u32,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// RFC 4271 §6.3 (semantic next-hop check): addresses that can never be a next hop.
+fn unusable_next_hop(nh: &NextHop, own: &[IpAddr]) -> Option<&'static str> {
+    let a = nh.addr();
+    if own.contains(&a) {
+        return Some("next hop is our own address");
+    }
+    match a {
+        IpAddr::V4(v) if v.octets()[0] == 0 => Some("next hop in 0.0.0.0/8"),
+        IpAddr::V4(v) if v.is_loopback() && !own.iter().any(IpAddr::is_loopback) => {
+            Some("next hop in 127.0.0.0/8")
+        }
+        IpAddr::V4(v) if v.is_multicast() || v.is_broadcast() => Some("next hop is multicast"),
+        IpAddr::V6(v) if v.is_unspecified() || v.is_multicast() => {
+            Some("next hop is :: or multicast")
+        }
+        _ => None,
+    }
+}
+
+impl Rib {
+    /// An empty RIB.
+    pub fn new(identity: LocalIdentity, classes: ClassTable, policies: PolicySet) -> Self {
+        Rib {
+            identity,
+            classes,
+            policies,
+            peers: HashMap::new(),
+            loc: HashMap::new(),
+            interned: HashSet::new(),
+            next_local_id: 1,
+        }
+    }
+
+    /// Adds (or replaces the configuration of) a peer.
+    pub fn configure_peer(&mut self, id: PeerId, neighbor: Neighbor) {
+        match self.peers.get_mut(&id) {
+            Some(p) => p.neighbor = neighbor,
+            None => {
+                self.peers.insert(
+                    id,
+                    PeerEntry {
+                        neighbor,
+                        session: None,
+                        adj_in: HashMap::new(),
+                        adj_out: HashMap::new(),
+                        summary: PrefixSummary::default(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// Number of distinct attribute sets in use.
+    pub fn attribute_sets(&self) -> usize {
+        self.interned.len()
+    }
+
+    fn intern(&mut self, attrs: RouteAttrs) -> SharedAttrs {
+        if let Some(a) = self.interned.get(&attrs) {
+            return a.clone();
+        }
+        let a = Arc::new(attrs);
+        self.interned.insert(a.clone());
+        a
+    }
+
+    /// Drops attribute sets nothing refers to any more.
+    pub fn collect_garbage(&mut self) {
+        self.interned.retain(|a| Arc::strong_count(a) > 1);
+    }
+
+    /// A session came up: send it the whole table and End-of-RIB per family (RFC 4724 §2).
+    pub fn peer_up(&mut self, id: PeerId, session: SessionInfo) -> Outbox {
+        let families = session.families.clone();
+        if let Some(p) = self.peers.get_mut(&id) {
+            p.session = Some(session);
+            p.adj_out.clear();
+        }
+        let mut outbox = Outbox::new();
+        for family in families {
+            let keys: Vec<(Family, IpNet)> = self
+                .loc
+                .keys()
+                .filter(|(f, _)| *f == family)
+                .copied()
+                .collect();
+            self.export_to(&keys, Some(id), &mut outbox);
+            if let Some((ctx, _)) = self.send_context(id) {
+                let out = outbox.entry(id).or_default();
+                let _ = bgp_proto::Message::Update(Update::end_of_rib_marker(family))
+                    .encode(&ctx, &mut out.bytes);
+            }
+        }
+        outbox
+    }
+
+    /// A session went down. With graceful restart negotiated (and `graceful` true), the
+    /// peer's paths stay as stale until [`Rib::flush_stale`] (RFC 4724 §4.2); otherwise
+    /// they are withdrawn now.
+    pub fn peer_down(&mut self, id: PeerId, graceful: bool) -> Outbox {
+        let Some(p) = self.peers.get_mut(&id) else {
+            return Outbox::new();
+        };
+        let keep = graceful
+            && p.session
+                .as_ref()
+                .is_some_and(|s| s.graceful_restart.is_some());
+        p.session = None;
+        p.adj_out.clear();
+        let mut outbox = Outbox::new();
+        if keep {
+            for d in self.loc.values_mut() {
+                for path in d.paths.iter_mut().filter(|x| x.peer == id) {
+                    path.stale = true;
+                }
+            }
+            return outbox;
+        }
+        if let Some(p) = self.peers.get_mut(&id) {
+            p.adj_in.clear();
+        }
+        let dirty = self.remove_paths(id, |_| true, "session down");
+        self.export_to(&dirty, None, &mut outbox);
+        outbox
+    }
+
+    /// Removes the peer's stale paths (End-of-RIB received, or the restart timer fired).
+    pub fn flush_stale(&mut self, id: PeerId, family: Option<Family>) -> Outbox {
+        let mut outbox = Outbox::new();
+        let dirty = self.remove_paths(id, |p| p.stale, "graceful restart: stale route flushed");
+        let dirty: Vec<_> = dirty
+            .into_iter()
+            .filter(|(f, _)| family.is_none_or(|x| x == *f))
+            .collect();
+        self.export_to(&dirty, None, &mut outbox);
+        outbox
+    }
+
+    /// The peer no longer exists in the configuration.
+    pub fn remove_peer(&mut self, id: PeerId) -> Outbox {
+        let out = self.peer_down(id, false);
+        self.peers.remove(&id);
+        out
+    }
+
+    fn remove_paths(
+        &mut self,
+        id: PeerId,
+        which: impl Fn(&Path) -> bool,
+        reason: &str,
+    ) -> Vec<(Family, IpNet)> {
+        let mut dirty = Vec::new();
+        let (addr, asn) = match self.peers.get(&id) {
+            Some(p) => (p.neighbor.address, p.neighbor.peer_as),
+            None => return dirty,
+        };
+        for (key, d) in self.loc.iter_mut() {
+            let before = d.paths.len();
+            let classes = &self.classes;
+            d.paths.retain(|p| {
+                let gone = p.peer == id && which(p);
+                if gone {
+                    prefix_log::log(&PrefixEvent {
+                        peer: addr,
+                        peer_as: asn,
+                        family: key.0,
+                        prefix: key.1,
+                        path_id: p.received_path_id,
+                        class: classes.name(p.class),
+                        action: PrefixAction::Withdraw,
+                        reason: Some(reason),
+                        attrs: None,
+                    });
+                }
+                !gone
+            });
+            if d.paths.len() != before {
+                dirty.push(*key);
+            }
+        }
+        dirty
+    }
+
+    fn send_context(&self, id: PeerId) -> Option<(SessionContext, FamilySet)> {
+        let s = self.peers.get(&id)?.session.as_ref()?;
+        Some((s.send_context, s.add_path_send))
+    }
+
+    /// Processes one UPDATE from an established peer.
+    pub fn apply_update(&mut self, id: PeerId, update: &Update) -> Outbox {
+        let mut outbox = Outbox::new();
+        let Some(peer) = self.peers.get(&id) else {
+            return outbox;
+        };
+        let Some(session) = peer.session.clone() else {
+            return outbox;
+        };
+        let neighbor = peer.neighbor.clone();
+        let mut dirty: Vec<(Family, IpNet)> = Vec::new();
+        let withdraw_reason = update
+            .issues
+            .iter()
+            .find(|i| i.action == bgp_proto::AttributeAction::TreatAsWithdraw)
+            .map(|i| format!("RFC 7606 treat-as-withdraw: {i}"));
+
+        let mut withdrawn: Vec<(Family, Nlri)> =
+            update.withdrawals().map(|(f, n)| (f, *n)).collect();
+        if withdraw_reason.is_some() {
+            withdrawn.extend(update.announced().map(|(f, n)| (f, *n)));
+        }
+        for (family, n) in withdrawn {
+            let path_id = n.path_id.unwrap_or(0);
+            if let Some(p) = self.peers.get_mut(&id) {
+                p.adj_in.remove(&(family, n.prefix, path_id));
+            }
+            let reason = withdraw_reason.as_deref().unwrap_or_default();
+            self.remove_path(id, family, n.prefix, path_id, reason, &mut dirty);
+        }
+
+        if withdraw_reason.is_none() {
+            let own: Vec<IpAddr> = session
+                .local_address
+                .into_iter()
+                .chain([IpAddr::V4(self.identity.router_id)])
+                .collect();
+            let mut families: Vec<Family> = update.announced().map(|(f, _)| f).collect();
+            families.dedup();
+            for family in families {
+                let nlri: Vec<Nlri> = update
+                    .announced()
+                    .filter(|(f, _)| *f == family)
+                    .map(|(_, n)| *n)
+                    .collect();
+                let raw = route_attrs(&update.attributes, family, session.four_octet_as);
+                let rejection: Option<String> = match &raw {
+                    None => Some("no usable next hop for the family".into()),
+                    Some(a) => self.loop_or_next_hop_problem(&neighbor, a, &own),
+                };
+                let raw = match (raw, rejection) {
+                    (Some(a), None) => self.intern(a),
+                    (_, Some(reason)) => {
+                        for n in nlri {
+                            let path_id = n.path_id.unwrap_or(0);
+                            if let Some(p) = self.peers.get_mut(&id) {
+                                p.adj_in.remove(&(family, n.prefix, path_id));
+                            }
+                            self.log_rejected(id, &neighbor, family, &n, None, &reason);
+                            self.remove_path(id, family, n.prefix, path_id, &reason, &mut dirty);
+                        }
+                        continue;
+                    }
+                    (None, None) => continue,
+                };
+                let origin_as = raw.as_path().origin_as();
+                for n in nlri {
+                    let path_id = n.path_id.unwrap_or(0);
+                    if let Some(p) = self.peers.get_mut(&id) {
+                        p.adj_in.insert((family, n.prefix, path_id), raw.clone());
+                    }
+                    let class = self.classes.classify(&n.prefix, origin_as);
+                    self.import_one(
+                        id,
+                        &neighbor,
+                        &session,
+                        family,
+                        n,
+                        raw.clone(),
+                        class,
+                        &mut dirty,
+                    );
+                }
+            }
+        }
+        if let Some(max) = neighbor.max_prefixes {
+            if let Some(p) = self.peers.get(&id) {
+                for family in &session.families {
+                    if p.received(*family) > max as usize {
+                        let mut data = Vec::with_capacity(7);
+                        data.extend_from_slice(&family.afi.to_be_bytes());
+                        data.push(family.safi);
+                        data.extend_from_slice(&max.to_be_bytes());
+                        outbox.entry(id).or_default().reset = Some(Notification {
+                            code: bgp_proto::notification_code::CEASE,
+                            subcode: cease_subcode::MAXIMUM_PREFIXES_REACHED,
+                            data: data.into(),
+                        });
+                        tracing::warn!(peer = %neighbor.address, %family, limit = max, "maximum prefixes exceeded: resetting with Cease 6/1 (RFC 4486)");
+                    }
+                }
+            }
+        }
+        dirty.sort_unstable();
+        dirty.dedup();
+        self.export_to(&dirty, None, &mut outbox);
+        outbox
+    }
+
+    fn loop_or_next_hop_problem(
+        &self,
+        neighbor: &Neighbor,
+        a: &RouteAttrs,
+        own: &[IpAddr],
+    ) -> Option<String> {
+        if neighbor.ibgp {
+            // RFC 4456 §8: our own ORIGINATOR_ID or CLUSTER_ID means a reflection loop.
+            if a.attributes.originator_id() == Some(&self.identity.router_id) {
+                return Some("ORIGINATOR_ID is our router id (RFC 4456 loop)".into());
+            }
+            if a.attributes
+                .cluster_list()
+                .is_some_and(|c| c.contains(&self.identity.cluster_id))
+            {
+                return Some("CLUSTER_LIST contains our cluster id (RFC 4456 loop)".into());
+            }
+        } else if a.as_path().contains(self.identity.asn) {
+            return Some(format!(
+                "AS_PATH contains our AS {} (RFC 4271 §9.1.2 loop)",
+                self.identity.asn
+            ));
+        }
+        unusable_next_hop(&a.next_hop, own).map(|r| format!("{r} (RFC 4271 §6.3: route ignored)"))
+    }
+
+    fn log_rejected(
+        &mut self,
+        id: PeerId,
+        neighbor: &Neighbor,
+        family: Family,
+        n: &Nlri,
+        attrs: Option<&RouteAttrs>,
+        reason: &str,
+    ) {
+        let origin = attrs.and_then(|a| a.as_path().origin_as());
+        let class = self.classes.classify(&n.prefix, origin);
+        prefix_log::log(&PrefixEvent {
+            peer: neighbor.address,
+            peer_as: neighbor.peer_as,
+            family,
+            prefix: n.prefix,
+            path_id: n.path_id.unwrap_or(0),
+            class: self.classes.name(class),
+            action: PrefixAction::Rejected,
+            reason: Some(reason),
+            attrs,
+        });
+        let name = self.classes.name(class).map(str::to_string);
+        if let Some(p) = self.peers.get_mut(&id) {
+            p.summary.count(name.as_deref(), PrefixAction::Rejected);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn import_one(
+        &mut self,
+        id: PeerId,
+        neighbor: &Neighbor,
+        session: &SessionInfo,
+        family: Family,
+        n: Nlri,
+        raw: SharedAttrs,
+        class: Option<ClassId>,
+        dirty: &mut Vec<(Family, IpNet)>,
+    ) {
+        let path_id = n.path_id.unwrap_or(0);
+        let class_name = self.classes.name(class).map(str::to_string);
+        let mut attrs = (*raw).clone();
+        let verdict = self.policies.evaluate(
+            &neighbor.import_policy,
+            neighbor.default_import,
+            &RouteFacts {
+                prefix: &n.prefix,
+                family,
+                neighbor: neighbor.address,
+                class: class_name.as_deref(),
+                local_address: session.local_address,
+                prepend_as: neighbor.peer_as,
+            },
+            &mut attrs,
+        );
+        if !verdict.accept {
+            let reason = format!("import policy {}", verdict.decided_by);
+            self.log_rejected(id, neighbor, family, &n, Some(&raw), &reason);
+            self.remove_path(id, family, n.prefix, path_id, &reason, dirty);
+            return;
+        }
+        let attrs = if attrs == *raw {
+            raw
+        } else {
+            self.intern(attrs)
+        };
+        let local_id = self.next_local_id;
+        let dest = self.loc.entry((family, n.prefix)).or_default();
+        let action = match dest
+            .paths
+            .iter_mut()
+            .find(|p| p.peer == id && p.received_path_id == path_id)
+        {
+            Some(p) => {
+                let same = Arc::ptr_eq(&p.attrs, &attrs) && !p.stale;
+                p.attrs = attrs.clone();
+                p.class = class;
+                p.stale = false;
+                if same {
+                    return;
+                }
+                p.since = now();
+                PrefixAction::ImplicitWithdraw
+            }
+            None => {
+                dest.paths.push(Path {
+                    peer: id,
+                    received_path_id: path_id,
+                    local_id,
+                    attrs: attrs.clone(),
+                    class,
+                    since: now(),
+                    stale: false,
+                });
+                self.next_local_id = self.next_local_id.wrapping_add(1).max(1);
+                PrefixAction::Announce
+            }
+        };
+        dirty.push((family, n.prefix));
+        prefix_log::log(&PrefixEvent {
+            peer: neighbor.address,
+            peer_as: neighbor.peer_as,
+            family,
+            prefix: n.prefix,
+            path_id,
+            class: class_name.as_deref(),
+            action,
+            reason: None,
+            attrs: Some(&attrs),
+        });
+        if let Some(p) = self.peers.get_mut(&id) {
+            p.summary.count(class_name.as_deref(), action);
+        }
+    }
+
+    /// Removes one path; returns whether something was removed.
+    fn remove_path(
+        &mut self,
+        id: PeerId,
+        family: Family,
+        prefix: IpNet,
+        path_id: u32,
+        reason: &str,
+        dirty: &mut Vec<(Family, IpNet)>,
+    ) -> bool {
+        let Some(dest) = self.loc.get_mut(&(family, prefix)) else {
+            return false;
+        };
+        let Some(i) = dest
+            .paths
+            .iter()
+            .position(|p| p.peer == id && p.received_path_id == path_id)
+        else {
+            return false;
+        };
+        let path = dest.paths.remove(i);
+        dirty.push((family, prefix));
+        let class = self.classes.name(path.class).map(str::to_string);
+        if let Some(p) = self.peers.get_mut(&id) {
+            prefix_log::log(&PrefixEvent {
+                peer: p.neighbor.address,
+                peer_as: p.neighbor.peer_as,
+                family,
+                prefix,
+                path_id,
+                class: class.as_deref(),
+                action: PrefixAction::Withdraw,
+                reason: (!reason.is_empty()).then_some(reason),
+                attrs: None,
+            });
+            p.summary.count(class.as_deref(), PrefixAction::Withdraw);
+        }
+        true
+    }
+
+    fn candidate<'a>(&'a self, p: &'a Path) -> Option<Candidate<'a>> {
+        let peer = self.peers.get(&p.peer)?;
+        Some(Candidate {
+            attrs: &p.attrs,
+            ebgp: !peer.neighbor.ibgp,
+            peer_id: peer
+                .session
+                .as_ref()
+                .map(|s| s.bgp_id)
+                .unwrap_or(Ipv4Addr::UNSPECIFIED),
+            peer_address: peer.neighbor.address,
+        })
+    }
+
+    /// Recomputes best paths of `keys` and advertises the changes to every established
+    /// peer (or only to `only`).
+    fn export_to(&mut self, keys: &[(Family, IpNet)], only: Option<PeerId>, outbox: &mut Outbox) {
+        for key in keys {
+            let best = match self.loc.get(key) {
+                Some(d) => best_path::select(d.paths.iter().filter_map(|p| self.candidate(p))),
+                None => None,
+            };
+            match self.loc.get_mut(key) {
+                Some(d) if d.paths.is_empty() => {
+                    self.loc.remove(key);
+                }
+                Some(d) => d.best = best,
+                None => {}
+            }
+        }
+        let targets: Vec<PeerId> = match only {
+            Some(id) => vec![id],
+            None => self
+                .peers
+                .iter()
+                .filter(|(_, p)| p.session.is_some())
+                .map(|(id, _)| *id)
+                .collect(),
+        };
+        for target in targets {
+            self.export_keys_to_peer(keys, target, outbox);
+        }
+    }
+
+    fn export_keys_to_peer(
+        &mut self,
+        keys: &[(Family, IpNet)],
+        target_id: PeerId,
+        outbox: &mut Outbox,
+    ) {
+        let Some(tp) = self.peers.get(&target_id) else {
+            return;
+        };
+        let Some(ts) = tp.session.clone() else { return };
+        let tn = tp.neighbor.clone();
+        let target = Target {
+            peer: target_id,
+            ibgp: tn.ibgp,
+            role: tn.role,
+            peer_as: tn.peer_as,
+            next_hop_self: tn.next_hop_self,
+            local_address: ts.local_address,
+        };
+        // (family, attrs pointer) → (attrs, prefixes); withdrawals per family.
+        let mut announce: HashMap<(Family, usize), (SharedAttrs, Vec<Nlri>)> = HashMap::new();
+        let mut withdraw: HashMap<Family, Vec<Nlri>> = HashMap::new();
+        for key in keys {
+            let (family, prefix) = *key;
+            if !ts.families.contains(&family) {
+                continue;
+            }
+            let add_path = ts.add_path_send.contains(family);
+            let mut desired: Vec<(u32, RouteAttrs)> = Vec::new();
+            if let Some(dest) = self.loc.get(key) {
+                let chosen: Vec<&Path> = if add_path {
+                    dest.paths.iter().collect()
+                } else {
+                    dest.best
+                        .and_then(|b| dest.paths.get(b))
+                        .into_iter()
+                        .collect()
+                };
+                for path in chosen {
+                    if let Some(a) = self.exported_attrs(path, family, prefix, &target, &tn) {
+                        desired.push((if add_path { path.local_id } else { 0 }, a));
+                    }
+                }
+            }
+            let mut interned = Vec::with_capacity(desired.len());
+            for (pid, a) in desired {
+                interned.push((pid, self.intern(a)));
+            }
+            let Some(tp) = self.peers.get_mut(&target_id) else {
+                return;
+            };
+            let current = tp.adj_out.remove(key).unwrap_or_default();
+            for (pid, _) in current
+                .iter()
+                .filter(|(pid, _)| !interned.iter().any(|(d, _)| d == pid))
+            {
+                withdraw.entry(family).or_default().push(Nlri {
+                    prefix,
+                    path_id: add_path.then_some(*pid),
+                });
+            }
+            for (pid, a) in &interned {
+                let unchanged = current.iter().any(|(c, ca)| c == pid && Arc::ptr_eq(ca, a));
+                if !unchanged {
+                    announce
+                        .entry((family, Arc::as_ptr(a) as usize))
+                        .or_insert_with(|| (a.clone(), Vec::new()))
+                        .1
+                        .push(Nlri {
+                            prefix,
+                            path_id: add_path.then_some(*pid),
+                        });
+                }
+            }
+            if !interned.is_empty() {
+                tp.adj_out.insert(*key, interned);
+            }
+        }
+        if announce.is_empty() && withdraw.is_empty() {
+            return;
+        }
+        let packer = UpdatePacker::new(ts.send_context);
+        let out = outbox.entry(target_id).or_default();
+        for (family, nlri) in withdraw {
+            if let Err(e) = packer.withdraw(family, &nlri, &mut out.bytes) {
+                tracing::error!(peer = %tn.address, error = %e, "cannot encode withdrawals");
+            }
+        }
+        for ((family, _), (attrs, nlri)) in announce {
+            let (wire, mp_nh) = wire_attributes(&attrs, family, &ts.send_context);
+            if let Err(e) = packer.announce(&wire, family, mp_nh.as_ref(), &nlri, &mut out.bytes) {
+                tracing::error!(peer = %tn.address, error = %e, "cannot encode announcements");
+            }
+        }
+    }
+
+    fn exported_attrs(
+        &self,
+        path: &Path,
+        family: Family,
+        prefix: IpNet,
+        target: &Target,
+        tn: &Neighbor,
+    ) -> Option<RouteAttrs> {
+        let sp = self.peers.get(&path.peer)?;
+        let source = Source {
+            peer: path.peer,
+            ibgp: sp.neighbor.ibgp,
+            role: sp.neighbor.role,
+            bgp_id: sp
+                .session
+                .as_ref()
+                .map(|s| s.bgp_id)
+                .unwrap_or(Ipv4Addr::UNSPECIFIED),
+        };
+        let mut out = export(&self.identity, family, &source, target, &path.attrs).ok()?;
+        let verdict = self.policies.evaluate(
+            &tn.export_policy,
+            tn.default_export,
+            &RouteFacts {
+                prefix: &prefix,
+                family,
+                neighbor: tn.address,
+                class: self.classes.name(path.class),
+                local_address: target.local_address,
+                prepend_as: self.identity.asn,
+            },
+            &mut out,
+        );
+        verdict.accept.then_some(out)
+    }
+
+    /// Re-sends everything for `family` to a peer (ROUTE-REFRESH received, RFC 2918 §4),
+    /// wrapped in BoRR/EoRR when enhanced route refresh was negotiated (RFC 7313 §4).
+    pub fn refresh_out(&mut self, id: PeerId, family: Family) -> Outbox {
+        if let Some(p) = self.peers.get_mut(&id) {
+            p.adj_out.retain(|(f, _), _| *f != family);
+        }
+        let keys: Vec<(Family, IpNet)> = self
+            .loc
+            .keys()
+            .filter(|(f, _)| *f == family)
+            .copied()
+            .collect();
+        let mut outbox = Outbox::new();
+        self.export_to(&keys, Some(id), &mut outbox);
+        outbox
+    }
+
+    /// Re-applies import policy to everything in the peer's Adj-RIB-In (after a config
+    /// reload changed policies), and re-exports to everyone.
+    pub fn reimport(&mut self, id: PeerId) -> Outbox {
+        let mut outbox = Outbox::new();
+        let Some(p) = self.peers.get(&id) else {
+            return outbox;
+        };
+        let Some(session) = p.session.clone() else {
+            return outbox;
+        };
+        let neighbor = p.neighbor.clone();
+        let entries: Vec<((Family, IpNet, u32), SharedAttrs)> =
+            p.adj_in.iter().map(|(k, v)| (*k, v.clone())).collect();
+        let mut dirty = Vec::new();
+        for ((family, prefix, path_id), raw) in entries {
+            let class = self.classes.classify(&prefix, raw.as_path().origin_as());
+            let n = Nlri {
+                prefix,
+                path_id: (path_id != 0).then_some(path_id),
+            };
+            self.import_one(id, &neighbor, &session, family, n, raw, class, &mut dirty);
+        }
+        dirty.sort_unstable();
+        dirty.dedup();
+        self.export_to(&dirty, None, &mut outbox);
+        outbox
+    }
+
+    /// Re-evaluates export to every peer for every destination (export policy changed).
+    pub fn reexport_all(&mut self) -> Outbox {
+        let keys: Vec<(Family, IpNet)> = self.loc.keys().copied().collect();
+        let mut outbox = Outbox::new();
+        self.export_to(&keys, None, &mut outbox);
+        outbox
+    }
+
+    /// Summary lines (peer address, text) for peers with activity since the last call.
+    pub fn take_summaries(&mut self) -> Vec<(IpAddr, u32, String)> {
+        self.peers
+            .values_mut()
+            .filter_map(|p| {
+                p.summary
+                    .take()
+                    .map(|s| (p.neighbor.address, p.neighbor.peer_as, s))
+            })
+            .collect()
+    }
+
+    /// Whether a peer's role reflects routes (for display).
+    pub fn role(&self, id: PeerId) -> Option<Role> {
+        self.peers.get(&id).map(|p| p.neighbor.role)
+    }
+}

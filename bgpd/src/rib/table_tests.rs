@@ -1,0 +1,383 @@
+//! Tests of the RIB as a whole: UPDATEs in, encoded UPDATEs out.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+use super::classes::ClassTable;
+use super::export::LocalIdentity;
+use super::table::{Outbox, Rib, SessionInfo};
+use crate::config::{load_str, Config};
+use crate::policy::PolicySet;
+use bgp_proto::{
+    AsPath, AttributeValue, Community, Family, FamilySet, Message, MpNextHop, MpReach, Nlri,
+    Origin, PathAttribute, PathAttributes, SessionContext, Update,
+};
+use std::net::{IpAddr, Ipv4Addr};
+
+const CONF: &str = r#"
+[global]
+asn = 64512
+router_id = "198.51.100.2"
+
+[[classes]]
+name = "pod"
+prefixes = ["10.244.0.0/16 le 26", "fd00:10:244::/56 le 122"]
+origin_as = [64513]
+
+[[policies]]
+name = "all"
+[[policies.statements]]
+action = "accept"
+
+[[policies]]
+name = "no-default"
+[[policies.statements]]
+match = { prefix_set = "default" }
+action = "reject"
+[[policies.statements]]
+action = "accept"
+
+[[prefix_sets]]
+name = "default"
+prefixes = ["0.0.0.0/0"]
+
+[[neighbors]]
+address = "198.51.100.11"
+peer_as = 64513
+role = "route-server-client"
+import_policy = ["no-default"]
+export_policy = ["all"]
+
+[[neighbors]]
+address = "198.51.100.1"
+peer_as = 64512
+role = "route-reflector-client"
+
+[[neighbors]]
+address = "198.51.100.3"
+peer_as = 64512
+
+[[neighbors]]
+address = "198.51.100.21"
+peer_as = 64514
+role = "route-server-client"
+import_policy = ["all"]
+export_policy = ["all"]
+"#;
+
+fn rib() -> (Rib, Config) {
+    let cfg = load_str(CONF, "t.toml").unwrap();
+    let identity = LocalIdentity {
+        asn: cfg.global.asn,
+        router_id: cfg.global.router_id,
+        cluster_id: cfg.cluster_id,
+    };
+    let mut rib = Rib::new(
+        identity,
+        ClassTable::new(&cfg.classes),
+        PolicySet::from_config(&cfg),
+    );
+    for (i, n) in cfg.neighbors.iter().enumerate() {
+        rib.configure_peer(i as u32, n.clone());
+    }
+    (rib, cfg)
+}
+
+fn session(id: u8, ibgp: bool, add_path: bool) -> SessionInfo {
+    SessionInfo {
+        bgp_id: Ipv4Addr::new(10, 0, 0, id),
+        local_address: Some(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 2))),
+        families: vec![Family::IPV4_UNICAST, Family::IPV6_UNICAST],
+        add_path_send: if add_path {
+            FamilySet::ALL
+        } else {
+            FamilySet::EMPTY
+        },
+        send_context: SessionContext {
+            ibgp,
+            add_path: if add_path {
+                FamilySet::ALL
+            } else {
+                FamilySet::EMPTY
+            },
+            ..SessionContext::default()
+        },
+        four_octet_as: true,
+        graceful_restart: Some(std::time::Duration::from_secs(120)),
+    }
+}
+
+fn pod_update(prefixes: &[&str], nh: [u8; 4]) -> Update {
+    Update {
+        attributes: PathAttributes(vec![
+            PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
+            PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(vec![64513]))),
+            PathAttribute::new(AttributeValue::NextHop(Ipv4Addr::from(nh))),
+            PathAttribute::new(AttributeValue::Communities(vec![Community::new(
+                64513, 100,
+            )])),
+        ]),
+        nlri: prefixes
+            .iter()
+            .map(|p| Nlri::new(p.parse().unwrap()))
+            .collect(),
+        ..Update::default()
+    }
+}
+
+/// Decodes every UPDATE a peer was sent.
+fn sent(outbox: &Outbox, peer: u32, ctx: &SessionContext) -> Vec<Update> {
+    let Some(out) = outbox.get(&peer) else {
+        return vec![];
+    };
+    let mut buf = &out.bytes[..];
+    let mut v = Vec::new();
+    while !buf.is_empty() {
+        let len = bgp_proto::frame_len(buf, 65535).unwrap().unwrap();
+        let (m, rest) = buf.split_at(len);
+        if let Message::Update(u) = Message::decode(m, ctx).unwrap() {
+            v.push(u);
+        }
+        buf = rest;
+    }
+    v
+}
+
+#[test]
+fn route_server_passes_routes_unchanged_and_withdraws() {
+    let (mut rib, _) = rib();
+    rib.peer_up(0, session(11, false, false));
+    let up = rib.peer_up(3, session(21, false, false));
+    // The MetalLB peer gets End-of-RIB for both families on an empty table.
+    assert_eq!(
+        sent(&up, 3, &SessionContext::default())
+            .iter()
+            .filter(|u| u.end_of_rib().is_some())
+            .count(),
+        2
+    );
+
+    let out = rib.apply_update(
+        0,
+        &pod_update(&["10.244.1.0/26", "10.244.2.0/26"], [198, 51, 100, 11]),
+    );
+    let got = sent(&out, 3, &SessionContext::default());
+    assert_eq!(got.len(), 1);
+    let u = &got[0];
+    assert_eq!(u.nlri.len(), 2);
+    assert_eq!(
+        u.attributes.as_path().unwrap().to_string(),
+        "64513",
+        "no AS prepend (RFC 7947)"
+    );
+    assert_eq!(
+        u.attributes.next_hop(),
+        Some(&Ipv4Addr::new(198, 51, 100, 11)),
+        "next hop unchanged"
+    );
+    assert_eq!(u.attributes.communities(), &[Community::new(64513, 100)]);
+    assert!(
+        out.get(&0).is_none_or(|o| o.bytes.is_empty()),
+        "nothing back to the sender"
+    );
+
+    let withdraw = Update {
+        withdrawn: vec![Nlri::new("10.244.1.0/26".parse().unwrap())],
+        ..Update::default()
+    };
+    let out = rib.apply_update(0, &withdraw);
+    let got = sent(&out, 3, &SessionContext::default());
+    assert_eq!(
+        got[0].withdrawn,
+        vec![Nlri::new("10.244.1.0/26".parse().unwrap())]
+    );
+    assert_eq!(rib.loc.len(), 1);
+}
+
+#[test]
+fn import_policy_rejects_and_treat_as_withdraw_removes() {
+    let (mut rib, _) = rib();
+    rib.peer_up(0, session(11, false, false));
+    rib.peer_up(3, session(21, false, false));
+    let out = rib.apply_update(0, &pod_update(&["0.0.0.0/0"], [198, 51, 100, 11]));
+    assert!(
+        sent(&out, 3, &SessionContext::default()).is_empty(),
+        "default route rejected by policy"
+    );
+    assert_eq!(
+        rib.peers[&0].received(Family::IPV4_UNICAST),
+        1,
+        "kept in Adj-RIB-In"
+    );
+    assert!(rib.loc.is_empty());
+
+    rib.apply_update(0, &pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]));
+    let mut bad = pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]);
+    bad.issues.push(bgp_proto::UpdateIssue {
+        kind: bgp_proto::ErrorKind::InvalidOrigin { value: 9 },
+        offset: 30,
+        action: bgp_proto::AttributeAction::TreatAsWithdraw,
+    });
+    let out = rib.apply_update(0, &bad);
+    assert_eq!(
+        sent(&out, 3, &SessionContext::default())[0].withdrawn.len(),
+        1
+    );
+    assert!(rib.loc.is_empty());
+}
+
+#[test]
+fn reflector_sets_originator_and_cluster_and_drops_loops() {
+    let (mut rib, _) = rib();
+    let ibgp = SessionContext {
+        ibgp: true,
+        ..SessionContext::default()
+    };
+    rib.peer_up(1, session(1, true, false));
+    rib.peer_up(2, session(3, true, false));
+    let mut u = pod_update(&["192.0.2.0/24"], [198, 51, 100, 1]);
+    u.attributes.0[1] = PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(vec![65000])));
+    u.attributes
+        .0
+        .push(PathAttribute::new(AttributeValue::LocalPref(150)));
+    let out = rib.apply_update(1, &u);
+    let got = sent(&out, 2, &ibgp);
+    assert_eq!(got.len(), 1, "client route reflected to the non-client");
+    let a = &got[0].attributes;
+    assert_eq!(a.originator_id(), Some(&Ipv4Addr::new(10, 0, 0, 1)));
+    assert_eq!(
+        a.cluster_list(),
+        Some(&vec![Ipv4Addr::new(198, 51, 100, 2)])
+    );
+    assert_eq!(a.local_pref(), Some(&150));
+    assert_eq!(a.next_hop(), Some(&Ipv4Addr::new(198, 51, 100, 1)));
+
+    // A route carrying our cluster id is a loop and is dropped.
+    let mut looped = pod_update(&["192.0.2.128/25"], [198, 51, 100, 1]);
+    looped
+        .attributes
+        .0
+        .push(PathAttribute::new(AttributeValue::ClusterList(vec![
+            Ipv4Addr::new(198, 51, 100, 2),
+        ])));
+    let out = rib.apply_update(1, &looped);
+    assert!(sent(&out, 2, &ibgp).is_empty());
+    assert!(!rib
+        .loc
+        .contains_key(&(Family::IPV4_UNICAST, "192.0.2.128/25".parse().unwrap())));
+
+    // Non-client to non-client is not reflected... but the client gets it.
+    let out = rib.apply_update(2, &pod_update(&["192.0.2.64/26"], [198, 51, 100, 3]));
+    assert!(!sent(&out, 1, &ibgp).is_empty());
+}
+
+#[test]
+fn add_path_sends_every_path_and_best_only_otherwise() {
+    let (mut rib, _) = rib();
+    rib.peer_up(0, session(11, false, false));
+    rib.peer_up(3, session(21, false, false));
+    let ap_ctx = SessionContext {
+        add_path: FamilySet::ALL,
+        ibgp: true,
+        ..SessionContext::default()
+    };
+    rib.peer_up(1, session(1, true, true));
+    rib.apply_update(0, &pod_update(&["203.0.113.10/32"], [198, 51, 100, 11]));
+    let mut other = pod_update(&["203.0.113.10/32"], [198, 51, 100, 21]);
+    other.attributes.0[1] =
+        PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(vec![64514])));
+    let out = rib.apply_update(3, &other);
+    let got = sent(&out, 1, &ap_ctx);
+    assert_eq!(
+        got.len(),
+        1,
+        "the second path is sent to the ADD-PATH client"
+    );
+    assert!(got[0].nlri[0].path_id.is_some());
+    assert_eq!(rib.peers[&1].advertised(Family::IPV4_UNICAST), 2);
+    // Without ADD-PATH only the best path goes out: the Calico peer's own path wins on
+    // router id, so it gets nothing back (the RFC 7947 §2.3 "hidden path"), while the
+    // MetalLB peer gets the Calico path.
+    assert_eq!(rib.peers[&0].advertised(Family::IPV4_UNICAST), 0);
+    assert_eq!(rib.peers[&3].advertised(Family::IPV4_UNICAST), 1);
+}
+
+#[test]
+fn ipv6_over_mp_reach_with_link_local() {
+    let (mut rib, _) = rib();
+    rib.peer_up(0, session(11, false, false));
+    rib.peer_up(3, session(21, false, false));
+    let nh = MpNextHop::Ipv6 {
+        global: "2001:db8:51::11".parse().unwrap(),
+        link_local: Some("fe80::11".parse().unwrap()),
+    };
+    let u = Update {
+        attributes: PathAttributes(vec![
+            PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
+            PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(vec![64513]))),
+            PathAttribute::new(AttributeValue::MpReach(MpReach {
+                family: Family::IPV6_UNICAST,
+                next_hop: nh.clone(),
+                nlri: vec![Nlri::new("fd00:10:244::40/122".parse().unwrap())],
+                opaque_nlri: bytes::Bytes::new(),
+            })),
+        ]),
+        ..Update::default()
+    };
+    let out = rib.apply_update(0, &u);
+    let got = sent(&out, 3, &SessionContext::default());
+    let mp = got[0].attributes.mp_reach().unwrap();
+    assert_eq!(mp.next_hop, nh);
+    assert_eq!(mp.nlri[0].prefix.to_string(), "fd00:10:244::40/122");
+    let key = (Family::IPV6_UNICAST, "fd00:10:244::40/122".parse().unwrap());
+    assert_eq!(rib.classes.name(rib.loc[&key].paths[0].class), Some("pod"));
+}
+
+#[test]
+fn graceful_restart_keeps_stale_until_flush() {
+    let (mut rib, _) = rib();
+    rib.peer_up(0, session(11, false, false));
+    rib.peer_up(3, session(21, false, false));
+    rib.apply_update(0, &pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]));
+    let out = rib.peer_down(0, true);
+    assert!(
+        sent(&out, 3, &SessionContext::default()).is_empty(),
+        "stale routes kept"
+    );
+    assert!(rib.loc.values().all(|d| d.paths.iter().all(|p| p.stale)));
+    rib.peer_up(0, session(11, false, false));
+    rib.apply_update(0, &pod_update(&["10.244.2.0/26"], [198, 51, 100, 11]));
+    let out = rib.flush_stale(0, None);
+    let got = sent(&out, 3, &SessionContext::default());
+    assert_eq!(
+        got[0].withdrawn,
+        vec![Nlri::new("10.244.1.0/26".parse().unwrap())]
+    );
+    assert_eq!(rib.loc.len(), 1);
+}
+
+#[test]
+fn max_prefixes_asks_for_cease_6_1() {
+    let text = CONF.replace(
+        "role = \"route-server-client\"\nimport_policy = [\"no-default\"]",
+        "role = \"route-server-client\"\nmax_prefixes = 1\nimport_policy = [\"no-default\"]",
+    );
+    let cfg = load_str(&text, "t.toml").unwrap();
+    let identity = LocalIdentity {
+        asn: 64512,
+        router_id: cfg.global.router_id,
+        cluster_id: cfg.cluster_id,
+    };
+    let mut rib = Rib::new(
+        identity,
+        ClassTable::new(&cfg.classes),
+        PolicySet::from_config(&cfg),
+    );
+    rib.configure_peer(0, cfg.neighbors[0].clone());
+    rib.peer_up(0, session(11, false, false));
+    let out = rib.apply_update(
+        0,
+        &pod_update(&["10.244.1.0/26", "10.244.2.0/26"], [198, 51, 100, 11]),
+    );
+    let n = out[&0].reset.clone().unwrap();
+    assert_eq!((n.code, n.subcode), (6, 1));
+    assert_eq!(&n.data[..], &[0, 1, 1, 0, 0, 0, 1]);
+}

@@ -1,0 +1,103 @@
+//! Between the wire and the RIB: turning a received UPDATE's attributes into [`RouteAttrs`]
+//! (next hop from NEXT_HOP or MP_REACH_NLRI, the 4-octet AS path reconstructed, RFC 6793
+//! §4.2.3) and back into attributes for one peer (RFC 6793 §4.2.2 toward 2-octet peers).
+
+use super::route::{NextHop, RouteAttrs};
+use bgp_proto::{
+    attribute_type as tc, AttributeValue, Family, MpNextHop, PathAttribute, PathAttributes,
+    SessionContext,
+};
+
+/// The attributes shared by the routes of one received UPDATE for `family`, or `None` when
+/// the family has no usable next hop.
+pub fn route_attrs(
+    attributes: &PathAttributes,
+    family: Family,
+    four_octet_session: bool,
+) -> Option<RouteAttrs> {
+    let next_hop = if family == Family::IPV4_UNICAST {
+        match (attributes.next_hop(), attributes.mp_reach()) {
+            (_, Some(m)) if m.family == family => mp_next_hop(&m.next_hop)?,
+            (Some(nh), _) => NextHop::V4(*nh),
+            _ => return None,
+        }
+    } else {
+        mp_next_hop(
+            &attributes
+                .mp_reach()
+                .filter(|m| m.family == family)?
+                .next_hop,
+        )?
+    };
+    let full_path = attributes.full_as_path(four_octet_session);
+    let full_aggregator = attributes.full_aggregator(four_octet_session);
+    let mut kept = Vec::with_capacity(attributes.0.len());
+    for a in &attributes.0 {
+        match a.type_code() {
+            tc::NEXT_HOP
+            | tc::MP_REACH_NLRI
+            | tc::MP_UNREACH_NLRI
+            | tc::AS4_PATH
+            | tc::AS4_AGGREGATOR => {}
+            tc::AS_PATH => kept.push(PathAttribute {
+                flags: a.flags,
+                value: AttributeValue::AsPath(full_path.clone().unwrap_or_default()),
+            }),
+            tc::AGGREGATOR => match full_aggregator {
+                Some(g) => kept.push(PathAttribute {
+                    flags: a.flags,
+                    value: AttributeValue::Aggregator(g),
+                }),
+                None => kept.push(a.clone()),
+            },
+            _ => kept.push(a.clone()),
+        }
+    }
+    kept.sort_by_key(PathAttribute::type_code);
+    Some(RouteAttrs {
+        next_hop,
+        attributes: PathAttributes(kept),
+    })
+}
+
+fn mp_next_hop(nh: &MpNextHop) -> Option<NextHop> {
+    match nh {
+        MpNextHop::Ipv4(a) => Some(NextHop::V4(*a)),
+        MpNextHop::Ipv6 { global, link_local } => Some(NextHop::V6 {
+            global: *global,
+            link_local: *link_local,
+        }),
+        MpNextHop::Opaque(_) => None,
+    }
+}
+
+/// The attributes to send for `family` to a peer with send context `ctx`: NEXT_HOP for IPv4
+/// over an IPv4 next hop, otherwise the next hop for MP_REACH_NLRI; AS4_PATH and
+/// AS4_AGGREGATOR added toward 2-octet peers when an AS does not fit (RFC 6793 §4.2.2).
+pub fn wire_attributes(
+    attrs: &RouteAttrs,
+    family: Family,
+    ctx: &SessionContext,
+) -> (PathAttributes, Option<MpNextHop>) {
+    let mut out = attrs.attributes.clone();
+    let mp = match (family == Family::IPV4_UNICAST, attrs.next_hop) {
+        (true, NextHop::V4(a)) => {
+            out.0.push(PathAttribute::new(AttributeValue::NextHop(a)));
+            None
+        }
+        (_, NextHop::V4(a)) => Some(MpNextHop::Ipv4(a)),
+        (_, NextHop::V6 { global, link_local }) => Some(MpNextHop::Ipv6 { global, link_local }),
+    };
+    if !ctx.four_octet_as {
+        if let Some(p) = attrs.attributes.as_path().filter(|p| p.needs_as4_path()) {
+            out.0
+                .push(PathAttribute::new(AttributeValue::As4Path(p.clone())));
+        }
+        if let Some(g) = attrs.attributes.aggregator().filter(|g| g.asn > 0xffff) {
+            out.0
+                .push(PathAttribute::new(AttributeValue::As4Aggregator(*g)));
+        }
+    }
+    out.0.sort_by_key(PathAttribute::type_code);
+    (out, mp)
+}
