@@ -407,3 +407,560 @@ pub fn check_open(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use bgp_proto::{LongLivedFamily, Message, MARKER};
+
+    const LOCAL_ID: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
+    const VMX_ID: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
+
+    fn open(asn: u32, hold: u16, capabilities: Vec<Capability>) -> Open {
+        Open::new(asn, hold, LOCAL_ID, capabilities)
+    }
+
+    fn peer(asn: u32, hold: u16, capabilities: Vec<Capability>) -> Open {
+        Open::new(asn, hold, VMX_ID, capabilities)
+    }
+
+    fn mp(family: Family) -> Capability {
+        Capability::Multiprotocol(family)
+    }
+
+    #[test]
+    fn hold_time_is_the_smaller_and_keepalive_a_third() {
+        let cases: &[(u16, u16, Option<u16>, u16, u16)] = &[
+            // ours, theirs, configured keepalive → hold, keepalive
+            (90, 240, None, 90, 30), // vMX against BIRD's default
+            (240, 90, None, 90, 30),
+            (90, 0, None, 0, 0), // 0 wins: no keepalives at all
+            (0, 90, Some(10), 0, 0),
+            (90, 90, Some(10), 90, 10), // configured and smaller
+            (90, 90, Some(60), 90, 30), // configured but larger than a third
+            (90, 90, Some(0), 90, 30),  // 0 would starve the peer's hold timer
+            (3, 3, None, 3, 1),
+            (4, 180, None, 4, 1),
+        ];
+        for &(ours, theirs, configured, hold, keepalive) in cases {
+            let n = negotiate(
+                &open(64513, ours, vec![]),
+                &peer(64512, theirs, vec![]),
+                configured,
+            );
+            assert_eq!(
+                (n.hold_time, n.keepalive_interval),
+                (hold, keepalive),
+                "ours {ours} theirs {theirs} configured {configured:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn four_octet_as_needs_both() {
+        let four = |asn| vec![Capability::FourOctetAs(asn)];
+        let n = negotiate(
+            &open(64513, 90, four(64513)),
+            &peer(64512, 90, four(64512)),
+            None,
+        );
+        assert!(n.four_octet_as);
+        assert_eq!(n.peer_as, 64512);
+        assert!(n.receive_context(false, None).four_octet_as);
+        // A 2-octet speaker (no capability 65).
+        let n = negotiate(
+            &open(64513, 90, four(64513)),
+            &peer(64512, 90, vec![]),
+            None,
+        );
+        assert!(!n.four_octet_as);
+        assert_eq!(n.peer_as, 64512);
+        assert!(!n.send_context(false).four_octet_as);
+        // A 4-octet AS: AS_TRANS in "My Autonomous System", the real AS in the capability.
+        let big = peer(4_200_000_000, 90, four(4_200_000_000));
+        assert_eq!(big.my_as, 23456);
+        let n = negotiate(&open(64513, 90, four(64513)), &big, None);
+        assert_eq!(n.peer_as, 4_200_000_000);
+        assert!(n.four_octet_as);
+    }
+
+    #[test]
+    fn families_are_the_intersection_with_ipv4_unicast_implied() {
+        let v4 = Family::IPV4_UNICAST;
+        let v6 = Family::IPV6_UNICAST;
+        let cases: Vec<(Vec<Capability>, Vec<Capability>, Vec<Family>)> = vec![
+            // RFC 4760 §8: neither side sent a multiprotocol capability.
+            (vec![], vec![], vec![v4]),
+            (vec![mp(v4), mp(v6)], vec![mp(v6), mp(v4)], vec![v4, v6]),
+            (vec![mp(v6), mp(v4)], vec![mp(v4), mp(v6)], vec![v6, v4]),
+            (vec![mp(v4), mp(v6)], vec![mp(v6)], vec![v6]),
+            // The MetalLB native speaker or an old speaker: no capability means IPv4 unicast.
+            (vec![mp(v4), mp(v6)], vec![], vec![v4]),
+            (vec![mp(v6)], vec![], vec![]),
+            (vec![mp(v4), mp(v4)], vec![mp(v4)], vec![v4]),
+            (
+                vec![mp(Family::new(25, 70))],
+                vec![mp(Family::new(25, 70))],
+                vec![Family::new(25, 70)],
+            ),
+        ];
+        for (ours, theirs, expected) in cases {
+            let n = negotiate(
+                &open(64513, 90, ours.clone()),
+                &peer(64512, 90, theirs.clone()),
+                None,
+            );
+            assert_eq!(n.families, expected, "ours {ours:?} theirs {theirs:?}");
+        }
+    }
+
+    #[test]
+    fn add_path_directions_matrix() {
+        // RFC 7911 §4: every pair of modes, with "not announced" and an invalid mode.
+        let modes = [
+            None,
+            Some(AddPathMode::Receive),
+            Some(AddPathMode::Send),
+            Some(AddPathMode::Both),
+            Some(AddPathMode::Other(7)),
+        ];
+        let v4 = Family::IPV4_UNICAST;
+        let caps = |mode: Option<AddPathMode>| {
+            let mut c = vec![mp(v4)];
+            if let Some(m) = mode {
+                c.push(Capability::AddPath(vec![(v4, m)]));
+            }
+            c
+        };
+        for ours in modes {
+            for theirs in modes {
+                let n = negotiate(
+                    &open(64513, 90, caps(ours)),
+                    &peer(64513, 90, caps(theirs)),
+                    None,
+                );
+                let receive =
+                    ours.is_some_and(|m| m.can_receive()) && theirs.is_some_and(|m| m.can_send());
+                let send =
+                    ours.is_some_and(|m| m.can_send()) && theirs.is_some_and(|m| m.can_receive());
+                assert_eq!(
+                    n.add_path_receive.contains(v4),
+                    receive,
+                    "{ours:?}/{theirs:?}"
+                );
+                assert_eq!(n.add_path_send.contains(v4), send, "{ours:?}/{theirs:?}");
+                assert_eq!(n.receive_context(true, None).add_path, n.add_path_receive);
+                assert_eq!(n.send_context(true).add_path, n.add_path_send);
+            }
+        }
+        // Concrete: we (route server) send and receive, Calico receives and sends: both ways.
+        let n = negotiate(
+            &open(64513, 90, caps(Some(AddPathMode::Both))),
+            &peer(64513, 90, caps(Some(AddPathMode::Both))),
+            None,
+        );
+        assert_eq!(n.add_path_receive, FamilySet::of(&[v4]));
+        assert_eq!(n.add_path_send, FamilySet::of(&[v4]));
+    }
+
+    #[test]
+    fn add_path_only_for_negotiated_families() {
+        let v4 = Family::IPV4_UNICAST;
+        let v6 = Family::IPV6_UNICAST;
+        let both = |f| Capability::AddPath(vec![(f, AddPathMode::Both)]);
+        // The peer announced ADD-PATH for IPv6 but not the IPv6 family itself.
+        let n = negotiate(
+            &open(64513, 90, vec![mp(v4), mp(v6), both(v4), both(v6)]),
+            &peer(64513, 90, vec![mp(v4), both(v4), both(v6)]),
+            None,
+        );
+        assert_eq!(n.families, vec![v4]);
+        assert_eq!(n.add_path_receive, FamilySet::of(&[v4]));
+        assert_eq!(n.add_path_send, FamilySet::of(&[v4]));
+        // The first entry for a family counts.
+        let n = negotiate(
+            &open(
+                64513,
+                90,
+                vec![
+                    mp(v4),
+                    Capability::AddPath(vec![(v4, AddPathMode::Receive), (v4, AddPathMode::Send)]),
+                ],
+            ),
+            &peer(64513, 90, vec![mp(v4), both(v4)]),
+            None,
+        );
+        assert_eq!(n.add_path_receive, FamilySet::of(&[v4]));
+        assert_eq!(n.add_path_send, FamilySet::EMPTY);
+    }
+
+    #[test]
+    fn extended_message_per_direction() {
+        let ext = || vec![Capability::ExtendedMessage];
+        let n = negotiate(&open(64513, 90, ext()), &peer(64512, 90, ext()), None);
+        assert!(n.extended_message);
+        assert!(n.receive_context(false, None).extended_message);
+        assert!(n.send_context(false).extended_message);
+        // Only we announced it: we must accept large messages, but we send small ones.
+        let n = negotiate(&open(64513, 90, ext()), &peer(64512, 90, vec![]), None);
+        assert!(!n.extended_message);
+        assert!(n.receive_context(false, None).extended_message);
+        assert!(!n.send_context(false).extended_message);
+        // Only the peer announced it.
+        let n = negotiate(&open(64513, 90, vec![]), &peer(64512, 90, ext()), None);
+        assert!(!n.extended_message);
+        assert!(!n.receive_context(false, None).extended_message);
+        assert!(!n.send_context(false).extended_message);
+    }
+
+    #[test]
+    fn refresh_next_hop_and_contexts() {
+        let ours = vec![
+            Capability::RouteRefresh,
+            Capability::EnhancedRouteRefresh,
+            Capability::ExtendedNextHop(vec![(1, 1, 2), (1, 128, 2)]),
+        ];
+        let theirs = vec![
+            Capability::RouteRefresh,
+            Capability::ExtendedNextHop(vec![(1, 1, 2), (1, 2, 2)]),
+        ];
+        let n = negotiate(&open(64513, 90, ours), &peer(64512, 90, theirs), None);
+        assert!(n.route_refresh);
+        assert!(!n.enhanced_route_refresh);
+        assert_eq!(n.extended_next_hop, vec![(1, 1, 2)]);
+        assert!(!n.is_ibgp());
+        let receive = n.receive_context(false, Some(64512));
+        assert_eq!(receive.enforce_first_as, Some(64512));
+        assert!(!receive.ibgp);
+        // iBGP: no first-AS check (RFC 4271 §6.3 applies to external peers).
+        let receive = n.receive_context(true, Some(64512));
+        assert_eq!(receive.enforce_first_as, None);
+        assert!(receive.ibgp);
+        assert_eq!(n.send_context(true).enforce_first_as, None);
+    }
+
+    /// A whole OPEN message on the wire: header, fixed fields, then the optional parameters
+    /// exactly as given.
+    fn open_message(my_as: u16, hold: u16, id: [u8; 4], params: &[&[u8]]) -> Vec<u8> {
+        let params: Vec<u8> = params.concat();
+        let mut m = MARKER.to_vec();
+        let length = 19 + 10 + params.len();
+        m.extend_from_slice(&(length as u16).to_be_bytes());
+        m.push(1);
+        m.push(4);
+        m.extend_from_slice(&my_as.to_be_bytes());
+        m.extend_from_slice(&hold.to_be_bytes());
+        m.extend_from_slice(&id);
+        m.push(params.len() as u8);
+        m.extend_from_slice(&params);
+        m
+    }
+
+    fn decode_open(bytes: &[u8]) -> Open {
+        match Message::decode(bytes, &bgp_proto::SessionContext::default()).unwrap() {
+            Message::Open(o) => o,
+            other => panic!("not an OPEN: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn graceful_restart_from_a_bird_like_open() {
+        // Calico's BIRD: one parameter with every capability; hold time 240; restart time
+        // 120 with the R bit (it has just restarted) and the F bit for IPv4 unicast;
+        // ADD-PATH receive/send; enhanced route refresh.
+        let bytes = open_message(
+            64513,
+            240,
+            [198, 51, 100, 11],
+            &[&[
+                2, 30, //
+                1, 4, 0, 1, 0, 1, // multiprotocol IPv4 unicast
+                2, 0, // route refresh
+                64, 6, 0x80, 120, 0, 1, 1, 0x80, // graceful restart R, 120 s, IPv4 unicast F
+                65, 4, 0, 0, 0xfc, 0x01, // 4-octet AS 64513
+                69, 4, 0, 1, 1, 3, // ADD-PATH IPv4 unicast send/receive
+                70, 0, // enhanced route refresh
+            ]],
+        );
+        let bird = decode_open(&bytes);
+        let ours = Open::new(
+            64513,
+            90,
+            LOCAL_ID,
+            vec![
+                mp(Family::IPV4_UNICAST),
+                Capability::RouteRefresh,
+                Capability::GracefulRestart {
+                    flags: 0,
+                    restart_time: 120,
+                    families: vec![],
+                },
+                Capability::FourOctetAs(64513),
+                Capability::AddPath(vec![(Family::IPV4_UNICAST, AddPathMode::Both)]),
+            ],
+        );
+        assert_eq!(check_open(&bird, &ours, 64513, 3), Ok(()));
+        let n = negotiate(&ours, &bird, None);
+        assert_eq!(n.peer_as, 64513);
+        assert!(n.is_ibgp());
+        assert_eq!(n.peer_id, Ipv4Addr::new(198, 51, 100, 11));
+        assert_eq!((n.hold_time, n.keepalive_interval), (90, 30));
+        assert_eq!(
+            n.peer_graceful_restart,
+            Some(PeerGracefulRestart {
+                restart_time: 120,
+                restarting: true,
+                notification: false,
+                families: vec![RestartFamily {
+                    family: Family::IPV4_UNICAST,
+                    forwarding_preserved: true
+                }],
+            })
+        );
+        assert_eq!(n.peer_llgr, None);
+        assert!(n.route_refresh && !n.enhanced_route_refresh);
+        assert_eq!(n.add_path_receive, FamilySet::of(&[Family::IPV4_UNICAST]));
+        assert_eq!(n.add_path_send, FamilySet::of(&[Family::IPV4_UNICAST]));
+    }
+
+    #[test]
+    fn graceful_restart_from_a_gobgp_like_open() {
+        // GoBGP: one parameter per capability; graceful restart with the N bit (RFC 8538),
+        // 90 s; long-lived graceful restart 3600 s; FQDN and software version, which must be
+        // tolerated.
+        let bytes = open_message(
+            64512,
+            90,
+            [198, 51, 100, 1],
+            &[
+                &[2, 6, 1, 4, 0, 1, 0, 1],
+                &[2, 6, 1, 4, 0, 2, 0, 1],
+                &[2, 2, 2, 0],
+                &[2, 6, 65, 4, 0, 0, 0xfc, 0x00],
+                &[2, 12, 64, 10, 0x40, 90, 0, 1, 1, 0x80, 0, 2, 1, 0],
+                &[
+                    2, 16, 71, 14, 0, 1, 1, 0x80, 0, 0x0e, 0x10, 0, 2, 1, 0, 0, 0, 60,
+                ],
+                &[2, 9, 73, 7, 5, b'g', b'o', b'b', b'g', b'p', 0],
+                &[2, 8, 75, 6, 5, b'3', b'.', b'3', b'0', b'0'],
+            ],
+        );
+        let gobgp = decode_open(&bytes);
+        let ours = Open::new(
+            64513,
+            90,
+            LOCAL_ID,
+            vec![mp(Family::IPV4_UNICAST), Capability::FourOctetAs(64513)],
+        );
+        assert_eq!(check_open(&gobgp, &ours, 64512, 3), Ok(()));
+        let n = negotiate(&ours, &gobgp, Some(10));
+        assert_eq!((n.hold_time, n.keepalive_interval), (90, 10));
+        assert_eq!(n.families, vec![Family::IPV4_UNICAST]);
+        assert!(n.four_octet_as);
+        assert!(!n.route_refresh, "we did not announce route refresh");
+        let gr = n.peer_graceful_restart.unwrap();
+        assert_eq!(gr.restart_time, 90);
+        assert!(!gr.restarting && gr.notification);
+        assert_eq!(
+            gr.families,
+            vec![
+                RestartFamily {
+                    family: Family::IPV4_UNICAST,
+                    forwarding_preserved: true
+                },
+                RestartFamily {
+                    family: Family::IPV6_UNICAST,
+                    forwarding_preserved: false
+                },
+            ]
+        );
+        assert_eq!(
+            n.peer_llgr,
+            Some(PeerLongLivedGracefulRestart {
+                families: vec![
+                    LongLivedRestartFamily {
+                        family: Family::IPV4_UNICAST,
+                        forwarding_preserved: true,
+                        stale_time: 3600
+                    },
+                    LongLivedRestartFamily {
+                        family: Family::IPV6_UNICAST,
+                        forwarding_preserved: false,
+                        stale_time: 60
+                    },
+                ]
+            })
+        );
+    }
+
+    #[test]
+    fn restart_capabilities_read_only_their_own_kind() {
+        assert_eq!(
+            PeerGracefulRestart::from_capability(&Capability::RouteRefresh),
+            None
+        );
+        assert_eq!(
+            PeerLongLivedGracefulRestart::from_capability(&Capability::RouteRefresh),
+            None
+        );
+        let llgr = Capability::LongLivedGracefulRestart(vec![LongLivedFamily {
+            family: Family::IPV6_UNICAST,
+            flags: 0x80,
+            stale_time: 0xff_ffff,
+        }]);
+        let parsed = PeerLongLivedGracefulRestart::from_capability(&llgr).unwrap();
+        assert_eq!(parsed.families[0].stale_time, 0xff_ffff);
+        assert!(parsed.families[0].forwarding_preserved);
+        // A helper only: no families.
+        let helper = Capability::GracefulRestart {
+            flags: 0,
+            restart_time: 0,
+            families: vec![],
+        };
+        let parsed = PeerGracefulRestart::from_capability(&helper).unwrap();
+        assert!(parsed.families.is_empty() && !parsed.restarting && !parsed.notification);
+    }
+
+    #[test]
+    fn bad_opens_get_the_exact_notification() {
+        let ours = open(64513, 90, vec![Capability::FourOctetAs(64513)]);
+        let with_id = |asn: u32, hold: u16, id: Ipv4Addr| {
+            Open::new(asn, hold, id, vec![Capability::FourOctetAs(asn)])
+        };
+        let mut version_3 = with_id(64512, 90, VMX_ID);
+        version_3.version = 3;
+        let cases: Vec<(Open, u32, u16, Result<(), OpenError>, Option<&[u8]>)> = vec![
+            (with_id(64512, 90, VMX_ID), 64512, 3, Ok(()), None),
+            (
+                version_3,
+                64512,
+                3,
+                Err(OpenError::UnsupportedVersion { version: 3 }),
+                Some(&[2, 1, 0, 4]),
+            ),
+            // Calico with its default AS 64512 where 64513 is configured.
+            (
+                with_id(64512, 90, VMX_ID),
+                64513,
+                3,
+                Err(OpenError::BadPeerAs {
+                    received: 64512,
+                    expected: 64513,
+                }),
+                Some(&[2, 2]),
+            ),
+            (
+                Open::new(0, 90, VMX_ID, vec![]),
+                64512,
+                3,
+                Err(OpenError::BadPeerAs {
+                    received: 0,
+                    expected: 64512,
+                }),
+                Some(&[2, 2]),
+            ),
+            (
+                with_id(64512, 90, Ipv4Addr::UNSPECIFIED),
+                64512,
+                3,
+                Err(OpenError::BadBgpIdentifier {
+                    identifier: Ipv4Addr::UNSPECIFIED,
+                }),
+                Some(&[2, 3]),
+            ),
+            // RFC 6286 §2.2: our own identifier is refused on iBGP only.
+            (
+                with_id(64513, 90, LOCAL_ID),
+                64513,
+                3,
+                Err(OpenError::BadBgpIdentifier {
+                    identifier: LOCAL_ID,
+                }),
+                Some(&[2, 3]),
+            ),
+            (with_id(64512, 90, LOCAL_ID), 64512, 3, Ok(()), None),
+            (
+                with_id(64512, 1, VMX_ID),
+                64512,
+                0,
+                Err(OpenError::UnacceptableHoldTime {
+                    hold_time: 1,
+                    minimum: 3,
+                }),
+                Some(&[2, 6]),
+            ),
+            (
+                with_id(64512, 2, VMX_ID),
+                64512,
+                3,
+                Err(OpenError::UnacceptableHoldTime {
+                    hold_time: 2,
+                    minimum: 3,
+                }),
+                Some(&[2, 6]),
+            ),
+            (
+                with_id(64512, 9, VMX_ID),
+                64512,
+                10,
+                Err(OpenError::UnacceptableHoldTime {
+                    hold_time: 9,
+                    minimum: 10,
+                }),
+                Some(&[2, 6]),
+            ),
+            (with_id(64512, 10, VMX_ID), 64512, 10, Ok(()), None),
+            (with_id(64512, 0, VMX_ID), 64512, 10, Ok(()), None),
+        ];
+        for (peer_open, expected_as, min_hold, result, wire) in cases {
+            let got = check_open(&peer_open, &ours, expected_as, min_hold);
+            assert_eq!(got, result, "{peer_open:?}");
+            if let (Err(e), Some(wire)) = (got, wire) {
+                let n = e.notification();
+                let mut bytes = vec![n.code, n.subcode];
+                bytes.extend_from_slice(&n.data);
+                assert_eq!(bytes, wire, "{e}");
+            }
+        }
+    }
+
+    #[test]
+    fn open_errors_read_well() {
+        assert_eq!(
+            OpenError::BadPeerAs {
+                received: 64512,
+                expected: 64513
+            }
+            .to_string(),
+            "peer AS 64512 does not match the configured peer AS 64513"
+        );
+        assert_eq!(
+            OpenError::BadBgpIdentifier {
+                identifier: LOCAL_ID
+            }
+            .to_string(),
+            "bad BGP identifier 198.51.100.2 (same as ours on an iBGP session)"
+        );
+        assert_eq!(
+            OpenError::BadBgpIdentifier {
+                identifier: Ipv4Addr::UNSPECIFIED
+            }
+            .to_string(),
+            "bad BGP identifier 0.0.0.0 (0 is not allowed)"
+        );
+        assert_eq!(
+            OpenError::UnacceptableHoldTime {
+                hold_time: 9,
+                minimum: 10
+            }
+            .to_string(),
+            "unacceptable hold time 9 (must be 0 or >= 10 seconds)"
+        );
+        assert_eq!(
+            OpenError::UnsupportedVersion { version: 3 }.to_string(),
+            "unsupported BGP version 3 (only 4 is supported)"
+        );
+    }
+}
