@@ -831,7 +831,9 @@ mod tests {
         };
         let mut version_3 = with_id(64512, 90, VMX_ID);
         version_3.version = 3;
-        let cases: Vec<(Open, u32, u16, Result<(), OpenError>, Option<&[u8]>)> = vec![
+        /// Peer OPEN, configured peer AS, minimum hold time, result, NOTIFICATION octets.
+        type Case = (Open, u32, u16, Result<(), OpenError>, Option<&'static [u8]>);
+        let cases: Vec<Case> = vec![
             (with_id(64512, 90, VMX_ID), 64512, 3, Ok(()), None),
             (
                 version_3,
