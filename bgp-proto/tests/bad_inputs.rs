@@ -128,6 +128,18 @@ fn capabilities(caps: &[u8]) -> Vec<u8> {
     cat(&[&[u8::try_from(param.len()).unwrap()], &param])
 }
 
+/// Optional parameters in the RFC 9072 extended form: 255, 255, a 2-octet length, then one
+/// capabilities parameter with a 2-octet length.
+fn extended_capabilities(caps: &[u8]) -> Vec<u8> {
+    let param = cat(&[
+        &[2],
+        &u16::try_from(caps.len()).unwrap().to_be_bytes(),
+        caps,
+    ]);
+    let length = u16::try_from(param.len()).unwrap().to_be_bytes();
+    cat(&[&[255, 255], &length, &param])
+}
+
 /// An OPEN with AS 65001, hold time 90, identifier 192.0.2.1 and `caps`.
 fn open_with_caps(caps: &[u8]) -> Vec<u8> {
     open(4, 65001, 90, [192, 0, 2, 1], &capabilities(caps))
@@ -317,17 +329,7 @@ fn item_02_bad_message_length() {
     let caps: Vec<u8> = (0..40)
         .flat_map(|_| [200u8, 100].into_iter().chain([0; 100]))
         .collect();
-    let long_open = open(4, 65001, 90, [192, 0, 2, 1], &{
-        let mut p = vec![255, 255];
-        let param: Vec<u8> = cat(&[
-            &[2],
-            &u16::try_from(caps.len()).unwrap().to_be_bytes(),
-            &caps,
-        ]);
-        p.extend_from_slice(&u16::try_from(param.len()).unwrap().to_be_bytes());
-        p.extend_from_slice(&param);
-        p
-    });
+    let long_open = open(4, 65001, 90, [192, 0, 2, 1], &extended_capabilities(&caps));
     assert!(long_open.len() > 4096);
     let length = u16::try_from(long_open.len()).unwrap();
     assert_reset(

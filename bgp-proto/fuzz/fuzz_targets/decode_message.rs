@@ -46,9 +46,18 @@ fuzz_target!(|data: &[u8]| {
     match Message::decode(bytes, &ctx) {
         Ok(m) => exercise(&m, bytes.len()),
         Err(e) => {
-            assert!(e.offset <= bytes.len(), "offset {} past {}: {e}", e.offset, bytes.len());
+            assert!(
+                e.offset <= bytes.len(),
+                "offset {} past {}: {e}",
+                e.offset,
+                bytes.len()
+            );
             let n = e.notification();
-            assert!((1..=7).contains(&n.code), "NOTIFICATION code {} for {e}", n.code);
+            assert!(
+                (1..=7).contains(&n.code),
+                "NOTIFICATION code {} for {e}",
+                n.code
+            );
             let _ = n.to_string();
         }
     }
