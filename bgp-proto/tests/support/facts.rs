@@ -26,6 +26,9 @@ enum Kind {
     Text,
     /// The field's octets in hex; the field's subtree is not read.
     Octets,
+    /// The octets a field without a value of its own covers (its position and size, read
+    /// from the message), in hex; the subtree is read.
+    Span,
 }
 
 /// tshark field name → fact key. Fields not listed are not facts, but their subtrees are read.
@@ -178,11 +181,23 @@ const FIELDS: &[(&str, &str, Kind)] = {
             "mp_unreach.safi",
             Number,
         ),
-        ("bgp.ext_community", "ext_community", Octets),
+        ("bgp.ext_community", "ext_community", Span),
+        ("bgp.ext_com.type", "ext_community.type", Number),
+        ("bgp.ext_com.stype_tr_as2", "ext_community.subtype", Number),
+        ("bgp.ext_com.stype_ntr_as2", "ext_community.subtype", Number),
+        ("bgp.ext_com.stype_tr_IP4", "ext_community.subtype", Number),
+        ("bgp.ext_com.stype_ntr_IP4", "ext_community.subtype", Number),
+        ("bgp.ext_com.stype_tr_as4", "ext_community.subtype", Number),
+        ("bgp.ext_com.stype_ntr_as4", "ext_community.subtype", Number),
+        ("bgp.ext_com.value_as2", "ext_community.global", Number),
+        ("bgp.ext_com.value_as4", "ext_community.global", Number),
+        ("bgp.ext_com.value_IP4", "ext_community.global", Address),
+        ("bgp.ext_com.value_an2", "ext_community.local", Number),
+        ("bgp.ext_com.value_an4", "ext_community.local", Number),
         ("bgp.large_communities.ga", "large.global", Number),
         ("bgp.large_communities.ldp1", "large.local1", Number),
         ("bgp.large_communities.ldp2", "large.local2", Number),
-        ("bgp.update.path_attributes.unknown", "attr.data", Octets),
+        ("bgp.update.path_attributes.unknown", "attr.data", Span),
         // NOTIFICATION
         ("bgp.notify.major_error", "notify.code", Number),
         ("bgp.notify.minor_error", "notify.subcode", Number),
@@ -216,6 +231,28 @@ const FIELDS: &[(&str, &str, Kind)] = {
     ]
 };
 
+/// Panics with the first fact where `ours` and `tshark` differ, and those around it.
+pub fn assert_same(ours: &[String], tshark: &[String], what: &str) {
+    let Some(at) = (0..ours.len().max(tshark.len())).find(|i| ours.get(*i) != tshark.get(*i))
+    else {
+        return;
+    };
+    let around = |list: &[String]| -> Vec<String> {
+        list.iter()
+            .skip(at.saturating_sub(6))
+            .take(12)
+            .cloned()
+            .collect()
+    };
+    panic!(
+        "{what}: this crate and tshark disagree at fact {at} of {}/{}:\n  this crate: {:?}\n  tshark:     {:?}",
+        ours.len(),
+        tshark.len(),
+        around(ours),
+        around(tshark)
+    );
+}
+
 fn number(show: &str) -> String {
     let n = match show.strip_prefix("0x") {
         Some(hex) => u64::from_str_radix(hex, 16),
@@ -231,52 +268,74 @@ fn address(show: &str) -> String {
     )
 }
 
-/// The facts tshark shows for one `<proto name="bgp">` element.
-pub fn from_tshark(bgp: &Node) -> Vec<String> {
+fn hex(octets: &[u8]) -> String {
+    octets.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The facts tshark shows for one `<proto name="bgp">` element; `message` holds the octets of
+/// that message (for fields Wireshark shows only by position).
+pub fn from_tshark(bgp: &Node, message: &[u8]) -> Vec<String> {
     let mut out = Vec::new();
+    let reader = Reader {
+        message,
+        start: bgp.pos,
+    };
     for c in &bgp.children {
-        visit(c, "", &mut out);
+        reader.visit(c, "", &mut out);
     }
     out
 }
 
-fn visit(node: &Node, section: &str, out: &mut Vec<String>) {
-    // A prefix is a text-only tree label holding its length, address and path identifier.
-    if node.name.is_empty() && node.child("bgp.prefix_length").is_some() {
-        let len = node.child("bgp.prefix_length").map_or("?", |n| &n.show);
-        let addr = node
-            .children
-            .iter()
-            .find(|c| c.name.ends_with("_prefix") && c.name != "bgp.prefix_length")
-            .map_or_else(|| "?".to_string(), |c| address(&c.show));
-        let id = node
-            .child("bgp.nlri_path_id")
-            .map(|n| format!(" path_id={}", number(&n.show)))
-            .unwrap_or_default();
-        out.push(format!("{section}={addr}/{len}{id}"));
-        return;
-    }
-    let section = match node.name.as_str() {
-        "bgp.update.withdrawn_routes" => "withdrawn",
-        "bgp.update.nlri" => "nlri",
-        "bgp.update.path_attribute.mp_reach_nlri" => "mp_reach.nlri",
-        "bgp.update.path_attribute.mp_unreach_nlri" => "mp_unreach.withdrawn",
-        _ => section,
-    };
-    if let Some((_, key, kind)) = FIELDS.iter().find(|(name, ..)| *name == node.name) {
-        let value = match kind {
-            Kind::Number => number(&node.show),
-            Kind::Address => address(&node.show),
-            Kind::Text => node.show.clone(),
-            Kind::Octets => node.value.to_ascii_lowercase(),
-        };
-        out.push(format!("{key}={value}"));
-        if *kind == Kind::Octets {
+struct Reader<'a> {
+    message: &'a [u8],
+    /// Position of the message in tshark's octets.
+    start: usize,
+}
+
+impl Reader<'_> {
+    fn visit(&self, node: &Node, section: &str, out: &mut Vec<String>) {
+        // A prefix is a text-only tree label holding its length, address and path identifier.
+        if node.name.is_empty() && node.child("bgp.prefix_length").is_some() {
+            let len = node.child("bgp.prefix_length").map_or("?", |n| &n.show);
+            let addr = node
+                .children
+                .iter()
+                .find(|c| c.name.ends_with("_prefix") && c.name != "bgp.prefix_length")
+                .map_or_else(|| "?".to_string(), |c| address(&c.show));
+            let id = node
+                .child("bgp.nlri_path_id")
+                .map(|n| format!(" path_id={}", number(&n.show)))
+                .unwrap_or_default();
+            out.push(format!("{section}={addr}/{len}{id}"));
             return;
         }
-    }
-    for c in &node.children {
-        visit(c, section, out);
+        let section = match node.name.as_str() {
+            "bgp.update.withdrawn_routes" => "withdrawn",
+            "bgp.update.nlri" => "nlri",
+            "bgp.update.path_attribute.mp_reach_nlri" => "mp_reach.nlri",
+            "bgp.update.path_attribute.mp_unreach_nlri" => "mp_unreach.withdrawn",
+            _ => section,
+        };
+        if let Some((_, key, kind)) = FIELDS.iter().find(|(name, ..)| *name == node.name) {
+            let value = match kind {
+                Kind::Number => number(&node.show),
+                Kind::Address => address(&node.show),
+                Kind::Text => node.show.clone(),
+                Kind::Octets => node.value.to_ascii_lowercase(),
+                Kind::Span => node
+                    .pos
+                    .checked_sub(self.start)
+                    .and_then(|at| self.message.get(at..at + node.size))
+                    .map_or_else(|| format!("outside the message: {}", node.showname), hex),
+            };
+            out.push(format!("{key}={value}"));
+            if *kind == Kind::Octets {
+                return;
+            }
+        }
+        for c in &node.children {
+            self.visit(c, section, out);
+        }
     }
 }
 
@@ -289,8 +348,7 @@ impl Facts {
     }
 
     fn hex(&mut self, key: &str, octets: &[u8]) {
-        let hex: String = octets.iter().map(|b| format!("{b:02x}")).collect();
-        self.push(key, hex);
+        self.push(key, hex(octets));
     }
 
     fn prefix(&mut self, section: &str, n: &Nlri, add_path: bool) {
@@ -539,7 +597,7 @@ fn attribute(f: &mut Facts, a: &PathAttribute, ctx: &SessionContext) {
         }
         AttributeValue::ExtendedCommunities(list) => {
             for c in list {
-                f.hex("ext_community", &c.0);
+                extended_community(f, &c.0);
             }
         }
         AttributeValue::LargeCommunities(list) => {
@@ -552,6 +610,39 @@ fn attribute(f: &mut Facts, a: &PathAttribute, ctx: &SessionContext) {
         // Wireshark 4.0 does not know ONLY_TO_CUSTOMER (RFC 9234) and shows its octets.
         AttributeValue::OnlyToCustomer(v) => f.hex("attr.data", &v.to_be_bytes()),
         AttributeValue::Unknown { data, .. } => f.hex("attr.data", data),
+    }
+}
+
+/// An extended community; the global and local administrator of the route target and route
+/// origin of the 2-octet-AS, IPv4 and 4-octet-AS types (RFC 4360, RFC 5668).
+fn extended_community(f: &mut Facts, b: &[u8; 8]) {
+    f.hex("ext_community", b);
+    f.push("ext_community.type", b[0]);
+    if !matches!(b[0] & 0xbf, 0x00..=0x02) {
+        return;
+    }
+    f.push("ext_community.subtype", b[1]);
+    if !matches!(b[1], 0x02 | 0x03) {
+        return;
+    }
+    let be16 = |i: usize| u16::from_be_bytes([b[i], b[i + 1]]);
+    let be32 = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    match b[0] & 0xbf {
+        0x00 => {
+            f.push("ext_community.global", be16(2));
+            f.push("ext_community.local", be32(4));
+        }
+        0x01 => {
+            f.push(
+                "ext_community.global",
+                std::net::Ipv4Addr::new(b[2], b[3], b[4], b[5]),
+            );
+            f.push("ext_community.local", be16(6));
+        }
+        _ => {
+            f.push("ext_community.global", be32(2));
+            f.push("ext_community.local", be16(6));
+        }
     }
 }
 

@@ -9,4 +9,5 @@ pub mod facts;
 pub mod pcap;
 pub mod pcap_write;
 pub mod session;
+pub mod strategies;
 pub mod tshark;

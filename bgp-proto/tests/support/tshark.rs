@@ -19,8 +19,13 @@ pub struct Node {
     pub show: String,
     /// The `showname` attribute: the whole tree line.
     pub showname: String,
-    /// The `value` attribute: the field's octets in hex.
+    /// The `value` attribute: the field's octets in hex (empty for fields without a value
+    /// of their own, such as subtrees).
     pub value: String,
+    /// The `pos` attribute: where the field starts in the dissected octets.
+    pub pos: usize,
+    /// The `size` attribute: how many octets the field covers.
+    pub size: usize,
     /// Child elements in document order.
     pub children: Vec<Node>,
 }
@@ -147,6 +152,8 @@ pub fn parse_pdml(xml: &str) -> Result<Node, String> {
                 "show" => node.show = value,
                 "showname" => node.showname = value,
                 "value" => node.value = value,
+                "pos" => node.pos = value.parse().map_err(|_| format!("pos {value:?}"))?,
+                "size" => node.size = value.parse().map_err(|_| format!("size {value:?}"))?,
                 _ => {}
             }
             attrs = &after[end + 1..];
