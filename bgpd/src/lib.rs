@@ -3,7 +3,11 @@
 //! A BGP speaker for Kubernetes labs. This library holds everything the `bgpd` binary runs;
 //! each module holds one concept (see ARCHITECTURE.md).
 
+pub mod check;
 pub mod config;
+pub mod daemon;
+pub mod lab_peer;
+pub mod logging;
 pub mod mrt_view;
 pub mod policy;
 pub mod rib;

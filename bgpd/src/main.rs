@@ -1,6 +1,8 @@
 //! The `bgpd` command line.
 
+use bgpd::logging::LogFormat;
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 
 /// A BGP speaker for Kubernetes labs: route reflector, route server, prefix audit, MRT tools.
 #[derive(Debug, Parser)]
@@ -12,6 +14,21 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the daemon with a configuration file.
+    Run {
+        /// The TOML configuration.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Log format.
+        #[arg(long, value_enum, default_value_t)]
+        log_format: LogFormat,
+    },
+    /// Check a configuration file and print what would run.
+    Check {
+        /// The TOML configuration.
+        #[arg(long, short)]
+        config: PathBuf,
+    },
     /// Print an MRT file (RFC 6396) one route per line, exactly like `bgpdump -m`.
     Mrt(bgpd::mrt_view::MrtArgs),
 }
@@ -20,6 +37,14 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Mrt(args) => bgpd::mrt_view::run(args),
+        Command::Check { config } => match bgpd::check::check(config) {
+            Ok(text) => {
+                print!("{text}");
+                Ok(())
+            }
+            Err(e) => Err(anyhow::anyhow!(e)),
+        },
+        Command::Run { config, log_format } => run(config, *log_format),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -28,4 +53,17 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::from(2)
         }
     }
+}
+
+fn run(config: &std::path::Path, format: LogFormat) -> anyhow::Result<()> {
+    // Read once here so a bad file fails before anything starts, with file:line: key.
+    let level = bgpd::config::load(config)?.global.log_level;
+    bgpd::logging::init(format, &level);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(bgpd::daemon::run(
+        config.to_path_buf(),
+        std::future::pending(),
+    ))
 }

@@ -1,0 +1,49 @@
+//! Accepting BGP connections: one task per listen address hands each connection to the
+//! neighbor with the remote address, or closes it.
+
+use super::PeerDirectory;
+use anyhow::Context as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Binds every address and starts its accept loop. A bind failure is an error naming the
+/// address (e.g. port 179 without privileges).
+pub async fn start(addresses: &[SocketAddr], directory: Arc<PeerDirectory>) -> anyhow::Result<()> {
+    for addr in addresses {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        if addr.is_ipv6() {
+            // Keep [::]:179 IPv6-only so 0.0.0.0:179 can be bound beside it.
+            let s = socket2::SockRef::from(&socket);
+            s.set_only_v6(true)?;
+        }
+        socket
+            .bind(*addr)
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let listener = socket
+            .listen(128)
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        tracing::info!(address = %addr, "listening for BGP connections");
+        let directory = directory.clone();
+        tokio::spawn(async move {
+            loop {
+                match listener.accept().await {
+                    Ok((stream, remote)) => {
+                        if !directory.hand_over(remote.ip(), stream) {
+                            tracing::info!(%remote, "connection from an address that is not a configured neighbor: closed");
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                }
+            }
+        });
+    }
+    Ok(())
+}

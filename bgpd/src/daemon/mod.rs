@@ -1,0 +1,336 @@
+//! The running daemon: one task owns the RIB and the peer directory; one task per peer
+//! drives its session; one task per listen address accepts connections. See ARCHITECTURE.md.
+//!
+//! Signals: SIGTERM/SIGINT send Cease 6/2 with an RFC 9003 shutdown message to every peer and
+//! exit; SIGHUP reloads the configuration (added neighbors start, removed ones stop with 6/3,
+//! neighbors whose session settings changed restart with 6/6, policy changes re-apply from
+//! the stored Adj-RIB-In without touching sessions).
+
+mod listener;
+mod peers;
+
+use crate::config::{self, Config};
+use crate::policy::PolicySet;
+use crate::rib::classes::ClassTable;
+use crate::rib::export::LocalIdentity;
+use crate::rib::route::PeerId;
+use crate::rib::table::{Outbox, Rib};
+use crate::session::driver::{PeerCommand, RibEvent};
+use bgp_proto::{cease_subcode, Notification};
+pub use peers::{PeerDirectory, PeerStatus};
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// Something outside the RIB task asking it to act.
+#[derive(Debug)]
+pub enum Control {
+    /// Reload the configuration file.
+    Reload,
+    /// Shut down with this message (RFC 9003).
+    Shutdown(String),
+}
+
+/// The RIB task's state.
+pub struct Daemon {
+    config: Config,
+    config_path: PathBuf,
+    rib: Rib,
+    directory: Arc<PeerDirectory>,
+    rib_tx: mpsc::UnboundedSender<RibEvent>,
+    rib_rx: mpsc::UnboundedReceiver<RibEvent>,
+    stale_deadlines: HashMap<PeerId, Instant>,
+}
+
+fn identity(c: &Config) -> LocalIdentity {
+    LocalIdentity {
+        asn: c.global.asn,
+        router_id: c.global.router_id,
+        cluster_id: c.cluster_id,
+    }
+}
+
+impl Daemon {
+    /// A daemon for a checked configuration read from `config_path`.
+    pub fn new(config: Config, config_path: PathBuf) -> Self {
+        let rib = Rib::new(
+            identity(&config),
+            ClassTable::new(&config.classes),
+            PolicySet::from_config(&config),
+        );
+        let (rib_tx, rib_rx) = mpsc::unbounded_channel();
+        Daemon {
+            directory: Arc::new(PeerDirectory::default()),
+            config,
+            config_path,
+            rib,
+            rib_tx,
+            rib_rx,
+            stale_deadlines: HashMap::new(),
+        }
+    }
+
+    /// The peer directory (for the API).
+    pub fn directory(&self) -> Arc<PeerDirectory> {
+        self.directory.clone()
+    }
+
+    /// Runs until `control` asks for shutdown (or its sender is dropped).
+    pub async fn run(
+        mut self,
+        mut control: mpsc::UnboundedReceiver<Control>,
+    ) -> anyhow::Result<()> {
+        for w in &self.config.warnings {
+            tracing::warn!("{w}");
+        }
+        listener::start(&self.config.global.listen, self.directory.clone()).await?;
+        let neighbors = self.config.neighbors.clone();
+        for n in neighbors {
+            let id = self.directory.allocate_id();
+            self.rib.configure_peer(id, n.clone());
+            self.directory
+                .spawn(id, n, &self.config, self.rib_tx.clone());
+        }
+        tracing::info!(
+            asn = self.config.global.asn,
+            router_id = %self.config.global.router_id,
+            neighbors = self.config.neighbors.len(),
+            config = %self.config.path,
+            "bgpd running"
+        );
+        let mut summary = tokio::time::interval(Duration::from_secs(
+            self.config.global.prefix_summary_interval.max(1),
+        ));
+        let mut gc = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            let next_stale = self.stale_deadlines.values().min().copied();
+            tokio::select! {
+                ev = self.rib_rx.recv() => {
+                    let Some(ev) = ev else { break };
+                    self.event(ev);
+                }
+                c = control.recv() => match c {
+                    Some(Control::Reload) => self.reload(),
+                    Some(Control::Shutdown(msg)) => { self.shutdown(&msg).await; break; }
+                    None => { self.shutdown("bgpd stopped").await; break; }
+                },
+                _ = summary.tick() => {
+                    for (peer, peer_as, text) in self.rib.take_summaries() {
+                        tracing::info!(target: "bgpd::prefix", %peer, peer_as, summary = %text, "prefix summary");
+                    }
+                }
+                _ = gc.tick() => self.rib.collect_garbage(),
+                _ = async { if let Some(d) = next_stale { tokio::time::sleep_until(d).await } else { std::future::pending::<()>().await } } => {
+                    let now = Instant::now();
+                    let due: Vec<PeerId> = self.stale_deadlines.iter().filter(|(_, d)| **d <= now).map(|(p, _)| *p).collect();
+                    for p in due {
+                        self.stale_deadlines.remove(&p);
+                        tracing::info!(peer = %self.directory.address(p).map(|a| a.to_string()).unwrap_or_default(), "graceful restart timer expired: flushing stale routes (RFC 4724 §4.2)");
+                        let out = self.rib.flush_stale(p, None);
+                        self.deliver(out);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn deliver(&self, outbox: Outbox) {
+        for (peer, out) in outbox {
+            if !out.bytes.is_empty() {
+                self.directory
+                    .send(peer, PeerCommand::Send(out.bytes.freeze()));
+            }
+            if let Some(n) = out.reset {
+                self.directory.send(peer, PeerCommand::Reset(n));
+            }
+        }
+    }
+
+    fn event(&mut self, ev: RibEvent) {
+        match ev {
+            RibEvent::Up {
+                peer,
+                session,
+                negotiated,
+            } => {
+                let had_stale = self.stale_deadlines.remove(&peer).is_some();
+                let gr = session.graceful_restart.is_some();
+                self.directory.update(peer, |s| s.established(&negotiated));
+                let out = self.rib.peer_up(peer, session);
+                self.deliver(out);
+                if had_stale && !gr {
+                    let out = self.rib.flush_stale(peer, None);
+                    self.deliver(out);
+                }
+            }
+            RibEvent::Down {
+                peer,
+                graceful,
+                reason,
+            } => {
+                self.directory.update(peer, |s| s.down(&reason));
+                let restart = self
+                    .rib
+                    .peers
+                    .get(&peer)
+                    .and_then(|p| p.session.as_ref())
+                    .and_then(|s| s.graceful_restart);
+                let out = self.rib.peer_down(peer, graceful);
+                if graceful {
+                    if let Some(t) = restart {
+                        tracing::info!(peer = %self.directory.address(peer).map(|a| a.to_string()).unwrap_or_default(), restart_time = t.as_secs(), "keeping routes as stale (graceful restart helper, RFC 4724)");
+                        self.stale_deadlines.insert(peer, Instant::now() + t);
+                    }
+                }
+                self.deliver(out);
+            }
+            RibEvent::Update { peer, update } => {
+                self.directory.update(peer, |s| s.updates_received += 1);
+                if let Some(family) = update.end_of_rib() {
+                    tracing::info!(peer = %self.directory.address(peer).map(|a| a.to_string()).unwrap_or_default(), %family, "End-of-RIB received");
+                    let out = self.rib.flush_stale(peer, Some(family));
+                    self.deliver(out);
+                    return;
+                }
+                let out = self.rib.apply_update(peer, &update);
+                self.deliver(out);
+            }
+            RibEvent::RouteRefresh { peer, family } => {
+                let out = self.rib.refresh_out(peer, family);
+                self.deliver(out);
+            }
+            RibEvent::State { peer, state } => self.directory.update(peer, |s| s.state = state),
+        }
+    }
+
+    async fn shutdown(&mut self, message: &str) {
+        tracing::info!(
+            message,
+            "shutting down: sending Cease 6/2 to every peer (RFC 9003)"
+        );
+        let n = Notification::cease_with_message(cease_subcode::ADMINISTRATIVE_SHUTDOWN, message);
+        self.directory.stop_all(n, Duration::from_secs(3)).await;
+    }
+
+    fn reload(&mut self) {
+        let new = match config::load(&self.config_path) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!(error = %e, "reload failed: keeping the running configuration");
+                return;
+            }
+        };
+        tracing::info!(config = %new.path, "reloading configuration");
+        for w in &new.warnings {
+            tracing::warn!("{w}");
+        }
+        if new.global.asn != self.config.global.asn
+            || new.global.router_id != self.config.global.router_id
+        {
+            tracing::warn!("global asn/router_id changed: restart bgpd for that to take effect");
+        }
+        self.rib.policies = PolicySet::from_config(&new);
+        self.rib.classes = ClassTable::new(&new.classes);
+        let mut reimport = Vec::new();
+        // Removed neighbors.
+        for (id, addr) in self.directory.ids() {
+            if !new.neighbors.iter().any(|n| n.address == addr) {
+                tracing::info!(peer = %addr, "neighbor removed: stopping (Cease 6/3)");
+                self.directory
+                    .remove(id, Notification::new(6, cease_subcode::PEER_DECONFIGURED));
+                let out = self.rib.remove_peer(id);
+                self.deliver(out);
+            }
+        }
+        for n in &new.neighbors {
+            match self.directory.id_of(n.address) {
+                None => {
+                    tracing::info!(peer = %n.address, "neighbor added");
+                    let id = self.directory.allocate_id();
+                    self.rib.configure_peer(id, n.clone());
+                    self.directory
+                        .spawn(id, n.clone(), &new, self.rib_tx.clone());
+                }
+                Some(id) => {
+                    let old = self.rib.peers.get(&id).map(|p| p.neighbor.clone());
+                    let Some(old) = old else { continue };
+                    let session_changed = {
+                        let mut a = old.clone();
+                        let mut b = n.clone();
+                        for x in [&mut a, &mut b] {
+                            x.import_policy.clear();
+                            x.export_policy.clear();
+                            x.description.clear();
+                            x.max_prefixes = None;
+                        }
+                        a != b
+                    };
+                    self.rib.configure_peer(id, n.clone());
+                    if session_changed {
+                        tracing::info!(peer = %n.address, "session settings changed: restarting the session (Cease 6/6)");
+                        self.directory.respawn(
+                            id,
+                            n.clone(),
+                            &new,
+                            self.rib_tx.clone(),
+                            Notification::new(6, cease_subcode::OTHER_CONFIGURATION_CHANGE),
+                        );
+                        let out = self.rib.peer_down(id, false);
+                        self.deliver(out);
+                    } else {
+                        reimport.push(id);
+                    }
+                }
+            }
+        }
+        self.config = new;
+        // Policies may have changed: re-apply import from the stored Adj-RIB-In, then export.
+        for id in reimport {
+            let out = self.rib.reimport(id);
+            self.deliver(out);
+        }
+        let out = self.rib.reexport_all();
+        self.deliver(out);
+        tracing::info!("configuration reloaded; unchanged sessions stayed up");
+    }
+}
+
+/// Runs bgpd with the configuration at `path` until `shutdown` completes (or a signal).
+pub async fn run(
+    path: PathBuf,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let config = config::load(&path)?;
+    let daemon = Daemon::new(config, path);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let signals = tx.clone();
+    tokio::spawn(async move {
+        if let Err(e) = forward_signals(signals).await {
+            tracing::error!(error = %e, "cannot install signal handlers");
+        }
+    });
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = tx.send(Control::Shutdown("bgpd shutting down".into()));
+    });
+    daemon.run(rx).await
+}
+
+async fn forward_signals(tx: mpsc::UnboundedSender<Control>) -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => { let _ = tx.send(Control::Shutdown("bgpd shutting down (SIGTERM)".into())); }
+            _ = int.recv() => { let _ = tx.send(Control::Shutdown("bgpd shutting down (SIGINT)".into())); }
+            _ = hup.recv() => { let _ = tx.send(Control::Reload); }
+        }
+    }
+}

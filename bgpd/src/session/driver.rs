@@ -1,0 +1,620 @@
+//! The task that drives one peer: it turns [`Fsm`] outputs into TCP connects, writes, closes
+//! and timers, and feeds socket reads, timer expiries and commands back in as events.
+//! Established sessions exchange UPDATEs with the RIB task through [`RibEvent`]s.
+//!
+//! Connection collisions (RFC 4271 §6.8): an inbound connection that arrives while our own
+//! connection is in OpenSent is parked until the BGP identifier of the peer is known (our
+//! connection reaches OpenConfirm), then the loser gets Cease 6/7.
+
+use super::fsm::{DownReason, Event, Fsm, FsmConfig, Output, State, Timer};
+use super::negotiate::Negotiated;
+use crate::config::{AddPathSetting, Neighbor};
+use crate::rib::route::PeerId;
+use crate::rib::table::SessionInfo;
+use bgp_proto::{
+    AddPathMode, BgpCodec, Capability, CodecError, Family, GracefulRestartFamily, Message,
+    Notification, RouteRefresh, SessionContext, Update,
+};
+use bytes::Bytes;
+use futures::StreamExt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::codec::FramedRead;
+
+/// What the daemon tells a peer task.
+#[derive(Debug)]
+pub enum PeerCommand {
+    /// The listener accepted a connection from this peer.
+    Inbound(TcpStream),
+    /// Encoded UPDATEs from the RIB, to be written as they are.
+    Send(Bytes),
+    /// Close the session with this NOTIFICATION and restart it after the back-off
+    /// (e.g. Cease 6/1 for too many prefixes, 6/6 for a configuration change).
+    Reset(Notification),
+    /// Close the session with this NOTIFICATION and end the task (shutdown, peer removed).
+    Stop(Notification),
+    /// Ask the peer to send its routes again (ROUTE-REFRESH, RFC 2918).
+    RequestRefresh,
+}
+
+/// What a peer task tells the RIB task.
+#[derive(Debug)]
+pub enum RibEvent {
+    /// The session reached Established.
+    Up {
+        /// The peer.
+        peer: PeerId,
+        /// What the RIB needs to know.
+        session: SessionInfo,
+        /// The negotiated parameters (for the API).
+        negotiated: Box<Negotiated>,
+    },
+    /// The session left Established. `graceful`: keep the routes as stale (RFC 4724 §4.2).
+    Down {
+        /// The peer.
+        peer: PeerId,
+        /// Keep routes as stale.
+        graceful: bool,
+        /// Why, for the log and the API.
+        reason: String,
+    },
+    /// An UPDATE arrived.
+    Update {
+        /// The peer.
+        peer: PeerId,
+        /// The message.
+        update: Box<Update>,
+    },
+    /// The peer asked for our routes again.
+    RouteRefresh {
+        /// The peer.
+        peer: PeerId,
+        /// The family.
+        family: Family,
+    },
+    /// The session state changed (for the API and metrics).
+    State {
+        /// The peer.
+        peer: PeerId,
+        /// The new state.
+        state: State,
+    },
+}
+
+/// The FSM configuration for a neighbor.
+pub fn fsm_config(local_as: u32, router_id: Ipv4Addr, n: &Neighbor) -> FsmConfig {
+    let mut c = FsmConfig::new(local_as, router_id, n.peer_as);
+    c.hold_time = n.hold_time;
+    c.keepalive = n.keepalive;
+    c.connect_retry = Duration::from_secs(n.connect_retry);
+    c.passive = n.passive;
+    let families: Vec<Family> = n.families.iter().map(|f| f.family()).collect();
+    let mut caps: Vec<Capability> = families
+        .iter()
+        .map(|f| Capability::Multiprotocol(*f))
+        .collect();
+    caps.push(Capability::RouteRefresh);
+    caps.push(Capability::EnhancedRouteRefresh);
+    caps.push(Capability::FourOctetAs(local_as));
+    let mode = match n.add_path {
+        AddPathSetting::None => None,
+        AddPathSetting::Receive => Some(AddPathMode::Receive),
+        AddPathSetting::Send => Some(AddPathMode::Send),
+        AddPathSetting::Both => Some(AddPathMode::Both),
+    };
+    if let Some(mode) = mode {
+        caps.push(Capability::AddPath(
+            families.iter().map(|f| (*f, mode)).collect(),
+        ));
+    }
+    if n.graceful_restart {
+        // RFC 4724 §3: we are a helper (no forwarding state: F bit clear); the N bit says we
+        // understand RFC 8538 notification handling.
+        caps.push(Capability::GracefulRestart {
+            flags: 0,
+            restart_time: n.restart_time,
+            families: families
+                .iter()
+                .map(|f| GracefulRestartFamily {
+                    family: *f,
+                    flags: 0,
+                })
+                .collect(),
+        });
+    }
+    c.capabilities = caps;
+    c
+}
+
+struct Connection {
+    reader: FramedRead<OwnedReadHalf, BgpCodec>,
+    writer: OwnedWriteHalf,
+    local: SocketAddr,
+    outbound: bool,
+}
+
+impl Connection {
+    fn new(stream: TcpStream, outbound: bool) -> std::io::Result<Self> {
+        stream.set_nodelay(true)?;
+        let local = stream.local_addr()?;
+        let (r, w) = stream.into_split();
+        Ok(Connection {
+            reader: FramedRead::with_capacity(r, BgpCodec::default(), 65536),
+            writer: w,
+            local,
+            outbound,
+        })
+    }
+}
+
+/// One peer's task.
+pub struct PeerTask {
+    id: PeerId,
+    neighbor: Neighbor,
+    fsm: Fsm,
+    commands: mpsc::UnboundedReceiver<PeerCommand>,
+    rib: mpsc::UnboundedSender<RibEvent>,
+    connection: Option<Connection>,
+    connecting: Option<tokio::task::JoinHandle<std::io::Result<TcpStream>>>,
+    parked: Option<TcpStream>,
+    timers: [Option<Instant>; 5],
+    established: bool,
+}
+
+fn timer_index(t: Timer) -> usize {
+    Timer::ALL.iter().position(|x| *x == t).unwrap_or(0)
+}
+
+async fn connect(addr: SocketAddr, local: Option<IpAddr>) -> std::io::Result<TcpStream> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    if let Some(l) = local {
+        socket.bind(SocketAddr::new(l, 0))?;
+    }
+    socket.connect(addr).await
+}
+
+impl PeerTask {
+    /// A task for `neighbor`; start it with [`PeerTask::run`].
+    pub fn new(
+        id: PeerId,
+        neighbor: Neighbor,
+        local_as: u32,
+        router_id: Ipv4Addr,
+        commands: mpsc::UnboundedReceiver<PeerCommand>,
+        rib: mpsc::UnboundedSender<RibEvent>,
+    ) -> Self {
+        let fsm = Fsm::new(fsm_config(local_as, router_id, &neighbor));
+        PeerTask {
+            id,
+            neighbor,
+            fsm,
+            commands,
+            rib,
+            connection: None,
+            connecting: None,
+            parked: None,
+            timers: [None; 5],
+            established: false,
+        }
+    }
+
+    fn peer(&self) -> IpAddr {
+        self.neighbor.address
+    }
+
+    /// Runs until stopped.
+    pub async fn run(mut self) {
+        self.handle(Event::AutomaticStart).await;
+        loop {
+            let deadline = self.timers.iter().flatten().min().copied();
+            let wake = tokio::select! {
+                cmd = self.commands.recv() => Wake::Command(cmd),
+                msg = read_next(&mut self.connection) => Wake::Read(msg),
+                res = connected(&mut self.connecting) => Wake::Connected(res),
+                () = sleep_until(deadline) => Wake::Timer,
+            };
+            match wake {
+                Wake::Command(None) => break,
+                Wake::Command(Some(cmd)) => {
+                    if self.command(cmd).await {
+                        break;
+                    }
+                }
+                Wake::Read(msg) => self.received(msg).await,
+                Wake::Connected(res) => {
+                    self.connecting = None;
+                    match res {
+                        Ok(Ok(stream)) => self.attach(stream, true).await,
+                        Ok(Err(e)) => {
+                            tracing::debug!(peer = %self.peer(), error = %e, "connect failed");
+                            self.handle(Event::TcpFailed).await;
+                        }
+                        Err(_) => self.handle(Event::TcpFailed).await,
+                    }
+                }
+                Wake::Timer => {
+                    let now = Instant::now();
+                    for t in Timer::ALL {
+                        let i = timer_index(t);
+                        if self
+                            .timers
+                            .get(i)
+                            .copied()
+                            .flatten()
+                            .is_some_and(|d| d <= now)
+                        {
+                            if let Some(slot) = self.timers.get_mut(i) {
+                                *slot = None;
+                            }
+                            self.handle(Event::TimerExpired(t)).await;
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(h) = self.connecting.take() {
+            h.abort();
+        }
+    }
+
+    /// Returns true when the task must end.
+    async fn command(&mut self, cmd: PeerCommand) -> bool {
+        match cmd {
+            PeerCommand::Inbound(stream) => self.inbound(stream).await,
+            PeerCommand::Send(bytes) => {
+                if self.fsm.state() == State::Established {
+                    self.write(&bytes).await;
+                    self.handle(Event::UpdateSent).await;
+                }
+            }
+            PeerCommand::Reset(n) => self.handle(Event::AutomaticStop { notification: n }).await,
+            PeerCommand::Stop(n) => {
+                self.handle(Event::ManualStop {
+                    notification: Some(n),
+                })
+                .await;
+                return true;
+            }
+            PeerCommand::RequestRefresh => {
+                if let Some(neg) = self.fsm.negotiated().cloned() {
+                    if neg.route_refresh {
+                        for f in neg.families {
+                            self.send(&Message::RouteRefresh(RouteRefresh::request(f)))
+                                .await;
+                        }
+                    }
+                }
+            }
+        }
+        false
+    }
+
+    async fn inbound(&mut self, stream: TcpStream) {
+        let state = self.fsm.state();
+        match state {
+            State::Idle => {
+                tracing::debug!(peer = %self.peer(), "connection refused: session is Idle (back-off or stopped)");
+            }
+            State::Connect | State::Active if self.connection.is_none() => {
+                if let Some(h) = self.connecting.take() {
+                    h.abort();
+                }
+                self.attach(stream, false).await;
+            }
+            State::Established => {
+                let gr = self
+                    .fsm
+                    .negotiated()
+                    .is_some_and(|n| n.peer_graceful_restart.is_some());
+                if gr {
+                    // RFC 4724 §4.2: a new connection from a restarting peer replaces the old
+                    // session; its routes are kept as stale.
+                    tracing::info!(peer = %self.peer(), "new connection while Established: peer restarted (graceful restart)");
+                    self.connection = None;
+                    self.handle(Event::TcpFailed).await;
+                    self.handle(Event::ManualStart).await;
+                    if self.fsm.state() != State::Idle && self.connection.is_none() {
+                        if let Some(h) = self.connecting.take() {
+                            h.abort();
+                        }
+                        self.attach(stream, false).await;
+                    }
+                } else {
+                    reject(stream, super::fsm::collision_notification()).await;
+                }
+            }
+            _ => {
+                // RFC 4271 §6.8: keep it until we know the peer's identifier.
+                if let Some(old) = self.parked.replace(stream) {
+                    reject(old, super::fsm::collision_notification()).await;
+                }
+                self.resolve_collision().await;
+            }
+        }
+    }
+
+    async fn resolve_collision(&mut self) {
+        if self.parked.is_none() || self.fsm.state() != State::OpenConfirm {
+            return;
+        }
+        let Some(neg) = self.fsm.negotiated() else {
+            return;
+        };
+        let local = self.fsm.config().router_id;
+        let existing_is_outbound = self.connection.as_ref().is_none_or(|c| c.outbound);
+        let keep = super::fsm::keep_existing_on_collision(local, neg.peer_id, existing_is_outbound);
+        let Some(parked) = self.parked.take() else {
+            return;
+        };
+        if keep {
+            tracing::info!(peer = %self.peer(), "connection collision: keeping our connection (RFC 4271 §6.8)");
+            reject(parked, super::fsm::collision_notification()).await;
+        } else {
+            tracing::info!(peer = %self.peer(), "connection collision: keeping the peer's connection (RFC 4271 §6.8)");
+            self.handle(Event::OpenCollisionDump).await;
+            self.handle(Event::ManualStart).await;
+            if let Some(h) = self.connecting.take() {
+                h.abort();
+            }
+            self.attach(parked, false).await;
+        }
+    }
+
+    async fn attach(&mut self, stream: TcpStream, outbound: bool) {
+        match Connection::new(stream, outbound) {
+            Ok(c) => {
+                tracing::debug!(peer = %self.peer(), local = %c.local, outbound, "TCP connection up");
+                self.connection = Some(c);
+                self.handle(Event::TcpConnected { outbound }).await;
+            }
+            Err(e) => {
+                tracing::warn!(peer = %self.peer(), error = %e, "cannot use the connection");
+                self.handle(Event::TcpFailed).await;
+            }
+        }
+    }
+
+    async fn received(&mut self, next: Option<Result<Message, CodecError>>) {
+        match next {
+            Some(Ok(m)) => {
+                if let Message::Update(u) = &m {
+                    for issue in &u.issues {
+                        tracing::warn!(peer = %self.peer(), issue = %issue, "UPDATE error handled per RFC 7606");
+                    }
+                }
+                if let Message::Notification(n) = &m {
+                    tracing::info!(peer = %self.peer(), notification = %n, "NOTIFICATION received");
+                }
+                self.handle(Event::Message(m)).await;
+            }
+            Some(Err(CodecError::Decode(e))) => {
+                tracing::warn!(peer = %self.peer(), error = %e, offset = e.offset, notification = %e.notification(), "malformed message");
+                self.handle(Event::DecodeError(e)).await;
+            }
+            Some(Err(e)) => {
+                tracing::info!(peer = %self.peer(), error = %e, "connection error");
+                self.connection = None;
+                self.handle(Event::TcpFailed).await;
+            }
+            None => {
+                self.connection = None;
+                self.handle(Event::TcpFailed).await;
+            }
+        }
+    }
+
+    async fn write(&mut self, bytes: &[u8]) {
+        let Some(c) = self.connection.as_mut() else {
+            return;
+        };
+        // A peer that does not read for longer than the hold time is dropped (the spirit of
+        // the RFC 9687 send hold timer).
+        let limit = Duration::from_secs(u64::from(self.neighbor.hold_time.max(30)) * 2);
+        match tokio::time::timeout(limit, c.writer.write_all(bytes)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::info!(peer = %self.peer(), error = %e, "write failed");
+                self.connection = None;
+                Box::pin(self.handle(Event::TcpFailed)).await;
+            }
+            Err(_) => {
+                tracing::warn!(peer = %self.peer(), "peer stopped reading: send hold timer expired (RFC 9687), dropping the session");
+                self.connection = None;
+                Box::pin(self.handle(Event::TcpFailed)).await;
+            }
+        }
+    }
+
+    async fn send(&mut self, m: &Message) {
+        let ctx = self.send_context();
+        match m.to_bytes(&ctx) {
+            Ok(b) => self.write(&b).await,
+            Err(e) => tracing::error!(peer = %self.peer(), error = %e, "cannot encode message"),
+        }
+    }
+
+    fn send_context(&self) -> SessionContext {
+        self.fsm
+            .negotiated()
+            .map(|n| n.send_context(self.neighbor.ibgp))
+            .unwrap_or_default()
+    }
+
+    async fn handle(&mut self, event: Event) {
+        let before = self.fsm.state();
+        let outputs = self.fsm.handle(event);
+        for o in outputs {
+            match o {
+                Output::Connect => {
+                    let addr = SocketAddr::new(self.neighbor.address, self.neighbor.port);
+                    let local = self.neighbor.local_address;
+                    self.connecting = Some(tokio::spawn(connect(addr, local)));
+                }
+                Output::Send(m) => {
+                    if let Message::Notification(n) = &m {
+                        tracing::info!(peer = %self.peer(), notification = %n, "NOTIFICATION sent");
+                    }
+                    Box::pin(self.send(&m)).await;
+                }
+                Output::CloseConnection => {
+                    if let Some(mut c) = self.connection.take() {
+                        let _ = c.writer.shutdown().await;
+                    }
+                    if let Some(h) = self.connecting.take() {
+                        h.abort();
+                    }
+                }
+                Output::StartTimer(t, d) => {
+                    if let Some(slot) = self.timers.get_mut(timer_index(t)) {
+                        *slot = Some(Instant::now() + d);
+                    }
+                }
+                Output::StopTimer(t) => {
+                    if let Some(slot) = self.timers.get_mut(timer_index(t)) {
+                        *slot = None;
+                    }
+                }
+                Output::Established(neg) => self.established(neg),
+                Output::Down(reason) => self.down(reason),
+                Output::Update(u) => {
+                    let _ = self.rib.send(RibEvent::Update {
+                        peer: self.id,
+                        update: Box::new(u),
+                    });
+                }
+                Output::RouteRefresh(rr) => {
+                    if rr.subtype == bgp_proto::SUBTYPE_REQUEST {
+                        let _ = self.rib.send(RibEvent::RouteRefresh {
+                            peer: self.id,
+                            family: rr.family,
+                        });
+                    }
+                }
+            }
+        }
+        let after = self.fsm.state();
+        if before != after {
+            tracing::debug!(peer = %self.peer(), from = %before, to = %after, "state change");
+            let _ = self.rib.send(RibEvent::State {
+                peer: self.id,
+                state: after,
+            });
+            if after == State::OpenConfirm {
+                Box::pin(self.resolve_collision()).await;
+            }
+        }
+    }
+
+    fn established(&mut self, neg: Box<Negotiated>) {
+        let ibgp = self.neighbor.ibgp;
+        let enforce = (!ibgp).then_some(self.neighbor.peer_as);
+        if let Some(c) = self.connection.as_mut() {
+            c.reader
+                .decoder_mut()
+                .set_context(neg.receive_context(ibgp, enforce), neg.send_context(ibgp));
+        }
+        let local_address = self.connection.as_ref().map(|c| c.local.ip());
+        tracing::info!(
+            peer = %self.peer(),
+            peer_as = neg.peer_as,
+            peer_id = %neg.peer_id,
+            hold_time = neg.hold_time,
+            families = ?neg.families.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
+            add_path_receive = ?neg.add_path_receive,
+            add_path_send = ?neg.add_path_send,
+            four_octet_as = neg.four_octet_as,
+            "session Established"
+        );
+        self.established = true;
+        let session = SessionInfo {
+            bgp_id: neg.peer_id,
+            local_address,
+            families: neg.families.clone(),
+            add_path_send: neg.add_path_send,
+            send_context: neg.send_context(ibgp),
+            four_octet_as: neg.four_octet_as,
+            graceful_restart: neg
+                .peer_graceful_restart
+                .as_ref()
+                .filter(|_| self.neighbor.graceful_restart)
+                .map(|g| Duration::from_secs(u64::from(g.restart_time))),
+        };
+        let _ = self.rib.send(RibEvent::Up {
+            peer: self.id,
+            session,
+            negotiated: neg,
+        });
+    }
+
+    fn down(&mut self, reason: DownReason) {
+        if !self.established {
+            tracing::debug!(peer = %self.peer(), reason = %reason, "connection attempt ended");
+            return;
+        }
+        self.established = false;
+        tracing::info!(peer = %self.peer(), reason = %reason, "session down");
+        // RFC 4724 §4.2: routes are kept as stale when the session ends without a
+        // NOTIFICATION (TCP failure, hold timer); RFC 8538 extends this to NOTIFICATIONs
+        // other than Hard Reset, which bgpd does not announce, so those flush.
+        let graceful = matches!(
+            reason,
+            DownReason::ConnectionLost | DownReason::HoldTimerExpired
+        );
+        let _ = self.rib.send(RibEvent::Down {
+            peer: self.id,
+            graceful,
+            reason: reason.to_string(),
+        });
+    }
+}
+
+/// Why the peer task woke up.
+enum Wake {
+    Command(Option<PeerCommand>),
+    Read(Option<Result<Message, CodecError>>),
+    Connected(Result<std::io::Result<TcpStream>, tokio::task::JoinError>),
+    Timer,
+}
+
+/// The next message on the connection; never completes without one.
+async fn read_next(c: &mut Option<Connection>) -> Option<Result<Message, CodecError>> {
+    match c {
+        Some(c) => c.reader.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The outcome of the connect attempt; never completes without one.
+async fn connected(
+    h: &mut Option<tokio::task::JoinHandle<std::io::Result<TcpStream>>>,
+) -> Result<std::io::Result<TcpStream>, tokio::task::JoinError> {
+    match h {
+        Some(h) => h.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Sleeps until the deadline; never completes without one.
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Sends a NOTIFICATION on a connection we will not use, and closes it.
+async fn reject(mut stream: TcpStream, n: Notification) {
+    if let Ok(b) = Message::Notification(n).to_bytes(&SessionContext::default()) {
+        let _ = tokio::time::timeout(Duration::from_secs(2), stream.write_all(&b)).await;
+    }
+    let _ = stream.shutdown().await;
+}
