@@ -1,0 +1,341 @@
+//! In-process integration tests: real bgpd daemons on 127.0.0.x, talking TCP to scripted lab
+//! peers and to each other.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
+
+use bgp_proto::{Community, Family, Notification};
+use bgpd::daemon::{Control, Daemon};
+use bgpd::lab_peer::{LabPeer, LabPeerConfig, LabRoute};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Running {
+    control: mpsc::UnboundedSender<Control>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Running {
+    async fn stop(self) {
+        let _ = self.control.send(Control::Shutdown("test over".into()));
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+    }
+}
+
+fn start(config: &str) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bgpd.toml");
+    std::fs::write(&path, config).unwrap();
+    let cfg = bgpd::config::load(&path).unwrap();
+    let daemon = Daemon::new(cfg, path.clone());
+    let (control, rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(daemon.run(rx));
+    Running {
+        control,
+        task,
+        path,
+        _dir: dir,
+    }
+}
+
+fn peer(asn: u32, addr: [u8; 4]) -> LabPeerConfig {
+    let mut c = LabPeerConfig::new(asn, Ipv4Addr::from(addr));
+    c.local_address = Some(IpAddr::V4(Ipv4Addr::from(addr)));
+    c
+}
+
+async fn connect(port: u16, cfg: LabPeerConfig) -> LabPeer {
+    let target = SocketAddr::from(([127, 0, 0, 2], port));
+    let mut last = None;
+    for _ in 0..50 {
+        match LabPeer::connect(target, cfg.clone()).await {
+            Ok(p) => return p,
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("cannot connect: {last:?}");
+}
+
+fn route_server_config(port: u16) -> String {
+    format!(
+        r#"
+[global]
+asn = 64515
+router_id = "127.0.0.2"
+listen = ["127.0.0.2:{port}"]
+
+[[classes]]
+name = "pod"
+prefixes = ["10.244.0.0/16 le 26", "fd00:10:244::/56 le 122"]
+origin_as = [64513]
+
+[[classes]]
+name = "loadbalancer"
+prefixes = ["203.0.113.0/24 le 32"]
+origin_as = [64514]
+
+[[policies]]
+name = "all"
+[[policies.statements]]
+action = "accept"
+
+[[peer_groups]]
+name = "clients"
+role = "route-server-client"
+passive = true
+import_policy = ["all"]
+export_policy = ["all"]
+
+[[neighbors]]
+address = "127.0.0.11"
+peer_as = 64513
+peer_group = "clients"
+
+[[neighbors]]
+address = "127.0.0.21"
+peer_as = 64514
+peer_group = "clients"
+
+[[neighbors]]
+address = "127.0.0.22"
+peer_as = 64514
+peer_group = "clients"
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn route_server_reflects_pods_and_follows_a_moving_service_ip() {
+    let port = free_port();
+    let bgpd = start(&route_server_config(port));
+    let calico = connect(port, peer(64513, [127, 0, 0, 11])).await;
+    let lb1 = connect(port, peer(64514, [127, 0, 0, 21])).await;
+    let lb2 = connect(port, peer(64514, [127, 0, 0, 22])).await;
+    assert!(
+        lb1.wait_for(WAIT, |r| r.end_of_rib.contains(&Family::IPV4_UNICAST))
+            .await,
+        "End-of-RIB after the initial table"
+    );
+
+    let mut pods = LabRoute::new(vec![64513], "127.0.0.11".parse().unwrap());
+    pods.communities = vec![Community::new(64513, 100)];
+    calico.announce(&pods, &["10.244.1.0/26", "10.244.2.0/26"]);
+    let mut pods6 = LabRoute::new(vec![64513], "fd00::11".parse().unwrap());
+    pods6.link_local = Some("fe80::11".parse().unwrap());
+    calico.announce(&pods6, &["fd00:10:244::40/122"]);
+    assert!(
+        lb1.wait_for(WAIT, |r| r.has("10.244.1.0/26")
+            && r.has("10.244.2.0/26")
+            && r.has("fd00:10:244::40/122"))
+            .await
+    );
+    let got = lb1.received();
+    let (attrs, nh) = got.paths(&"10.244.1.0/26".parse().unwrap())[0];
+    assert_eq!(
+        attrs.as_path().unwrap().to_string(),
+        "64513",
+        "route server adds no AS (RFC 7947)"
+    );
+    assert_eq!(
+        nh,
+        "127.0.0.11".parse::<IpAddr>().unwrap(),
+        "next hop unchanged"
+    );
+    assert_eq!(attrs.communities(), &[Community::new(64513, 100)]);
+    let (_, nh6) = got.paths(&"fd00:10:244::40/122".parse().unwrap())[0];
+    assert_eq!(nh6, "fd00::11".parse::<IpAddr>().unwrap());
+
+    // A service IP announced by speaker 1, then moved to speaker 2.
+    let svc = LabRoute::new(vec![64514], "127.0.0.21".parse().unwrap());
+    lb1.announce(&svc, &["203.0.113.10/32"]);
+    assert!(calico.wait_for(WAIT, |r| r.has("203.0.113.10/32")).await);
+    let svc2 = LabRoute::new(vec![64514], "127.0.0.22".parse().unwrap());
+    lb2.announce(&svc2, &["203.0.113.10/32"]);
+    lb1.withdraw(&["203.0.113.10/32"], None);
+    let moved = calico
+        .wait_for(WAIT, |r| {
+            r.paths(&"203.0.113.10/32".parse().unwrap())
+                .iter()
+                .any(|(_, nh)| *nh == "127.0.0.22".parse::<IpAddr>().unwrap())
+        })
+        .await;
+    assert!(
+        moved,
+        "service IP followed to speaker 2: {:?}",
+        calico.received().paths(&"203.0.113.10/32".parse().unwrap())
+    );
+
+    // Withdrawals propagate.
+    calico.withdraw(&["10.244.2.0/26", "fd00:10:244::40/122"], None);
+    assert!(
+        lb2.wait_for(WAIT, |r| !r.has("10.244.2.0/26")
+            && !r.has("fd00:10:244::40/122")
+            && r.has("10.244.1.0/26"))
+            .await
+    );
+
+    // The Calico node's session dies (no graceful restart): its routes go everywhere.
+    calico.kill();
+    assert!(
+        lb1.wait_for(Duration::from_secs(15), |r| !r.has("10.244.1.0/26"))
+            .await,
+        "routes of a dead session withdrawn"
+    );
+    bgpd.stop().await;
+    assert!(lb1.wait_for(WAIT, |r| r.closed).await);
+    let n: Notification = lb1.received().notification.unwrap();
+    assert_eq!((n.code, n.subcode), (6, 2), "Cease 6/2 on shutdown");
+    assert_eq!(
+        n.shutdown_message(),
+        Some(Ok("test over".to_string())),
+        "RFC 9003 message"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_keeps_sessions_and_reapplies_policy() {
+    let port = free_port();
+    let config = route_server_config(port);
+    let bgpd = start(&config);
+    let calico = connect(port, peer(64513, [127, 0, 0, 11])).await;
+    let lb1 = connect(port, peer(64514, [127, 0, 0, 21])).await;
+    let pods = LabRoute::new(vec![64513], "127.0.0.11".parse().unwrap());
+    calico.announce(&pods, &["10.244.1.0/26", "10.244.9.0/24"]);
+    assert!(lb1.wait_for(WAIT, |r| r.has("10.244.9.0/24")).await);
+
+    // New import policy for Calico: only /26 pod blocks.
+    let stricter = config.replace(
+        "[[peer_groups]]",
+        "[[prefix_sets]]\nname = \"blocks\"\nprefixes = [\"10.244.0.0/16 ge 26 le 26\"]\n\n[[policies]]\nname = \"only-blocks\"\n[[policies.statements]]\nmatch = { prefix_set = \"blocks\" }\naction = \"accept\"\n\n[[peer_groups]]",
+    ).replace("peer_as = 64513\npeer_group = \"clients\"", "peer_as = 64513\npeer_group = \"clients\"\nimport_policy = [\"only-blocks\"]");
+    std::fs::write(&bgpd.path, stricter).unwrap();
+    bgpd.control.send(Control::Reload).unwrap();
+    assert!(
+        lb1.wait_for(WAIT, |r| !r.has("10.244.9.0/24") && r.has("10.244.1.0/26"))
+            .await,
+        "the /24 is withdrawn by the new policy"
+    );
+    assert!(
+        !lb1.received().closed && !calico.received().closed,
+        "sessions stayed up across the reload"
+    );
+
+    // Removing a neighbor stops it with Cease 6/3.
+    let without = std::fs::read_to_string(&bgpd.path)
+        .unwrap()
+        .replace("address = \"127.0.0.21\"", "address = \"127.0.0.99\"");
+    std::fs::write(&bgpd.path, without).unwrap();
+    bgpd.control.send(Control::Reload).unwrap();
+    assert!(lb1.wait_for(WAIT, |r| r.closed).await);
+    assert_eq!(
+        lb1.received().notification.map(|n| (n.code, n.subcode)),
+        Some((6, 3))
+    );
+    bgpd.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_bgpd_instances_reflect_between_each_other() {
+    // bgpd A (127.0.0.2) is the route reflector; bgpd B (127.0.0.3) is its iBGP client and
+    // has an eBGP lab peer. A lab client of A announces; the eBGP peer of B receives it.
+    let (pa, pb) = (free_port(), free_port());
+    let a = start(&format!(
+        r#"
+[global]
+asn = 64512
+router_id = "127.0.0.2"
+cluster_id = "10.10.10.10"
+listen = ["127.0.0.2:{pa}"]
+
+[[neighbors]]
+address = "127.0.0.31"
+peer_as = 64512
+role = "route-reflector-client"
+passive = true
+
+[[neighbors]]
+address = "127.0.0.3"
+peer_as = 64512
+role = "route-reflector-client"
+port = {pb}
+local_address = "127.0.0.2"
+"#
+    ));
+    let b = start(&format!(
+        r#"
+[global]
+asn = 64512
+router_id = "127.0.0.3"
+listen = ["127.0.0.3:{pb}"]
+
+[[policies]]
+name = "all"
+[[policies.statements]]
+action = "accept"
+
+[[neighbors]]
+address = "127.0.0.2"
+peer_as = 64512
+passive = true
+
+[[neighbors]]
+address = "127.0.0.41"
+peer_as = 64999
+passive = true
+import_policy = ["all"]
+export_policy = ["all"]
+"#
+    ));
+    let client = connect(pa, peer(64512, [127, 0, 0, 31])).await;
+    let ext = {
+        let target = SocketAddr::from(([127, 0, 0, 3], pb));
+        let mut got = None;
+        for _ in 0..50 {
+            if let Ok(p) = LabPeer::connect(target, peer(64999, [127, 0, 0, 41])).await {
+                got = Some(p);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        got.expect("eBGP peer of B connects")
+    };
+    let mut r = LabRoute::new(vec![], "127.0.0.31".parse().unwrap());
+    r.local_pref = Some(200);
+    r.med = Some(5);
+    client.announce(&r, &["192.0.2.0/24"]);
+    assert!(
+        ext.wait_for(Duration::from_secs(20), |r| r.has("192.0.2.0/24"))
+            .await,
+        "reflected by A to B, then sent by B over eBGP"
+    );
+    let got = ext.received();
+    let (attrs, nh) = got.paths(&"192.0.2.0/24".parse().unwrap())[0];
+    assert_eq!(
+        attrs.as_path().unwrap().to_string(),
+        "64512",
+        "B prepends its AS toward eBGP"
+    );
+    assert_eq!(
+        nh,
+        "127.0.0.3".parse::<IpAddr>().unwrap(),
+        "B is the next hop toward eBGP"
+    );
+    assert!(
+        attrs.originator_id().is_none() && attrs.cluster_list().is_none(),
+        "RR attributes stay inside the AS"
+    );
+    a.stop().await;
+    b.stop().await;
+}
