@@ -2,15 +2,16 @@
 //! state changes and whole BGP messages of one peering.
 //!
 //! Validated here: the peering fields (AS numbers of the subtype's width, a known Address
-//! Family and its addresses). The BGP message is decoded with [`Message::decode`] in the
-//! context [`Bgp4mpMessage::context`] gives; its errors are returned with their offset moved
+//! Family and its addresses). The BGP message is decoded with [`crate::Message::decode`] in
+//! the context [`Bgp4mpMessage::context`] gives, keeping what the archive recorded where a
+//! session would refuse it (see `recovery`); its errors are returned with their offset moved
 //! to count from the start of the record.
 
 use super::fields::{offset_in, Fields};
 use super::record::{bgp4mp_subtype as st, Bgp4mpMessage, Bgp4mpPeer, MrtBody, StateChange};
+use super::recovery::decode_recorded_message;
 use crate::error::DecodeError;
 use crate::family::{AFI_IPV4, AFI_IPV6};
-use crate::message::Message;
 use bytes::Bytes;
 
 /// Decodes a BGP4MP / BGP4MP_ET body (the microsecond field already removed). `record` is
@@ -41,7 +42,7 @@ pub(crate) fn parse_bgp4mp(
     let bgp = f.rest();
     let at = offset_in(record, bgp);
     let ctx = Bgp4mpMessage::context(four_octet_as, add_path);
-    let message = Message::decode(bgp, &ctx).map_err(|mut e| {
+    let message = decode_recorded_message(bgp, &ctx).map_err(|mut e| {
         e.offset += at;
         e
     })?;

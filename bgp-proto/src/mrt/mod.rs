@@ -32,6 +32,9 @@
 //! - TABLE_DUMP_V2 RIB attributes are decoded with 4-octet AS numbers and the §4.3.4
 //!   abbreviated MP_REACH_NLRI (next hop only; the full RFC 4760 form some writers use is
 //!   recognised too). RFC 7606 problems are listed in each entry's `issues`.
+//! - An archive keeps what peers sent: attributes with AS 0 (RFC 7607) are kept, and an
+//!   UPDATE whose NLRI field ends in a truncated prefix is decoded up to it; both are listed
+//!   as issues.
 //!
 //! Nothing here panics on any input: no indexing or `unwrap` on file bytes.
 //!
@@ -61,6 +64,7 @@ mod decode;
 mod fields;
 mod reader;
 mod record;
+mod recovery;
 #[cfg(test)]
 mod round_trip;
 mod table_dump;

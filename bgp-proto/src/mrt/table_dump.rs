@@ -6,6 +6,7 @@
 
 use super::fields::Fields;
 use super::record::{table_dump_subtype, MrtBody, TableDumpEntry};
+use super::recovery::restore_as_zero;
 use crate::attribute::{parse_attributes, MpReachForm};
 use crate::error::DecodeError;
 use crate::family::Family;
@@ -55,13 +56,14 @@ pub(crate) fn parse_table_dump(
         ..crate::SessionContext::default()
     };
     let mut issues = Vec::new();
-    let attributes = parse_attributes(
+    let mut attributes = parse_attributes(
         attrs,
         &ctx,
         MpReachForm::Abbreviated(family),
         record,
         &mut issues,
     )?;
+    restore_as_zero(attrs, false, &mut attributes, &issues);
     Ok(Some(MrtBody::TableDump(TableDumpEntry {
         view_number,
         sequence,

@@ -10,6 +10,7 @@
 use super::fields::Fields;
 use super::record::{table_dump_v2_subtype as st, MrtBody, PeerEntry, PeerIndexTable};
 use super::record::{RibEntry, RibRecord};
+use super::recovery::restore_as_zero;
 use crate::attribute::{parse_attributes, MpReachForm};
 use crate::error::DecodeError;
 use crate::family::Family;
@@ -128,13 +129,14 @@ fn parse_rib(
             "attribute length overruns the record",
         )?;
         let mut issues = Vec::new();
-        let attributes = parse_attributes(
+        let mut attributes = parse_attributes(
             attrs,
             &ctx,
             MpReachForm::Abbreviated(family),
             record,
             &mut issues,
         )?;
+        restore_as_zero(attrs, true, &mut attributes, &issues);
         entries.push(RibEntry {
             peer_index,
             originated,
