@@ -89,6 +89,13 @@ impl UpdatePacker {
                 what: "MP_REACH_NLRI needs a next hop",
             });
         };
+        if nh.wire_len() > 255 {
+            return Err(EncodeError::ValueTooLarge {
+                what: "MP_REACH_NLRI next-hop length",
+                value: nh.wire_len(),
+                max: 255,
+            });
+        }
         // MP_REACH_NLRI always with a 2-octet length: flags, type, length(2), AFI, SAFI,
         // next-hop length, next hop, reserved.
         let mp_fixed = 4 + 3 + 1 + nh.wire_len() + 1;

@@ -145,12 +145,13 @@ impl AsPath {
         Ok(AsPath { segments })
     }
 
-    /// Octets the value takes on the wire (segments longer than 255 ASNs are split).
+    /// Octets the value takes on the wire (segments longer than 255 ASNs are split; empty
+    /// segments are left out, as [`AsPath::encode`] does).
     pub fn wire_len(&self, four_octet: bool) -> usize {
         let width = if four_octet { 4 } else { 2 };
         self.segments
             .iter()
-            .map(|s| s.asns.len().div_ceil(255).max(1) * 2 + s.asns.len() * width)
+            .map(|s| s.asns.len().div_ceil(255) * 2 + s.asns.len() * width)
             .sum()
     }
 

@@ -296,6 +296,16 @@ impl PathAttribute {
 
     /// Writes the attribute. Fails if the value is longer than 65535 octets.
     pub fn encode(&self, ctx: &SessionContext, buf: &mut BytesMut) -> Result<(), EncodeError> {
+        if let AttributeValue::MpReach(m) = &self.value {
+            // The next-hop length is one octet (RFC 4760 §3).
+            if m.next_hop.wire_len() > 255 {
+                return Err(EncodeError::ValueTooLarge {
+                    what: "MP_REACH_NLRI next-hop length",
+                    value: m.next_hop.wire_len(),
+                    max: 255,
+                });
+            }
+        }
         let len = self.value.wire_len(ctx);
         let f = self.header_flags(len);
         buf.put_u8(f);

@@ -177,9 +177,9 @@ pub fn mp_next_hop(family: Family, p: Profile) -> BoxedStrategy<MpNextHop> {
     let v6 = (ipv6(), proptest::option::of(link_local))
         .prop_map(|(global, link_local)| MpNextHop::Ipv6 { global, link_local });
     match family.afi {
+        _ if !family.has_prefix_nlri() => octets(24).prop_map(MpNextHop::Opaque).boxed(),
         bgp_proto::AFI_IPV6 => v6.boxed(),
-        bgp_proto::AFI_IPV4 => prop_oneof![ipv4().prop_map(MpNextHop::Ipv4), v6].boxed(),
-        _ => octets(24).prop_map(MpNextHop::Opaque).boxed(),
+        _ => prop_oneof![ipv4().prop_map(MpNextHop::Ipv4), v6].boxed(),
     }
 }
 
