@@ -15,9 +15,10 @@ use bgp_proto::{
     AttributeValue, Capability, Community, ExtendedCommunity, Family, FamilySet,
     GracefulRestartFamily, LargeCommunity, LongLivedFamily, Message, MpNextHop, MpReach, MpUnreach,
     Nlri, Notification, Open, OptionalParameter, Origin, PathAttribute, PathAttributes,
-    RouteRefresh, SegmentType, SessionContext, Update, AS_TRANS, SUBTYPE_BORR, SUBTYPE_EORR,
+    RouteRefresh, SegmentType, SessionContext, Update, UpdatePacker, AS_TRANS, SUBTYPE_BORR,
+    SUBTYPE_EORR,
 };
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use ipnet::IpNet;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
@@ -508,6 +509,70 @@ fn legacy_session() -> (SessionContext, Vec<Sent>) {
     (ctx, sent)
 }
 
+/// What [`UpdatePacker`] writes for many routes in a session without extended messages:
+/// 2000 IPv4 unicast prefixes in the NLRI field and 700 IPv6 unicast ones in MP_REACH_NLRI,
+/// then their withdrawal; every message close to 4096 octets.
+fn packed_session() -> (SessionContext, Vec<Sent>) {
+    let ctx = SessionContext {
+        add_path: FamilySet::of(&[V6]),
+        ..SessionContext::default()
+    };
+    let ipv4_routes: Vec<Nlri> = (0..2000u32)
+        .map(|i| Nlri::new(IpNet::new(Ipv4Addr::from(0x0a00_0000 + (i << 8)).into(), 24).unwrap()))
+        .collect();
+    let ipv6_routes: Vec<Nlri> = (0..700u32)
+        .map(|i| Nlri {
+            prefix: IpNet::new(
+                Ipv6Addr::from((0x2001_0db8u128 << 96) | (u128::from(i) << 80)).into(),
+                48,
+            )
+            .unwrap(),
+            path_id: Some(i % 3 + 1),
+        })
+        .collect();
+    let attrs = |next_hop: bool| {
+        let mut a = vec![
+            attr(AttributeValue::Origin(Origin::Igp)),
+            attr(AttributeValue::AsPath(AsPath::sequence(vec![
+                65001,
+                4_200_000_001,
+            ]))),
+            attr(AttributeValue::Communities(vec![Community::new(65001, 1)])),
+        ];
+        if next_hop {
+            a.push(attr(AttributeValue::NextHop(Ipv4Addr::new(192, 0, 2, 1))));
+        }
+        PathAttributes(a)
+    };
+    let next_hop = MpNextHop::Ipv6 {
+        global: v6("2001:db8::1"),
+        link_local: Some(v6("fe80::1")),
+    };
+    let packer = UpdatePacker::new(ctx);
+    let mut out = BytesMut::new();
+    packer
+        .announce(&attrs(true), V4, None, &ipv4_routes, &mut out)
+        .unwrap();
+    packer
+        .announce(&attrs(false), V6, Some(&next_hop), &ipv6_routes, &mut out)
+        .unwrap();
+    packer.withdraw(V4, &ipv4_routes, &mut out).unwrap();
+    packer.withdraw(V6, &ipv6_routes, &mut out).unwrap();
+    let mut sent = Vec::new();
+    let mut buf = &out[..];
+    while !buf.is_empty() {
+        let len = bgp_proto::frame_len(buf, 4096).unwrap().unwrap();
+        let (m, rest) = buf.split_at(len);
+        let message = Message::decode(m, &ctx).unwrap();
+        // The capture holds the packer's own octets.
+        assert_eq!(&message.to_bytes(&ctx).unwrap()[..], m);
+        sent.push((false, message));
+        buf = rest;
+    }
+    assert!(sent.len() >= 8, "{} messages", sent.len());
+    (ctx, sent)
+}
+
 /// proptest-generated messages for `ctx`, in both directions, as tshark reads them.
 fn generated_session(ctx: SessionContext, count: usize) -> Vec<Sent> {
     let mut runner = TestRunner::deterministic();
@@ -590,6 +655,7 @@ fn fixed_messages_match_tshark() {
     for (name, (ctx, sent)) in [
         ("encoder-modern", modern_session()),
         ("encoder-legacy", legacy_session()),
+        ("encoder-packed", packed_session()),
     ] {
         let (messages, fields) = check_session(name, ctx, &sent);
         report.push(format!(
