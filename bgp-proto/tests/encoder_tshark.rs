@@ -649,6 +649,43 @@ fn check_session(name: &str, ctx: SessionContext, sent: &[Sent]) -> (usize, usiz
     (sent.len(), fields)
 }
 
+/// Capability codes and attribute type codes of every message in `sessions`.
+fn codes(sessions: &[(SessionContext, Vec<Sent>)]) -> (Vec<u8>, Vec<u8>) {
+    let (mut caps, mut attrs) = (Vec::new(), Vec::new());
+    for (_, m) in sessions.iter().flat_map(|(_, sent)| sent) {
+        match m {
+            Message::Open(o) => caps.extend(o.capabilities().map(Capability::code)),
+            Message::Update(u) => attrs.extend(u.attributes.0.iter().map(|a| a.type_code())),
+            _ => {}
+        }
+    }
+    (caps, attrs)
+}
+
+/// The fixed set holds every message type, every capability and every attribute this crate
+/// interprets, and unknown ones.
+#[test]
+fn fixed_messages_cover_everything() {
+    let sessions = [modern_session(), legacy_session()];
+    let (caps, attrs) = codes(&sessions);
+    for code in [1, 2, 5, 6, 9, 64, 65, 69, 70, 71, 73, 75, 100] {
+        assert!(caps.contains(&code), "no capability {code}");
+    }
+    for code in [
+        1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 18, 32, 35, 200,
+    ] {
+        assert!(attrs.contains(&code), "no attribute {code}");
+    }
+    let types: Vec<u8> = sessions
+        .iter()
+        .flat_map(|(_, sent)| sent)
+        .map(|(_, m)| m.message_type().code())
+        .collect();
+    for t in 1..=5 {
+        assert!(types.contains(&t), "no message of type {t}");
+    }
+}
+
 #[test]
 fn fixed_messages_match_tshark() {
     let mut report = Vec::new();

@@ -155,3 +155,59 @@ fn reader_refuses_pcapng() {
     let err = pcap::bgp_messages(&[0x0a, 0x0d, 0x0d, 0x0a, 0, 0, 0, 0]).unwrap_err();
     assert!(err.contains("pcapng"), "{err}");
 }
+
+/// The same capture re-framed as Linux cooked (SLL and SLL2) and as VLAN-tagged Ethernet gives
+/// the same messages, and tshark still agrees on them.
+#[test]
+fn reader_reads_linux_cooked_and_vlan_tagged_frames() {
+    let path = data_dir().join("BGP_MP_NLRI.cap");
+    let file = std::fs::read(&path).unwrap();
+    let expected = pcap::bgp_messages(&file).unwrap();
+    let (linktype, frames) = pcap::read_frames(&file).unwrap();
+    assert_eq!(linktype, 1, "an Ethernet capture");
+    let reframe = |make: &dyn Fn(&[u8], &[u8]) -> Vec<u8>| -> Vec<Vec<u8>> {
+        frames.iter().map(|f| make(&f[12..14], &f[14..])).collect()
+    };
+    let sll = reframe(&|ethertype, payload| {
+        // Packet type, ARPHRD_ETHER, address length, address (8 octets), protocol.
+        let mut f = vec![0, 0, 0, 1, 0, 6, 0, 0x11, 0x22, 0x33, 0x44, 0x55, 0, 0];
+        f.extend_from_slice(ethertype);
+        f.extend_from_slice(payload);
+        f
+    });
+    let sll2 = reframe(&|ethertype, payload| {
+        // Protocol, reserved, interface index, ARPHRD, packet type, address length, address.
+        let mut f = ethertype.to_vec();
+        f.extend_from_slice(&[
+            0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 0, 0x11, 0x22, 0x33, 0x44, 0x55, 0, 0,
+        ]);
+        f.extend_from_slice(payload);
+        f
+    });
+    let vlan = reframe(&|ethertype, payload| {
+        let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x81, 0x00, 0x00, 0x64];
+        f.extend_from_slice(ethertype);
+        f.extend_from_slice(payload);
+        f
+    });
+    for (name, linktype, frames) in [("sll", 113, sll), ("sll2", 276, sll2), ("vlan", 1, vlan)] {
+        let file = support::pcap_write::pcap_file(linktype, &frames);
+        let got = pcap::bgp_messages(&file).unwrap();
+        assert_eq!(got, expected, "{name}");
+        let path =
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("BGP_MP_NLRI-{name}.pcap"));
+        std::fs::write(&path, &file).unwrap();
+        let root = tshark::dissect(&path, &[]);
+        let theirs = tshark::bgp_messages(&root);
+        assert_eq!(theirs.len(), got.len(), "{name}: tshark");
+        let contexts = contexts(&got, SessionContext::two_octet_as());
+        for ((m, ctx), (_, bgp)) in got.iter().zip(&contexts).zip(&theirs) {
+            let decoded = Message::decode(&m.bytes, ctx).unwrap();
+            facts::assert_same(
+                &facts::from_message(&decoded, ctx),
+                &facts::from_tshark(bgp, &m.bytes),
+                name,
+            );
+        }
+    }
+}

@@ -157,3 +157,20 @@ impl SessionWriter {
         self.time += 1000;
     }
 }
+
+/// A classic pcap file of `frames` with link-layer type `linktype` (microsecond timestamps,
+/// one millisecond apart).
+pub fn pcap_file(linktype: u32, frames: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for field in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, linktype] {
+        out.extend_from_slice(&field.to_le_bytes());
+    }
+    for (i, frame) in frames.iter().enumerate() {
+        let len = frame.len() as u32;
+        for field in [1_700_000_000u32, i as u32 * 1000, len, len] {
+            out.extend_from_slice(&field.to_le_bytes());
+        }
+        out.extend_from_slice(frame);
+    }
+    out
+}
