@@ -110,6 +110,18 @@ impl FamilySet {
         family.bit().is_some_and(|b| self.0 & b != 0)
     }
 
+    /// The families in the set.
+    pub fn families(self) -> impl Iterator<Item = Family> {
+        [
+            Family::IPV4_UNICAST,
+            Family::IPV6_UNICAST,
+            Family::IPV4_MULTICAST,
+            Family::IPV6_MULTICAST,
+        ]
+        .into_iter()
+        .filter(move |f| self.contains(*f))
+    }
+
     /// A set holding the given families.
     pub fn of(families: &[Family]) -> Self {
         let mut s = FamilySet::EMPTY;
@@ -117,5 +129,17 @@ impl FamilySet {
             s.insert(*f);
         }
         s
+    }
+}
+
+impl fmt::Display for FamilySet {
+    /// `ipv4-unicast,ipv6-unicast`, or `none`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<String> = self.families().map(|x| x.to_string()).collect();
+        if names.is_empty() {
+            f.write_str("none")
+        } else {
+            f.write_str(&names.join(","))
+        }
     }
 }

@@ -6,6 +6,7 @@
 pub mod check;
 pub mod config;
 pub mod daemon;
+pub mod demo;
 pub mod lab_peer;
 pub mod logging;
 pub mod mrt_view;

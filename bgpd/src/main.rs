@@ -29,6 +29,9 @@ enum Command {
         #[arg(long, short)]
         config: PathBuf,
     },
+    /// Run a complete simulated lab on loopback (vMX, 3 Calico nodes, 3 MetalLB speakers)
+    /// around a real bgpd, and show what it does.
+    Demo(bgpd::demo::DemoArgs),
     /// Print an MRT file (RFC 6396) one route per line, exactly like `bgpdump -m`.
     Mrt(bgpd::mrt_view::MrtArgs),
 }
@@ -37,6 +40,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Mrt(args) => bgpd::mrt_view::run(args),
+        Command::Demo(args) => bgpd::demo::run(args),
         Command::Check { config } => match bgpd::check::check(config) {
             Ok(text) => {
                 print!("{text}");

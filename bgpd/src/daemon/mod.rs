@@ -8,6 +8,7 @@
 
 mod listener;
 mod peers;
+pub mod query;
 
 use crate::config::{self, Config};
 use crate::policy::PolicySet;
@@ -33,14 +34,16 @@ pub enum Control {
     Reload,
     /// Shut down with this message (RFC 9003).
     Shutdown(String),
+    /// Send back the neighbor table.
+    Neighbors(tokio::sync::oneshot::Sender<Vec<query::NeighborRow>>),
 }
 
 /// The RIB task's state.
 pub struct Daemon {
-    config: Config,
+    pub(crate) config: Config,
     config_path: PathBuf,
-    rib: Rib,
-    directory: Arc<PeerDirectory>,
+    pub(crate) rib: Rib,
+    pub(crate) directory: Arc<PeerDirectory>,
     rib_tx: mpsc::UnboundedSender<RibEvent>,
     rib_rx: mpsc::UnboundedReceiver<RibEvent>,
     stale_deadlines: HashMap<PeerId, Instant>,
@@ -115,6 +118,7 @@ impl Daemon {
                 }
                 c = control.recv() => match c {
                     Some(Control::Reload) => self.reload(),
+                    Some(Control::Neighbors(reply)) => { let _ = reply.send(self.neighbors()); }
                     Some(Control::Shutdown(msg)) => { self.shutdown(&msg).await; break; }
                     None => { self.shutdown("bgpd stopped").await; break; }
                 },

@@ -529,8 +529,8 @@ impl PeerTask {
             peer_id = %neg.peer_id,
             hold_time = neg.hold_time,
             families = ?neg.families.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
-            add_path_receive = ?neg.add_path_receive,
-            add_path_send = ?neg.add_path_send,
+            add_path_receive = %neg.add_path_receive,
+            add_path_send = %neg.add_path_send,
             four_octet_as = neg.four_octet_as,
             "session Established"
         );
