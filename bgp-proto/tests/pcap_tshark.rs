@@ -165,31 +165,30 @@ fn reader_reads_linux_cooked_and_vlan_tagged_frames() {
     let expected = pcap::bgp_messages(&file).unwrap();
     let (linktype, frames) = pcap::read_frames(&file).unwrap();
     assert_eq!(linktype, 1, "an Ethernet capture");
-    let reframe = |make: &dyn Fn(&[u8], &[u8]) -> Vec<u8>| -> Vec<Vec<u8>> {
-        frames.iter().map(|f| make(&f[12..14], &f[14..])).collect()
+    // Each Ethernet frame as `before`, its EtherType, `after`, its payload.
+    let reframe = |before: &[u8], after: &[u8]| -> Vec<Vec<u8>> {
+        frames
+            .iter()
+            .map(|f| [before, &f[12..14], after, &f[14..]].concat())
+            .collect()
     };
-    let sll = reframe(&|ethertype, payload| {
-        // Packet type, ARPHRD_ETHER, address length, address (8 octets), protocol.
-        let mut f = vec![0, 0, 0, 1, 0, 6, 0, 0x11, 0x22, 0x33, 0x44, 0x55, 0, 0];
-        f.extend_from_slice(ethertype);
-        f.extend_from_slice(payload);
-        f
-    });
-    let sll2 = reframe(&|ethertype, payload| {
-        // Protocol, reserved, interface index, ARPHRD, packet type, address length, address.
-        let mut f = ethertype.to_vec();
-        f.extend_from_slice(&[
+    // SLL: packet type, ARPHRD_ETHER, address length, address (8 octets), protocol.
+    let sll = reframe(
+        &[0, 0, 0, 1, 0, 6, 0, 0x11, 0x22, 0x33, 0x44, 0x55, 0, 0],
+        &[],
+    );
+    // SLL2: protocol, reserved, interface index, ARPHRD, packet type, address length, address.
+    let sll2 = reframe(
+        &[],
+        &[
             0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 0, 0x11, 0x22, 0x33, 0x44, 0x55, 0, 0,
-        ]);
-        f.extend_from_slice(payload);
-        f
-    });
-    let vlan = reframe(&|ethertype, payload| {
-        let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x81, 0x00, 0x00, 0x64];
-        f.extend_from_slice(ethertype);
-        f.extend_from_slice(payload);
-        f
-    });
+        ],
+    );
+    // Ethernet with an 802.1Q tag (VLAN 100).
+    let vlan = reframe(
+        &[2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x81, 0x00, 0x00, 0x64],
+        &[],
+    );
     for (name, linktype, frames) in [("sll", 113, sll), ("sll2", 276, sll2), ("vlan", 1, vlan)] {
         let file = support::pcap_write::pcap_file(linktype, &frames);
         let got = pcap::bgp_messages(&file).unwrap();
