@@ -44,9 +44,9 @@ fn connection(m: &pcap::CapturedMessage) -> (SocketAddr, SocketAddr) {
     }
 }
 
-/// The receive context of every message: from the connection's two OPENs when the capture
-/// has them, else `fallback`.
-fn contexts(messages: &[pcap::CapturedMessage], fallback: SessionContext) -> Vec<SessionContext> {
+/// The receive context of every message, from its connection's two OPENs when the capture
+/// has them.
+fn negotiated(messages: &[pcap::CapturedMessage]) -> Vec<Option<SessionContext>> {
     let mut opens: HashMap<SocketAddr, bgp_proto::Open> = HashMap::new();
     for m in messages {
         if let Ok(Message::Open(o)) = Message::decode(&m.bytes, &SessionContext::default()) {
@@ -56,8 +56,8 @@ fn contexts(messages: &[pcap::CapturedMessage], fallback: SessionContext) -> Vec
     messages
         .iter()
         .map(|m| match (opens.get(&m.dst), opens.get(&m.src)) {
-            (Some(receiver), Some(sender)) => session::receive_context(receiver, sender),
-            _ => fallback,
+            (Some(receiver), Some(sender)) => Some(session::receive_context(receiver, sender)),
+            _ => None,
         })
         .collect()
 }
@@ -69,7 +69,10 @@ fn every_captured_message_matches_tshark() {
         let path = data_dir().join(name);
         let file = std::fs::read(&path).unwrap();
         let messages = pcap::bgp_messages(&file).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let contexts = contexts(&messages, fallback);
+        let negotiated = negotiated(&messages);
+        let from_opens = negotiated.iter().flatten().count();
+        let contexts: Vec<SessionContext> =
+            negotiated.iter().map(|c| c.unwrap_or(fallback)).collect();
         let root = tshark::dissect(&path, &[]);
         let theirs = tshark::bgp_messages(&root);
         assert_eq!(
@@ -102,7 +105,8 @@ fn every_captured_message_matches_tshark() {
             fields += ours.len();
         }
         report.push(format!(
-            "{name}: {} messages on {} connections, {fields} fields equal",
+            "{name}: {} messages on {} connections ({from_opens} in the context negotiated \
+             by the OPENs, the others in the fallback), {fields} fields equal",
             messages.len(),
             connections.len()
         ));
@@ -199,7 +203,10 @@ fn reader_reads_linux_cooked_and_vlan_tagged_frames() {
         let root = tshark::dissect(&path, &[]);
         let theirs = tshark::bgp_messages(&root);
         assert_eq!(theirs.len(), got.len(), "{name}: tshark");
-        let contexts = contexts(&got, SessionContext::two_octet_as());
+        let contexts: Vec<SessionContext> = negotiated(&got)
+            .into_iter()
+            .map(|c| c.unwrap_or(SessionContext::two_octet_as()))
+            .collect();
         for ((m, ctx), (_, bgp)) in got.iter().zip(&contexts).zip(&theirs) {
             let decoded = Message::decode(&m.bytes, ctx).unwrap();
             facts::assert_same(
