@@ -23,7 +23,6 @@ use ipnet::IpNet;
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::path::PathBuf;
 use support::strategies::{self, Profile};
 use support::{facts, pcap, pcap_write::SessionWriter, session, tshark};
 
@@ -602,7 +601,7 @@ fn check_session(name: &str, ctx: SessionContext, sent: &[Sent]) -> (usize, usiz
         writer.send(run[0].0, &messages);
     }
     let file = writer.finish();
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.pcap"));
+    let path = tshark::scratch_capture(name);
     std::fs::write(&path, &file).unwrap();
     let at = |i: usize| format!("{name} message {} (see {})", i + 1, path.display());
 
@@ -646,6 +645,7 @@ fn check_session(name: &str, ctx: SessionContext, sent: &[Sent]) -> (usize, usiz
         facts::assert_same(&ours, &wireshark, &at(i));
         fields += ours.len();
     }
+    std::fs::remove_file(&path).unwrap();
     (sent.len(), fields)
 }
 

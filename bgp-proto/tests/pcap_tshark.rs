@@ -197,8 +197,7 @@ fn reader_reads_linux_cooked_and_vlan_tagged_frames() {
         let file = support::pcap_write::pcap_file(linktype, &frames);
         let got = pcap::bgp_messages(&file).unwrap();
         assert_eq!(got, expected, "{name}");
-        let path =
-            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("BGP_MP_NLRI-{name}.pcap"));
+        let path = tshark::scratch_capture(&format!("BGP_MP_NLRI-{name}"));
         std::fs::write(&path, &file).unwrap();
         let root = tshark::dissect(&path, &[]);
         let theirs = tshark::bgp_messages(&root);
@@ -215,5 +214,6 @@ fn reader_reads_linux_cooked_and_vlan_tagged_frames() {
                 name,
             );
         }
+        std::fs::remove_file(&path).unwrap();
     }
 }

@@ -210,6 +210,13 @@ pub fn dissect(capture: &Path, preferences: &[&str]) -> Node {
     parse_pdml(&xml).unwrap_or_else(|e| panic!("cannot read tshark's PDML: {e}"))
 }
 
+/// A path for a capture written by a test, unique to this process (several test runs may
+/// share the target directory). Kept when the test fails, for a look with Wireshark.
+pub fn scratch_capture(name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{name}-{}.pcap", std::process::id()))
+}
+
 /// Frame number of a `<packet>` element (its `geninfo` `num` field).
 fn frame_number(packet: &Node) -> usize {
     packet
