@@ -48,11 +48,14 @@ pub enum MrtError {
     },
 }
 
+/// The input with the magic bytes read for detection put back in front.
+type Input<R> = Chain<Cursor<Vec<u8>>, R>;
+
 /// The decompressed byte stream.
 enum Source<R: Read> {
-    Plain(BufReader<Chain<Cursor<Vec<u8>>, R>>),
-    Gzip(BufReader<flate2::read::MultiGzDecoder<Chain<Cursor<Vec<u8>>, R>>>),
-    Bzip2(BufReader<bzip2::read::MultiBzDecoder<Chain<Cursor<Vec<u8>>, R>>>),
+    Plain(BufReader<Input<R>>),
+    Gzip(Box<BufReader<flate2::read::MultiGzDecoder<Input<R>>>>),
+    Bzip2(BufReader<bzip2::read::MultiBzDecoder<Input<R>>>),
 }
 
 impl<R: Read> Read for Source<R> {
@@ -107,10 +110,10 @@ impl<R: Read> MrtReader<R> {
         let whole = Cursor::new(magic).chain(input);
         let source = match compression {
             Compression::None => Source::Plain(BufReader::with_capacity(READ_BUFFER, whole)),
-            Compression::Gzip => Source::Gzip(BufReader::with_capacity(
+            Compression::Gzip => Source::Gzip(Box::new(BufReader::with_capacity(
                 READ_BUFFER,
                 flate2::read::MultiGzDecoder::new(whole),
-            )),
+            ))),
             Compression::Bzip2 => Source::Bzip2(BufReader::with_capacity(
                 READ_BUFFER,
                 bzip2::read::MultiBzDecoder::new(whole),
