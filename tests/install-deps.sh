@@ -9,7 +9,8 @@ declare -A need=(
   [tshark]=tshark          # reference dissector (codec output must dissect cleanly)
   [gobgpd]=gobgpd          # real peer: GoBGP
   [bird]=bird2             # real peer: BIRD 2 (Calico's engine)
-  [vtysh]=frr              # real peer: FRR (MetalLB's FRR mode)
+    [vtysh]=frr              # real peer: FRR (MetalLB's FRR mode)
+  [promtool]=prometheus    # checks the /metrics output
 )
 
 missing=()

@@ -30,6 +30,9 @@ pub struct DemoArgs {
     /// TCP port bgpd listens on (127.0.0.2).
     #[arg(long, default_value_t = 1179)]
     pub port: u16,
+    /// Port of the HTTP API and /metrics (on 127.0.0.1) while the demo runs.
+    #[arg(long, default_value_t = 8179)]
+    pub api_port: u16,
     /// Log format.
     #[arg(long, value_enum, default_value_t)]
     pub log_format: crate::logging::LogFormat,
@@ -37,13 +40,17 @@ pub struct DemoArgs {
 
 const WAIT: Duration = Duration::from_secs(15);
 
-fn config(port: u16) -> String {
+fn config(port: u16, api_port: u16) -> String {
     format!(
         r#"# bgpd demo: route server for a simulated lab on loopback.
 [global]
 asn = 64515
 router_id = "127.0.0.2"
 listen = ["127.0.0.2:{port}"]
+
+[api]
+listen = "127.0.0.1:{api_port}"
+
 
 [[classes]]
 name = "pod"
@@ -186,7 +193,7 @@ async fn script(args: &DemoArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("bgpd-demo-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("demo.toml");
-    std::fs::write(&path, config(args.port))?;
+    std::fs::write(&path, config(args.port, args.api_port))?;
     let cfg = crate::config::load(&path)?;
     let classes: Vec<String> = cfg.classes.iter().map(|c| c.name.clone()).collect();
     let (control, rx) = mpsc::unbounded_channel();
@@ -196,6 +203,10 @@ async fn script(args: &DemoArgs) -> anyhow::Result<()> {
         "bgpd route server (AS 64515) on 127.0.0.2:{}; config {}",
         args.port,
         path.display()
+    ));
+    say(&format!(
+        "while it runs: `bgpd show neighbors --api http://127.0.0.1:{0}`, `bgpd watch --api ...`, http://127.0.0.1:{0}/metrics",
+        args.api_port
     ));
 
     let result = tokio::select! {

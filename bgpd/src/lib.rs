@@ -3,13 +3,17 @@
 //! A BGP speaker for Kubernetes labs. This library holds everything the `bgpd` binary runs;
 //! each module holds one concept (see ARCHITECTURE.md).
 
+pub mod api;
 pub mod check;
 pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod events;
 pub mod lab_peer;
 pub mod logging;
+pub mod metrics;
 pub mod mrt_view;
 pub mod policy;
 pub mod rib;
 pub mod session;
+pub mod show;

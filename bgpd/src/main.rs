@@ -32,6 +32,21 @@ enum Command {
     /// Run a complete simulated lab on loopback (vMX, 3 Calico nodes, 3 MetalLB speakers)
     /// around a real bgpd, and show what it does.
     Demo(bgpd::demo::DemoArgs),
+    /// Show neighbors and routes of a running bgpd (through its HTTP API).
+    Show {
+        /// What to show.
+        #[command(subcommand)]
+        what: bgpd::show::ShowCommand,
+        /// API address and output format.
+        #[command(flatten)]
+        api: bgpd::show::ApiArgs,
+    },
+    /// Print prefix and session events of a running bgpd as they happen.
+    Watch {
+        /// API address and output format.
+        #[command(flatten)]
+        api: bgpd::show::ApiArgs,
+    },
     /// Print an MRT file (RFC 6396) one route per line, exactly like `bgpdump -m`.
     Mrt(bgpd::mrt_view::MrtArgs),
 }
@@ -41,6 +56,8 @@ fn main() -> std::process::ExitCode {
     let result = match &cli.command {
         Command::Mrt(args) => bgpd::mrt_view::run(args),
         Command::Demo(args) => bgpd::demo::run(args),
+        Command::Show { what, api } => bgpd::show::show(what, api),
+        Command::Watch { api } => bgpd::show::watch(api),
         Command::Check { config } => match bgpd::check::check(config) {
             Ok(text) => {
                 print!("{text}");

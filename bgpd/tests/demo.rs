@@ -11,8 +11,21 @@ fn demo_runs_the_lab_and_exits_cleanly() {
         .local_addr()
         .unwrap()
         .port();
+    let api_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let out = Command::new(env!("CARGO_BIN_EXE_bgpd"))
-        .args(["demo", "--duration", "20", "--port", &port.to_string()])
+        .args([
+            "demo",
+            "--duration",
+            "20",
+            "--port",
+            &port.to_string(),
+            "--api-port",
+            &api_port.to_string(),
+        ])
         .env("RUST_LOG", "info")
         .output()
         .unwrap();

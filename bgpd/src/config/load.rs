@@ -401,6 +401,7 @@ fn resolve(
             .map(|s| (s.name.clone(), s))
             .collect(),
         warnings,
+        api: raw.api,
     })
 }
 

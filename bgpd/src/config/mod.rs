@@ -44,6 +44,37 @@ pub struct ConfigFile {
     /// `[[policies]]`.
     #[serde(default)]
     pub policies: Vec<PolicyConfig>,
+    /// `[api]`: the HTTP API and `/metrics`.
+    #[serde(default)]
+    pub api: ApiConfig,
+}
+
+/// `[api]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Serve the API and metrics. Default true.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Address of the HTTP API and `/metrics`. Default `127.0.0.1:8179` (localhost only).
+    #[serde(default = "default_api_listen")]
+    pub listen: SocketAddr,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            enabled: true,
+            listen: default_api_listen(),
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_api_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8179))
 }
 
 /// `[global]`.
@@ -539,4 +570,6 @@ pub struct Config {
     pub policies: BTreeMap<String, PolicyConfig>,
     /// Warnings to log at start (e.g. RFC 8212: an eBGP neighbor without import policy).
     pub warnings: Vec<String>,
+    /// The HTTP API.
+    pub api: ApiConfig,
 }

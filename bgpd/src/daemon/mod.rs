@@ -36,6 +36,36 @@ pub enum Control {
     Shutdown(String),
     /// Send back the neighbor table.
     Neighbors(tokio::sync::oneshot::Sender<Vec<query::NeighborRow>>),
+    /// Send back one neighbor's details.
+    Neighbor(
+        std::net::IpAddr,
+        tokio::sync::oneshot::Sender<Option<query::NeighborDetail>>,
+    ),
+    /// Send back RIB entries.
+    Rib(
+        query::RibQuery,
+        tokio::sync::oneshot::Sender<Vec<query::RibEntry>>,
+    ),
+    /// Refresh the metric gauges, then reply.
+    Metrics(tokio::sync::oneshot::Sender<()>),
+    /// Reset a neighbor's session (hard) or re-send/re-apply its routes (soft).
+    Reset(
+        std::net::IpAddr,
+        ResetKind,
+        tokio::sync::oneshot::Sender<Result<(), String>>,
+    ),
+}
+
+/// How to reset a neighbor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResetKind {
+    /// Close the session with Cease 6/4 (Administrative Reset); it restarts by itself.
+    Hard,
+    /// Re-apply import policy to the stored Adj-RIB-In and ask the peer for a ROUTE-REFRESH.
+    SoftIn,
+    /// Send everything to the peer again.
+    SoftOut,
 }
 
 /// The RIB task's state.
@@ -47,6 +77,8 @@ pub struct Daemon {
     rib_tx: mpsc::UnboundedSender<RibEvent>,
     rib_rx: mpsc::UnboundedReceiver<RibEvent>,
     stale_deadlines: HashMap<PeerId, Instant>,
+    events: crate::events::EventBus,
+    control_tx: mpsc::UnboundedSender<Control>,
 }
 
 fn identity(c: &Config) -> LocalIdentity {
@@ -60,11 +92,13 @@ fn identity(c: &Config) -> LocalIdentity {
 impl Daemon {
     /// A daemon for a checked configuration read from `config_path`.
     pub fn new(config: Config, config_path: PathBuf) -> Self {
-        let rib = Rib::new(
+        let mut rib = Rib::new(
             identity(&config),
             ClassTable::new(&config.classes),
             PolicySet::from_config(&config),
         );
+        let events = crate::events::bus();
+        rib.events = Some(events.clone());
         let (rib_tx, rib_rx) = mpsc::unbounded_channel();
         Daemon {
             directory: Arc::new(PeerDirectory::default()),
@@ -74,7 +108,14 @@ impl Daemon {
             rib_tx,
             rib_rx,
             stale_deadlines: HashMap::new(),
+            events,
+            control_tx: mpsc::unbounded_channel().0,
         }
+    }
+
+    /// The live event stream.
+    pub fn events(&self) -> crate::events::EventBus {
+        self.events.clone()
     }
 
     /// The peer directory (for the API).
@@ -87,10 +128,21 @@ impl Daemon {
         mut self,
         mut control: mpsc::UnboundedReceiver<Control>,
     ) -> anyhow::Result<()> {
+        // The API talks to this task through a control channel of its own.
+        let (api_tx, mut api_rx) = mpsc::unbounded_channel();
+        self.control_tx = api_tx;
         for w in &self.config.warnings {
             tracing::warn!("{w}");
         }
         listener::start(&self.config.global.listen, self.directory.clone()).await?;
+        if self.config.api.enabled {
+            let api = self.config.api.listen;
+            if let Err(e) =
+                crate::api::serve(api, self.control_tx.clone(), self.events.clone()).await
+            {
+                tracing::error!(error = %e, address = %api, "HTTP API not started: routing goes on without it");
+            }
+        }
         let neighbors = self.config.neighbors.clone();
         for n in neighbors {
             let id = self.directory.allocate_id();
@@ -116,9 +168,13 @@ impl Daemon {
                     let Some(ev) = ev else { break };
                     self.event(ev);
                 }
-                c = control.recv() => match c {
+                c = async { tokio::select! { c = control.recv() => c, Some(c) = api_rx.recv() => Some(c) } } => match c {
                     Some(Control::Reload) => self.reload(),
                     Some(Control::Neighbors(reply)) => { let _ = reply.send(self.neighbors()); }
+                    Some(Control::Neighbor(a, reply)) => { let _ = reply.send(self.neighbor_detail(a)); }
+                    Some(Control::Rib(q, reply)) => { let _ = reply.send(self.rib_entries(&q)); }
+                    Some(Control::Metrics(reply)) => { self.refresh_metrics(); let _ = reply.send(()); }
+                    Some(Control::Reset(a, kind, reply)) => { let _ = reply.send(self.reset(a, kind)); }
                     Some(Control::Shutdown(msg)) => { self.shutdown(&msg).await; break; }
                     None => { self.shutdown("bgpd stopped").await; break; }
                 },
@@ -165,6 +221,7 @@ impl Daemon {
                 let had_stale = self.stale_deadlines.remove(&peer).is_some();
                 let gr = session.graceful_restart.is_some();
                 self.directory.update(peer, |s| s.established(&negotiated));
+                self.session_event(peer, "established", None);
                 let out = self.rib.peer_up(peer, session);
                 self.deliver(out);
                 if had_stale && !gr {
@@ -178,6 +235,13 @@ impl Daemon {
                 reason,
             } => {
                 self.directory.update(peer, |s| s.down(&reason));
+                if let Some(a) = self.directory.address(peer) {
+                    crate::metrics::METRICS
+                        .peer_flaps
+                        .with_label_values(&[&a.to_string()])
+                        .inc();
+                }
+                self.session_event(peer, "down", Some(reason.clone()));
                 let restart = self
                     .rib
                     .peers
@@ -209,7 +273,85 @@ impl Daemon {
                 self.deliver(out);
             }
             RibEvent::State { peer, state } => self.directory.update(peer, |s| s.state = state),
+            RibEvent::Notification {
+                peer,
+                sent,
+                notification,
+            } => {
+                let text = notification.to_string();
+                self.directory.update(peer, |s| {
+                    if sent {
+                        s.last_notification_sent = Some(text);
+                    } else {
+                        s.last_notification_received = Some(text);
+                    }
+                });
+            }
         }
+    }
+
+    fn reset(&mut self, address: std::net::IpAddr, kind: ResetKind) -> Result<(), String> {
+        let id = self
+            .directory
+            .id_of(address)
+            .ok_or_else(|| format!("{address} is not a configured neighbor"))?;
+        let established = self.rib.peers.get(&id).is_some_and(|p| p.session.is_some());
+        match kind {
+            ResetKind::Hard => {
+                tracing::info!(peer = %address, "reset requested: Cease 6/4 (Administrative Reset)");
+                let n = Notification::cease_with_message(
+                    cease_subcode::ADMINISTRATIVE_RESET,
+                    "reset by operator",
+                );
+                self.directory.send(id, PeerCommand::Reset(n));
+            }
+            ResetKind::SoftIn => {
+                if !established {
+                    return Err(format!("{address} is not Established"));
+                }
+                let out = self.rib.reimport(id);
+                self.deliver(out);
+                self.directory.send(id, PeerCommand::RequestRefresh);
+            }
+            ResetKind::SoftOut => {
+                if !established {
+                    return Err(format!("{address} is not Established"));
+                }
+                let families = self
+                    .rib
+                    .peers
+                    .get(&id)
+                    .and_then(|p| p.session.as_ref())
+                    .map(|s| s.families.clone())
+                    .unwrap_or_default();
+                for f in families {
+                    let out = self.rib.refresh_out(id, f);
+                    self.deliver(out);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn session_event(&self, peer: PeerId, state: &str, reason: Option<String>) {
+        if self.events.receiver_count() == 0 {
+            return;
+        }
+        let Some((address, peer_as)) = self
+            .rib
+            .peers
+            .get(&peer)
+            .map(|p| (p.neighbor.address, p.neighbor.peer_as))
+        else {
+            return;
+        };
+        let _ = self.events.send(crate::events::LiveEvent::Session {
+            time: crate::events::now(),
+            peer: address,
+            peer_as,
+            state: state.to_string(),
+            reason,
+        });
     }
 
     async fn shutdown(&mut self, message: &str) {

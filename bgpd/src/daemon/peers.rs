@@ -36,6 +36,10 @@ pub struct PeerStatus {
     pub updates_received: u64,
     /// Times the session left Established.
     pub flaps: u64,
+    /// The last NOTIFICATION received, decoded.
+    pub last_notification_received: Option<String>,
+    /// The last NOTIFICATION sent, decoded.
+    pub last_notification_sent: Option<String>,
 }
 
 impl PeerStatus {
@@ -130,6 +134,8 @@ impl PeerDirectory {
             negotiated: None,
             updates_received: 0,
             flaps: 0,
+            last_notification_received: None,
+            last_notification_sent: None,
         };
         self.lock().insert(id, Slot { tx, task, status });
     }

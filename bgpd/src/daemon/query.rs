@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::time::SystemTime;
 
 /// One row of `show neighbors`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct NeighborRow {
     /// Peer address.
     pub address: IpAddr,
@@ -158,4 +158,400 @@ pub fn neighbor_table(rows: &[NeighborRow], classes: &[String]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// Everything about one neighbor (`show neighbor ADDR`).
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct NeighborDetail {
+    /// The table row.
+    #[serde(flatten)]
+    pub row: NeighborRow,
+    /// Role.
+    pub role: String,
+    /// iBGP or eBGP.
+    pub ibgp: bool,
+    /// Configured hold time.
+    pub configured_hold_time: u16,
+    /// Capabilities we sent (text).
+    pub local_capabilities: Vec<String>,
+    /// Capabilities the peer sent (text).
+    pub peer_capabilities: Vec<String>,
+    /// What was negotiated, while (or since) Established.
+    pub negotiated: Option<Negotiated>,
+    /// Messages received by type.
+    pub messages_received: BTreeMap<String, u64>,
+    /// Messages sent by type.
+    pub messages_sent: BTreeMap<String, u64>,
+    /// The last NOTIFICATION received, decoded.
+    pub last_notification_received: Option<String>,
+    /// The last NOTIFICATION sent, decoded.
+    pub last_notification_sent: Option<String>,
+}
+
+/// The negotiated session parameters.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct Negotiated {
+    /// Peer BGP identifier.
+    pub peer_id: String,
+    /// Hold time in use.
+    pub hold_time: u16,
+    /// Keepalive interval in use.
+    pub keepalive: u16,
+    /// 4-octet AS numbers.
+    pub four_octet_as: bool,
+    /// Families.
+    pub families: Vec<String>,
+    /// ADD-PATH receive families.
+    pub add_path_receive: String,
+    /// ADD-PATH send families.
+    pub add_path_send: String,
+    /// Route refresh.
+    pub route_refresh: bool,
+    /// Enhanced route refresh.
+    pub enhanced_route_refresh: bool,
+    /// Extended messages (both sides).
+    pub extended_message: bool,
+    /// The peer's graceful restart time, if it announced graceful restart.
+    pub peer_graceful_restart_time: Option<u16>,
+}
+
+/// One path in `show rib`.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct RibEntry {
+    /// Prefix.
+    pub prefix: String,
+    /// Family.
+    pub family: String,
+    /// The peer it came from (Loc-RIB, Adj-RIB-In) or goes to (Adj-RIB-Out).
+    pub peer: IpAddr,
+    /// ADD-PATH path id (received, or sent for Adj-RIB-Out).
+    pub path_id: u32,
+    /// The best path (Loc-RIB only).
+    pub best: bool,
+    /// Next hop.
+    pub next_hop: String,
+    /// AS path.
+    pub as_path: String,
+    /// Origin.
+    pub origin: String,
+    /// MED.
+    pub med: Option<u32>,
+    /// LOCAL_PREF.
+    pub local_pref: Option<u32>,
+    /// Communities.
+    pub communities: Vec<String>,
+    /// Large communities.
+    pub large_communities: Vec<String>,
+    /// Class.
+    pub class: Option<String>,
+    /// Seconds since it was received (Loc-RIB only).
+    pub age_seconds: Option<u64>,
+    /// Kept across a graceful restart.
+    pub stale: bool,
+}
+
+/// Which RIB `show rib` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RibView {
+    /// The Loc-RIB.
+    #[default]
+    Loc,
+    /// A peer's Adj-RIB-In (before policy).
+    In,
+    /// A peer's Adj-RIB-Out.
+    Out,
+}
+
+/// Filters of `show rib`.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct RibQuery {
+    /// `ipv4-unicast` or `ipv6-unicast`.
+    pub family: Option<String>,
+    /// Prefixes equal to or inside this one.
+    pub prefix: Option<ipnet::IpNet>,
+    /// Class name.
+    pub class: Option<String>,
+    /// Peer address (required for `in` and `out`).
+    pub peer: Option<IpAddr>,
+    /// Which RIB.
+    #[serde(default)]
+    pub view: RibView,
+    /// At most this many entries (default 10000).
+    pub limit: Option<usize>,
+}
+
+fn entry(
+    prefix: &ipnet::IpNet,
+    family: bgp_proto::Family,
+    peer: IpAddr,
+    path_id: u32,
+    a: &crate::rib::route::RouteAttrs,
+) -> RibEntry {
+    RibEntry {
+        prefix: prefix.to_string(),
+        family: family.to_string(),
+        peer,
+        path_id,
+        best: false,
+        next_hop: a.next_hop.to_string(),
+        as_path: a.as_path().to_string(),
+        origin: a.origin().to_string(),
+        med: a.med(),
+        local_pref: a.local_pref(),
+        communities: a.communities().iter().map(|c| c.to_string()).collect(),
+        large_communities: a
+            .large_communities()
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
+        class: None,
+        age_seconds: None,
+        stale: false,
+    }
+}
+
+impl Daemon {
+    /// `show neighbor ADDR`.
+    pub fn neighbor_detail(&self, address: IpAddr) -> Option<NeighborDetail> {
+        let row = self
+            .neighbors()
+            .into_iter()
+            .find(|r| r.address == address)?;
+        let (id, status) = self
+            .directory
+            .statuses()
+            .into_iter()
+            .find(|(_, s)| s.address == address)?;
+        let n = self.rib.peers.get(&id).map(|p| p.neighbor.clone())?;
+        let peer = address.to_string();
+        let counts = |v: &prometheus::IntCounterVec| -> BTreeMap<String, u64> {
+            [
+                "open",
+                "update",
+                "notification",
+                "keepalive",
+                "route_refresh",
+            ]
+            .iter()
+            .map(|t| (t.to_string(), v.with_label_values(&[&peer, t]).get()))
+            .collect()
+        };
+        let local_caps = crate::session::driver::fsm_config(
+            self.config.global.asn,
+            self.config.global.router_id,
+            &n,
+        )
+        .capabilities
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+        let neg = status.negotiated.as_ref();
+        Some(NeighborDetail {
+            row,
+            role: format!("{:?}", n.role),
+            ibgp: n.ibgp,
+            configured_hold_time: n.hold_time,
+            local_capabilities: local_caps,
+            peer_capabilities: neg
+                .map(|g| g.peer_open.capabilities().map(|c| c.to_string()).collect())
+                .unwrap_or_default(),
+            negotiated: neg.map(|g| Negotiated {
+                peer_id: g.peer_id.to_string(),
+                hold_time: g.hold_time,
+                keepalive: g.keepalive_interval,
+                four_octet_as: g.four_octet_as,
+                families: g.families.iter().map(|f| f.to_string()).collect(),
+                add_path_receive: g.add_path_receive.to_string(),
+                add_path_send: g.add_path_send.to_string(),
+                route_refresh: g.route_refresh,
+                enhanced_route_refresh: g.enhanced_route_refresh,
+                extended_message: g.extended_message,
+                peer_graceful_restart_time: g
+                    .peer_graceful_restart
+                    .as_ref()
+                    .map(|r| r.restart_time),
+            }),
+            messages_received: counts(&crate::metrics::METRICS.messages_received),
+            messages_sent: counts(&crate::metrics::METRICS.messages_sent),
+            last_notification_received: status.last_notification_received.clone(),
+            last_notification_sent: status.last_notification_sent.clone(),
+        })
+    }
+
+    /// `show rib`.
+    pub fn rib_entries(&self, q: &RibQuery) -> Vec<RibEntry> {
+        let limit = q.limit.unwrap_or(10_000);
+        let family_ok =
+            |f: bgp_proto::Family| q.family.as_deref().is_none_or(|x| x == f.to_string());
+        let prefix_ok = |p: &ipnet::IpNet| q.prefix.is_none_or(|x| x.contains(p));
+        let now = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let peer_id = q.peer.and_then(|a| self.directory.id_of(a));
+        let address = |id: u32| self.rib.peers.get(&id).map(|p| p.neighbor.address);
+        let mut out = Vec::new();
+        match q.view {
+            RibView::Loc => {
+                for ((family, prefix), d) in &self.rib.loc {
+                    if !family_ok(*family) || !prefix_ok(prefix) {
+                        continue;
+                    }
+                    for (i, p) in d.paths.iter().enumerate() {
+                        if peer_id.is_some_and(|id| id != p.peer) {
+                            continue;
+                        }
+                        let class = self.rib.classes.name(p.class).map(str::to_string);
+                        if q.class.is_some() && q.class != class {
+                            continue;
+                        }
+                        let Some(addr) = address(p.peer) else {
+                            continue;
+                        };
+                        let mut e = entry(prefix, *family, addr, p.received_path_id, &p.attrs);
+                        e.best = d.best == Some(i);
+                        e.class = class;
+                        e.age_seconds = Some(now.saturating_sub(p.since));
+                        e.stale = p.stale;
+                        out.push(e);
+                    }
+                }
+            }
+            RibView::In | RibView::Out => {
+                let Some(peer) = peer_id.and_then(|id| self.rib.peers.get(&id)) else {
+                    return out;
+                };
+                let addr = peer.neighbor.address;
+                if q.view == RibView::In {
+                    for ((family, prefix, path_id), a) in &peer.adj_in {
+                        if family_ok(*family) && prefix_ok(prefix) {
+                            let mut e = entry(prefix, *family, addr, *path_id, a);
+                            e.class = self
+                                .rib
+                                .classes
+                                .name(self.rib.classes.classify(prefix, a.as_path().origin_as()))
+                                .map(str::to_string);
+                            if q.class.is_none() || q.class == e.class {
+                                out.push(e);
+                            }
+                        }
+                    }
+                } else {
+                    for ((family, prefix), paths) in &peer.adj_out {
+                        if family_ok(*family) && prefix_ok(prefix) {
+                            for (path_id, a) in paths {
+                                let mut e = entry(prefix, *family, addr, *path_id, a);
+                                e.class = self
+                                    .rib
+                                    .classes
+                                    .name(
+                                        self.rib.classes.classify(prefix, a.as_path().origin_as()),
+                                    )
+                                    .map(str::to_string);
+                                if q.class.is_none() || q.class == e.class {
+                                    out.push(e);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            let pa: Option<ipnet::IpNet> = a.prefix.parse().ok();
+            let pb: Option<ipnet::IpNet> = b.prefix.parse().ok();
+            (a.family.as_str(), pa, !a.best, a.peer).cmp(&(b.family.as_str(), pb, !b.best, b.peer))
+        });
+        out.truncate(limit);
+        out
+    }
+
+    /// Sets the gauges `/metrics` reports from the RIB's state.
+    pub fn refresh_metrics(&self) {
+        use crate::metrics::METRICS as M;
+        let now = SystemTime::now();
+        M.prefixes_accepted.reset();
+        M.prefixes_received.reset();
+        M.prefixes_advertised.reset();
+        M.rib_routes.reset();
+        M.rib_prefixes.reset();
+        for (id, s) in self.directory.statuses() {
+            let peer = s.address.to_string();
+            let up = s.state == crate::session::fsm::State::Established;
+            M.peer_up
+                .with_label_values(&[&peer, &s.peer_as.to_string()])
+                .set(i64::from(up));
+            let state = match s.state {
+                crate::session::fsm::State::Idle => 1,
+                crate::session::fsm::State::Connect => 2,
+                crate::session::fsm::State::Active => 3,
+                crate::session::fsm::State::OpenSent => 4,
+                crate::session::fsm::State::OpenConfirm => 5,
+                crate::session::fsm::State::Established => 6,
+            };
+            M.peer_state.with_label_values(&[&peer]).set(state);
+            let uptime = if up {
+                now.duration_since(s.since)
+                    .map(|d| d.as_secs())
+                    .unwrap_or(0)
+            } else {
+                0
+            };
+            M.peer_uptime
+                .with_label_values(&[&peer])
+                .set(i64::try_from(uptime).unwrap_or(i64::MAX));
+            if let Some(p) = self.rib.peers.get(&id) {
+                let mut rx: BTreeMap<String, i64> = BTreeMap::new();
+                for (f, _, _) in p.adj_in.keys() {
+                    *rx.entry(f.to_string()).or_default() += 1;
+                }
+                for (f, n) in rx {
+                    M.prefixes_received.with_label_values(&[&peer, &f]).set(n);
+                }
+                let mut tx: BTreeMap<String, i64> = BTreeMap::new();
+                for ((f, _), v) in &p.adj_out {
+                    *tx.entry(f.to_string()).or_default() += v.len() as i64;
+                }
+                for (f, n) in tx {
+                    M.prefixes_advertised.with_label_values(&[&peer, &f]).set(n);
+                }
+            }
+        }
+        let mut accepted: BTreeMap<(String, String, String), i64> = BTreeMap::new();
+        let mut routes: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        for ((family, _), d) in &self.rib.loc {
+            let fam = family.to_string();
+            let r = routes.entry(fam.clone()).or_default();
+            r.0 += d.paths.len() as i64;
+            r.1 += 1;
+            for p in &d.paths {
+                let Some(addr) = self
+                    .rib
+                    .peers
+                    .get(&p.peer)
+                    .map(|x| x.neighbor.address.to_string())
+                else {
+                    continue;
+                };
+                let class = self
+                    .rib
+                    .classes
+                    .name(p.class)
+                    .unwrap_or("other")
+                    .to_string();
+                *accepted.entry((addr, fam.clone(), class)).or_default() += 1;
+            }
+        }
+        for ((peer, fam, class), n) in accepted {
+            M.prefixes_accepted
+                .with_label_values(&[&peer, &fam, &class])
+                .set(n);
+        }
+        for (fam, (paths, prefixes)) in routes {
+            M.rib_routes.with_label_values(&[&fam]).set(paths);
+            M.rib_prefixes.with_label_values(&[&fam]).set(prefixes);
+        }
+        M.rib_attribute_sets.set(self.rib.attribute_sets() as i64);
+    }
 }

@@ -96,8 +96,40 @@ macro_rules! prefix_event {
     };
 }
 
-/// Emits one prefix event.
-pub fn log(e: &PrefixEvent<'_>) {
+/// Emits one prefix event: to the log and, when someone listens, to the live stream.
+pub fn log(e: &PrefixEvent<'_>, bus: Option<&crate::events::EventBus>) {
+    if let Some(bus) = bus.filter(|b| b.receiver_count() > 0) {
+        let a = e.attrs;
+        let _ = bus.send(crate::events::LiveEvent::Prefix(Box::new(
+            crate::events::PrefixRecord {
+                time: crate::events::now(),
+                peer: e.peer,
+                peer_as: e.peer_as,
+                family: e.family.to_string(),
+                prefix: e.prefix.to_string(),
+                path_id: e.path_id,
+                class: e.class.map(str::to_string),
+                action: e.action.as_str().to_string(),
+                reason: e.reason.map(str::to_string),
+                next_hop: a.map(|a| a.next_hop.to_string()),
+                as_path: a.map(|a| a.as_path().to_string()),
+                origin: a.map(|a| a.origin().to_string()),
+                med: a.and_then(|a| a.med()),
+                local_pref: a.and_then(|a| a.local_pref()),
+                communities: a
+                    .map(|a| a.communities().iter().map(|c| c.to_string()).collect())
+                    .unwrap_or_default(),
+                large_communities: a
+                    .map(|a| {
+                        a.large_communities()
+                            .iter()
+                            .map(|c| c.to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            },
+        )));
+    }
     let classified = e.class.is_some();
     if classified && !tracing::enabled!(target: "bgpd::prefix", tracing::Level::INFO) {
         return;

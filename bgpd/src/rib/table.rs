@@ -127,6 +127,8 @@ pub struct Rib {
     pub loc: HashMap<(Family, IpNet), Destination>,
     interned: HashSet<SharedAttrs>,
     next_local_id: u32,
+    /// The live event stream, if the daemon has one.
+    pub events: Option<crate::events::EventBus>,
 }
 
 fn now() -> u64 {
@@ -166,6 +168,7 @@ impl Rib {
             loc: HashMap::new(),
             interned: HashSet::new(),
             next_local_id: 1,
+            events: None,
         }
     }
 
@@ -295,20 +298,24 @@ impl Rib {
         for (key, d) in self.loc.iter_mut() {
             let before = d.paths.len();
             let classes = &self.classes;
+            let bus = self.events.as_ref();
             d.paths.retain(|p| {
                 let gone = p.peer == id && which(p);
                 if gone {
-                    prefix_log::log(&PrefixEvent {
-                        peer: addr,
-                        peer_as: asn,
-                        family: key.0,
-                        prefix: key.1,
-                        path_id: p.received_path_id,
-                        class: classes.name(p.class),
-                        action: PrefixAction::Withdraw,
-                        reason: Some(reason),
-                        attrs: None,
-                    });
+                    prefix_log::log(
+                        &PrefixEvent {
+                            peer: addr,
+                            peer_as: asn,
+                            family: key.0,
+                            prefix: key.1,
+                            path_id: p.received_path_id,
+                            class: classes.name(p.class),
+                            action: PrefixAction::Withdraw,
+                            reason: Some(reason),
+                            attrs: None,
+                        },
+                        bus,
+                    );
                 }
                 !gone
             });
@@ -470,17 +477,20 @@ impl Rib {
     ) {
         let origin = attrs.and_then(|a| a.as_path().origin_as());
         let class = self.classes.classify(&n.prefix, origin);
-        prefix_log::log(&PrefixEvent {
-            peer: neighbor.address,
-            peer_as: neighbor.peer_as,
-            family,
-            prefix: n.prefix,
-            path_id: n.path_id.unwrap_or(0),
-            class: self.classes.name(class),
-            action: PrefixAction::Rejected,
-            reason: Some(reason),
-            attrs,
-        });
+        prefix_log::log(
+            &PrefixEvent {
+                peer: neighbor.address,
+                peer_as: neighbor.peer_as,
+                family,
+                prefix: n.prefix,
+                path_id: n.path_id.unwrap_or(0),
+                class: self.classes.name(class),
+                action: PrefixAction::Rejected,
+                reason: Some(reason),
+                attrs,
+            },
+            self.events.as_ref(),
+        );
         let name = self.classes.name(class).map(str::to_string);
         if let Some(p) = self.peers.get_mut(&id) {
             p.summary.count(name.as_deref(), PrefixAction::Rejected);
@@ -559,17 +569,20 @@ impl Rib {
             }
         };
         dirty.push((family, n.prefix));
-        prefix_log::log(&PrefixEvent {
-            peer: neighbor.address,
-            peer_as: neighbor.peer_as,
-            family,
-            prefix: n.prefix,
-            path_id,
-            class: class_name.as_deref(),
-            action,
-            reason: None,
-            attrs: Some(&attrs),
-        });
+        prefix_log::log(
+            &PrefixEvent {
+                peer: neighbor.address,
+                peer_as: neighbor.peer_as,
+                family,
+                prefix: n.prefix,
+                path_id,
+                class: class_name.as_deref(),
+                action,
+                reason: None,
+                attrs: Some(&attrs),
+            },
+            self.events.as_ref(),
+        );
         if let Some(p) = self.peers.get_mut(&id) {
             p.summary.count(class_name.as_deref(), action);
         }
@@ -599,17 +612,20 @@ impl Rib {
         dirty.push((family, prefix));
         let class = self.classes.name(path.class).map(str::to_string);
         if let Some(p) = self.peers.get_mut(&id) {
-            prefix_log::log(&PrefixEvent {
-                peer: p.neighbor.address,
-                peer_as: p.neighbor.peer_as,
-                family,
-                prefix,
-                path_id,
-                class: class.as_deref(),
-                action: PrefixAction::Withdraw,
-                reason: (!reason.is_empty()).then_some(reason),
-                attrs: None,
-            });
+            prefix_log::log(
+                &PrefixEvent {
+                    peer: p.neighbor.address,
+                    peer_as: p.neighbor.peer_as,
+                    family,
+                    prefix,
+                    path_id,
+                    class: class.as_deref(),
+                    action: PrefixAction::Withdraw,
+                    reason: (!reason.is_empty()).then_some(reason),
+                    attrs: None,
+                },
+                self.events.as_ref(),
+            );
             p.summary.count(class.as_deref(), PrefixAction::Withdraw);
         }
         true

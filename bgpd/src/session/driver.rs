@@ -77,6 +77,15 @@ pub enum RibEvent {
         /// The family.
         family: Family,
     },
+    /// A NOTIFICATION was sent or received (for the API).
+    Notification {
+        /// The peer.
+        peer: PeerId,
+        /// We sent it.
+        sent: bool,
+        /// The message.
+        notification: Notification,
+    },
     /// The session state changed (for the API and metrics).
     State {
         /// The peer.
@@ -272,6 +281,7 @@ impl PeerTask {
             PeerCommand::Inbound(stream) => self.inbound(stream).await,
             PeerCommand::Send(bytes) => {
                 if self.fsm.state() == State::Established {
+                    crate::metrics::count_encoded_updates(&self.peer().to_string(), &bytes);
                     self.write(&bytes).await;
                     self.handle(Event::UpdateSent).await;
                 }
@@ -391,8 +401,14 @@ impl PeerTask {
                         tracing::warn!(peer = %self.peer(), issue = %issue, "UPDATE error handled per RFC 7606");
                     }
                 }
+                crate::metrics::count_message(&self.peer().to_string(), true, &m);
                 if let Message::Notification(n) = &m {
                     tracing::info!(peer = %self.peer(), notification = %n, "NOTIFICATION received");
+                    let _ = self.rib.send(RibEvent::Notification {
+                        peer: self.id,
+                        sent: false,
+                        notification: n.clone(),
+                    });
                 }
                 self.handle(Event::Message(m)).await;
             }
@@ -437,7 +453,10 @@ impl PeerTask {
     async fn send(&mut self, m: &Message) {
         let ctx = self.send_context();
         match m.to_bytes(&ctx) {
-            Ok(b) => self.write(&b).await,
+            Ok(b) => {
+                crate::metrics::count_message(&self.peer().to_string(), false, m);
+                self.write(&b).await
+            }
             Err(e) => tracing::error!(peer = %self.peer(), error = %e, "cannot encode message"),
         }
     }
@@ -462,6 +481,11 @@ impl PeerTask {
                 Output::Send(m) => {
                     if let Message::Notification(n) = &m {
                         tracing::info!(peer = %self.peer(), notification = %n, "NOTIFICATION sent");
+                        let _ = self.rib.send(RibEvent::Notification {
+                            peer: self.id,
+                            sent: true,
+                            notification: n.clone(),
+                        });
                     }
                     Box::pin(self.send(&m)).await;
                 }
