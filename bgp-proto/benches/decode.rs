@@ -18,24 +18,30 @@ use std::io::Read;
 
 fn load() -> Vec<u8> {
     let path = std::env::var("BGPD_BENCH_MRT").unwrap_or_else(|_| {
-        format!("{}/../bgpd/tests/data/mrt/updates.et-header.2015.gz", env!("CARGO_MANIFEST_DIR"))
+        format!(
+            "{}/../bgpd/tests/data/mrt/updates.et-header.2015.gz",
+            env!("CARGO_MANIFEST_DIR")
+        )
     });
     let file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut data = Vec::new();
-    flate2::read::MultiGzDecoder::new(file).read_to_end(&mut data).unwrap();
+    flate2::read::MultiGzDecoder::new(file)
+        .read_to_end(&mut data)
+        .unwrap();
     data
 }
 
 fn count_prefixes(data: &[u8]) -> (u64, Vec<(Bytes, SessionContext)>) {
     let mut prefixes = 0u64;
     let mut updates = Vec::new();
-    for r in MrtReader::new(data).unwrap() {
-        if let Ok(r) = r {
-            if let MrtBody::Message(m) = r.body {
-                if let Message::Update(u) = &m.message {
-                    prefixes += (u.announced().count() + u.withdrawals().count()) as u64;
-                    updates.push((m.raw.clone(), Bgp4mpMessage::context(m.four_octet_as, m.add_path)));
-                }
+    for r in MrtReader::new(data).unwrap().flatten() {
+        if let MrtBody::Message(m) = r.body {
+            if let Message::Update(u) = &m.message {
+                prefixes += (u.announced().count() + u.withdrawals().count()) as u64;
+                updates.push((
+                    m.raw.clone(),
+                    Bgp4mpMessage::context(m.four_octet_as, m.add_path),
+                ));
             }
         }
     }
@@ -44,10 +50,8 @@ fn count_prefixes(data: &[u8]) -> (u64, Vec<(Bytes, SessionContext)>) {
 
 fn decode_mrt(data: &[u8]) -> usize {
     let mut n = 0;
-    for r in MrtReader::new(data).unwrap() {
-        if let Ok(r) = r {
-            n += matches!(r.body, MrtBody::Message(_)) as usize;
-        }
+    for r in MrtReader::new(data).unwrap().flatten() {
+        n += matches!(r.body, MrtBody::Message(_)) as usize;
     }
     n
 }
@@ -86,7 +90,9 @@ fn benches(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(update_bytes as u64));
     g.bench_function("bytes", |b| b.iter(|| decode_updates(black_box(&updates))));
     g.throughput(Throughput::Elements(prefixes));
-    g.bench_function("prefixes", |b| b.iter(|| decode_updates(black_box(&updates))));
+    g.bench_function("prefixes", |b| {
+        b.iter(|| decode_updates(black_box(&updates)))
+    });
     g.finish();
 }
 
