@@ -174,6 +174,43 @@ impl Metrics {
         }
     }
 
+    /// The name of every metric bgpd registers (also those without samples yet), plus the
+    /// process collector's.
+    pub fn names(&self) -> Vec<String> {
+        use prometheus::core::Collector;
+        let collectors: [&dyn Collector; 15] = [
+            &self.peer_up,
+            &self.peer_state,
+            &self.peer_uptime,
+            &self.peer_flaps,
+            &self.messages_received,
+            &self.messages_sent,
+            &self.notifications_received,
+            &self.notifications_sent,
+            &self.prefixes_received,
+            &self.prefixes_accepted,
+            &self.prefixes_advertised,
+            &self.rib_routes,
+            &self.rib_prefixes,
+            &self.rib_attribute_sets,
+            &self.audit_findings,
+        ];
+        let mut names: Vec<String> = collectors
+            .iter()
+            .flat_map(|c| c.desc())
+            .map(|d| d.fq_name.clone())
+            .collect();
+        names.extend(
+            self.registry
+                .gather()
+                .into_iter()
+                .map(|f| f.get_name().to_string()),
+        );
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// The metrics in the Prometheus text format.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();

@@ -373,3 +373,29 @@ peer_group = "c"
         Some((6, 4))
     );
 }
+
+#[test]
+fn grafana_dashboard_uses_only_exported_metrics() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/grafana-dashboard.json");
+    let dash: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let exported = bgpd::metrics::METRICS.names();
+    let exprs: Vec<String> = dash["panels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .filter_map(|t| t["expr"].as_str().map(str::to_string))
+        .collect();
+    assert!(exprs.len() >= 10);
+    let re = regex::Regex::new(r"\b(bgpd_[a-z_]+|process_[a-z_]+)").unwrap();
+    for e in &exprs {
+        for m in re.find_iter(e) {
+            let name = m.as_str();
+            assert!(
+                exported.iter().any(|n| n == name),
+                "dashboard uses {name}, which bgpd does not export: {exported:?}"
+            );
+        }
+    }
+}
