@@ -73,7 +73,7 @@ impl<W: Write> TextPrinter<W> {
         tail.clear();
         if let Some(r) = &l.route {
             let a = r.attributes;
-            tail.extend_from_slice(a.as_path.as_bytes());
+            tail.extend_from_slice(&a.as_path);
             tail.push(b'|');
             tail.extend_from_slice(a.origin.as_bytes());
             tail.push(b'|');
@@ -89,7 +89,7 @@ impl<W: Write> TextPrinter<W> {
                 push_u32(tail, a.med);
             }
             tail.push(b'|');
-            tail.extend_from_slice(a.communities.as_bytes());
+            tail.extend_from_slice(&a.communities);
             tail.push(b'|');
             tail.extend_from_slice(if a.atomic_aggregate { b"AG" } else { b"NAG" });
             tail.push(b'|');

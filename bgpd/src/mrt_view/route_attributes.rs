@@ -27,8 +27,8 @@ const AS_PATH_TEXT_LIMIT: usize = 7900;
 /// The attribute columns of one route, as text and numbers.
 #[derive(Debug)]
 pub(crate) struct RouteAttributes {
-    /// The AS path text.
-    pub as_path: String,
+    /// The AS path text (ASCII).
+    pub as_path: Vec<u8>,
     /// IGP, EGP or INCOMPLETE.
     pub origin: &'static str,
     /// NEXT_HOP, or 255.255.255.255 when absent.
@@ -37,27 +37,25 @@ pub(crate) struct RouteAttributes {
     pub local_pref: u32,
     /// MULTI_EXIT_DISC, 0 when absent.
     pub med: u32,
-    /// Communities text (space-separated).
-    pub communities: String,
+    /// Communities text (ASCII, space-separated).
+    pub communities: Vec<u8>,
     /// ATOMIC_AGGREGATE present.
     pub atomic_aggregate: bool,
     /// Aggregator AS and address.
     pub aggregator: Option<(u32, Ipv4Addr)>,
-    scratch: Vec<u8>,
 }
 
 impl Default for RouteAttributes {
     fn default() -> Self {
         RouteAttributes {
-            as_path: String::new(),
+            as_path: Vec::new(),
             origin: "INCOMPLETE",
             next_hop: Ipv4Addr::BROADCAST,
             local_pref: 0,
             med: 0,
-            communities: String::new(),
+            communities: Vec::new(),
             atomic_aggregate: false,
             aggregator: None,
-            scratch: Vec::new(),
         }
     }
 }
@@ -97,7 +95,7 @@ impl RouteAttributes {
         match attrs.as_path() {
             None => {
                 if issues.iter().any(|i| as_path_unreadable(&i.kind)) {
-                    self.as_path.push_str("! Error !");
+                    self.as_path.extend_from_slice(b"! Error !");
                 }
             }
             Some(path) => match attrs.as4_path().filter(|_| merge_as4) {
@@ -111,29 +109,27 @@ impl RouteAttributes {
     }
 
     fn fill_communities(&mut self, attrs: &PathAttributes) {
-        self.scratch.clear();
+        let out = &mut self.communities;
+        out.clear();
         for (i, c) in attrs.communities().iter().enumerate() {
             if i > 0 {
-                self.scratch.push(b' ');
+                out.push(b' ');
             }
             match c.0 {
-                0xFFFF_FF01 => self.scratch.extend_from_slice(b"no-export"),
-                0xFFFF_FF02 => self.scratch.extend_from_slice(b"no-advertise"),
-                0xFFFF_FF03 => self.scratch.extend_from_slice(b"local-AS"),
+                0xFFFF_FF01 => out.extend_from_slice(b"no-export"),
+                0xFFFF_FF02 => out.extend_from_slice(b"no-advertise"),
+                0xFFFF_FF03 => out.extend_from_slice(b"local-AS"),
                 v => {
-                    push_u32(&mut self.scratch, v >> 16);
-                    self.scratch.push(b':');
-                    push_u32(&mut self.scratch, v & 0xffff);
+                    push_u32(out, v >> 16);
+                    out.push(b':');
+                    push_u32(out, v & 0xffff);
                 }
             }
         }
-        self.communities.clear();
-        self.communities
-            .push_str(std::str::from_utf8(&self.scratch).unwrap_or_default());
     }
 
     fn write_as_path(&mut self, segments: &[AsSegment]) {
-        let out = &mut self.scratch;
+        let out = &mut self.as_path;
         out.clear();
         'segments: for (i, seg) in segments.iter().enumerate() {
             if i > 0 {
@@ -163,8 +159,6 @@ impl RouteAttributes {
                 SegmentType::ConfedSet => out.push(b']'),
             }
         }
-        self.as_path
-            .push_str(std::str::from_utf8(out).unwrap_or_default());
     }
 }
 
@@ -231,6 +225,10 @@ mod tests {
     use super::*;
     use bgp_proto::{Aggregator, AttributeValue, PathAttribute};
 
+    fn text(v: &[u8]) -> &str {
+        std::str::from_utf8(v).unwrap_or_default()
+    }
+
     fn attrs(values: Vec<AttributeValue>) -> PathAttributes {
         PathAttributes(values.into_iter().map(PathAttribute::new).collect())
     }
@@ -254,7 +252,7 @@ mod tests {
         };
         let mut r = RouteAttributes::default();
         r.fill(&attrs(vec![AttributeValue::AsPath(path)]), &[], false);
-        assert_eq!(r.as_path, "(65001 65002) 1 2 {3,4} [5]");
+        assert_eq!(text(&r.as_path), "(65001 65002) 1 2 {3,4} [5]");
         assert_eq!(r.origin, "INCOMPLETE");
         assert_eq!(r.next_hop, Ipv4Addr::BROADCAST);
         assert_eq!((r.local_pref, r.med), (0, 0));
@@ -281,11 +279,11 @@ mod tests {
             AttributeValue::As4Aggregator(real),
         ]);
         r.fill(&a, &[], true);
-        assert_eq!(r.as_path, "64496 4200000000 4200000001");
+        assert_eq!(text(&r.as_path), "64496 4200000000 4200000001");
         assert_eq!(r.aggregator, Some((4_200_000_001, real.address)));
         // A 4-octet record ignores AS4_PATH.
         r.fill(&a, &[], false);
-        assert_eq!(r.as_path, "64496 23456 23456");
+        assert_eq!(text(&r.as_path), "64496 23456 23456");
         // AGGREGATOR of another AS than AS_TRANS with AS4_AGGREGATOR: no merge at all.
         let other = Aggregator {
             asn: 64497,
@@ -298,7 +296,7 @@ mod tests {
             AttributeValue::As4Aggregator(real),
         ]);
         r.fill(&a, &[], true);
-        assert_eq!(r.as_path, "64496 23456 23456");
+        assert_eq!(text(&r.as_path), "64496 23456 23456");
         assert_eq!(r.aggregator, Some((64497, other.address)));
     }
 
@@ -311,7 +309,7 @@ mod tests {
         ])]);
         let mut r = RouteAttributes::default();
         r.fill(&a, &[], false);
-        assert_eq!(r.communities, "no-export 3356:2 local-AS");
+        assert_eq!(text(&r.communities), "no-export 3356:2 local-AS");
     }
 
     #[test]
@@ -319,7 +317,7 @@ mod tests {
         let path = AsPath::sequence((0..2000u32).map(|i| 4_000_000_000 + i).collect::<Vec<_>>());
         let mut r = RouteAttributes::default();
         r.fill(&attrs(vec![AttributeValue::AsPath(path)]), &[], false);
-        assert!(r.as_path.ends_with("..."));
+        assert!(r.as_path.ends_with(b"..."));
         assert!(r.as_path.len() <= AS_PATH_TEXT_LIMIT + 20);
     }
 }
