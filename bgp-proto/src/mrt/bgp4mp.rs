@@ -129,6 +129,59 @@ pub(crate) mod tests {
         0xff, 0x00, 0x13, 0x04, // KEEPALIVE
     ];
 
+    /// BGP4MP MESSAGE_AS4_ADDPATH (RFC 8050 §3): an UPDATE from 192.0.2.1 AS 4200000000
+    /// withdrawing 10.1.2.0/24 path 1 and announcing 10.2.0.0/16 path 2.
+    pub(crate) const MESSAGE_AS4_ADDPATH_UPDATE: [u8; 90] = [
+        0x5e, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x09, 0x00, 0x00, 0x00, 0x4e, // header
+        0xfa, 0x56, 0xea, 0x00, 0x00, 0x00, 0xfb, 0xf0, 0x00, 0x00, 0x00, 0x01, // ASes, AFI
+        192, 0, 2, 1, 192, 0, 2, 254, // addresses
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x00, 0x3a, 0x02, // UPDATE header
+        0x00, 0x08, 0x00, 0x00, 0x00, 0x01, 24, 10, 1, 2, // withdrawn, path id 1
+        0x00, 0x14, 0x40, 0x01, 0x01, 0x00, // ORIGIN
+        0x40, 0x02, 0x06, 0x02, 0x01, 0xfa, 0x56, 0xea, 0x00, // AS_PATH
+        0x40, 0x03, 0x04, 192, 0, 2, 1, // NEXT_HOP
+        0x00, 0x00, 0x00, 0x02, 16, 10, 2, // NLRI, path id 2
+    ];
+
+    #[test]
+    fn message_as4_addpath_update() {
+        let (all, body) = split(&MESSAGE_AS4_ADDPATH_UPDATE, 12);
+        let Ok(Some(MrtBody::Message(m))) = parse_bgp4mp(9, &all, &body) else {
+            panic!("does not parse");
+        };
+        assert!(m.four_octet_as && m.add_path && !m.local);
+        assert_eq!(m.subtype(), 9);
+        let Message::Update(u) = &m.message else {
+            panic!("not an UPDATE");
+        };
+        let w: Vec<String> = u.withdrawn.iter().map(|n| n.to_string()).collect();
+        let a: Vec<String> = u.nlri.iter().map(|n| n.to_string()).collect();
+        assert_eq!(w, vec!["10.1.2.0/24 path-id 1"]);
+        assert_eq!(a, vec!["10.2.0.0/16 path-id 2"]);
+        assert_eq!(
+            u.attributes.as_path().map(|p| p.to_string()).as_deref(),
+            Some("4200000000")
+        );
+        assert!(u.issues.is_empty(), "{:?}", u.issues);
+    }
+
+    #[test]
+    fn local_subtype_keeps_the_peer_first() {
+        let mut local = MESSAGE_AS4_ADDPATH_UPDATE;
+        if let Some(b) = local.get_mut(7) {
+            *b = 7; // MESSAGE_AS4_LOCAL
+        }
+        let (all, body) = split(&local, 12);
+        let Ok(Some(MrtBody::Message(m))) = parse_bgp4mp(7, &all, &body) else {
+            panic!("does not parse");
+        };
+        // Without ADD-PATH the path identifiers read as prefixes; what matters here is
+        // which AS and address are the peer's.
+        assert!(m.local && !m.add_path);
+        assert_eq!(m.peer.peer_as, 4_200_000_000);
+    }
+
     fn split(record: &[u8], header: usize) -> (Bytes, Bytes) {
         let all = Bytes::copy_from_slice(record);
         let body = all.slice(header..);

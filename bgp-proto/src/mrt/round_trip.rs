@@ -24,6 +24,9 @@ fn fixtures_re_encode_byte_exact() {
         &STATE_CHANGE_AS4_ET[..],
         &MESSAGE_KEEPALIVE_V6[..],
         &super::table_dump::tests::IPV4_RECORD[..],
+        &super::table_dump::tests::IPV6_RECORD[..],
+        &super::table_dump_v2::tests::RIB_GENERIC_RECORD[..],
+        &super::bgp4mp::tests::MESSAGE_AS4_ADDPATH_UPDATE[..],
     ] {
         let record = decode(fixture);
         let again = record.to_bytes().expect("encodes");
@@ -176,4 +179,37 @@ fn unencodable_values_are_errors_and_leave_nothing() {
     };
     assert!(w.write_state_change_et(0, 0, &mixed).is_err());
     assert!(w.into_inner().is_empty());
+}
+
+/// Every fixture, cut at every length and with every octet replaced by a few values, decodes
+/// to a record or an error: never a panic.
+#[test]
+fn no_panic_on_truncated_or_mutated_records() {
+    let fixtures: [&[u8]; 8] = [
+        &PEER_INDEX_RECORD,
+        &RIB_IPV6_ADDPATH_RECORD,
+        &STATE_CHANGE_AS4_ET,
+        &MESSAGE_KEEPALIVE_V6,
+        &super::table_dump::tests::IPV4_RECORD,
+        &super::table_dump::tests::IPV6_RECORD,
+        &super::table_dump_v2::tests::RIB_GENERIC_RECORD,
+        &super::bgp4mp::tests::MESSAGE_AS4_ADDPATH_UPDATE,
+    ];
+    for fixture in fixtures {
+        for cut in 0..fixture.len() {
+            let part = fixture.get(..cut).unwrap_or(&[]);
+            let _ = MrtRecord::decode(&Bytes::copy_from_slice(part));
+            let _ = MrtReader::new(part).map(|r| r.count());
+        }
+        for at in 0..fixture.len() {
+            for value in [0u8, 1, 2, 3, 4, 16, 32, 33, 128, 129, 0xfe, 0xff] {
+                let mut mutated = fixture.to_vec();
+                if let Some(b) = mutated.get_mut(at) {
+                    *b = value;
+                }
+                let _ = MrtRecord::decode(&Bytes::from(mutated.clone()));
+                let _ = MrtReader::new(&mutated[..]).map(|r| r.count());
+            }
+        }
+    }
 }

@@ -96,6 +96,34 @@ pub(crate) mod tests {
         0x40, 0x03, 0x04, 192, 0, 2, 1, // NEXT_HOP
     ];
 
+    /// A TABLE_DUMP AFI_IPv6 record: 2001:db8::/32 from 2001:db8::1 AS 64496, ORIGIN IGP
+    /// and an abbreviated MP_REACH_NLRI with next hop 2001:db8::1.
+    pub(crate) const IPV6_RECORD: [u8; 82] = [
+        0x5e, 0x00, 0x00, 0x00, 0x00, 0x0c, 0x00, 0x02, 0x00, 0x00, 0x00, 0x46, // header
+        0x00, 0x00, 0x00, 0x01, // view, sequence
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 1, // prefix, status
+        0x5e, 0x00, 0x00, 0x00, // originated
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xfb, 0xf0, // peer
+        0x00, 0x18, 0x40, 0x01, 0x01, 0x00, // attribute length, ORIGIN
+        0x80, 0x0e, 0x11, 0x10, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0x01, // MP_REACH_NLRI, abbreviated
+    ];
+
+    #[test]
+    fn ipv6_entry() {
+        let body = IPV6_RECORD.get(12..).unwrap_or(&[]);
+        let Ok(Some(MrtBody::TableDump(e))) = parse_table_dump(2, &IPV6_RECORD, body) else {
+            panic!("does not parse");
+        };
+        assert_eq!(e.prefix.to_string(), "2001:db8::/32");
+        assert_eq!(e.peer_address.to_string(), "2001:db8::1");
+        assert_eq!(
+            e.attributes.mp_reach().map(|m| m.next_hop.to_string()),
+            Some("2001:db8::1".to_string())
+        );
+        assert!(e.issues.is_empty(), "{:?}", e.issues);
+    }
+
     #[test]
     fn ipv4_entry() {
         let body = IPV4_RECORD.get(12..).unwrap_or(&[]);

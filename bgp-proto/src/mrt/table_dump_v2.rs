@@ -195,6 +195,31 @@ pub(crate) mod tests {
         0x01, // MP_REACH_NLRI, abbreviated
     ];
 
+    /// RIB_GENERIC (RFC 6396 §4.3.3) for IPv4 multicast: 10.2.0.0/16, one entry from peer 0
+    /// with ORIGIN INCOMPLETE.
+    pub(crate) const RIB_GENERIC_RECORD: [u8; 36] = [
+        0x5e, 0x00, 0x00, 0x00, 0x00, 0x0d, 0x00, 0x06, 0x00, 0x00, 0x00, 0x18, // header
+        0x00, 0x00, 0x00, 0x05, 0x00, 0x01, 0x02, 16, 10, 2, 0x00,
+        0x01, // seq, AFI/SAFI, NLRI
+        0x00, 0x00, 0x5e, 0x00, 0x00, 0x00, 0x00, 0x04, 0x40, 0x01, 0x01, 0x02, // entry
+    ];
+
+    #[test]
+    fn rib_generic_prefix_family() {
+        let r = &RIB_GENERIC_RECORD;
+        let Ok(Some(MrtBody::Rib(rib))) = parse_table_dump_v2(6, r, body(r)) else {
+            panic!("does not parse");
+        };
+        assert!(rib.generic && !rib.add_path);
+        assert_eq!(rib.family, Family::IPV4_MULTICAST);
+        assert_eq!(rib.subtype(), 6);
+        assert_eq!(
+            (rib.sequence, rib.prefix.to_string()),
+            (5, "10.2.0.0/16".to_string())
+        );
+        assert_eq!(rib.entries.len(), 1);
+    }
+
     fn body(record: &[u8]) -> &[u8] {
         record.get(12..).unwrap_or(&[])
     }

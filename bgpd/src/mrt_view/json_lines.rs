@@ -135,7 +135,10 @@ impl<W: Write> LineSink for JsonPrinter<W> {
             new_state: l.states.map(|(_, new)| new),
         };
         debug_assert!(l.kind != LineKind::State || l.states.is_some());
-        serde_json::to_writer(&mut self.out, &line).map_err(io::Error::other)?;
+        serde_json::to_writer(&mut self.out, &line).map_err(|e| match e.io_error_kind() {
+            Some(kind) => io::Error::from(kind),
+            None => io::Error::other(e),
+        })?;
         self.out.write_all(b"\n")
     }
 }
