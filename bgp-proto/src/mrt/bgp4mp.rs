@@ -13,6 +13,7 @@ use super::recovery::decode_recorded_message;
 use crate::error::DecodeError;
 use crate::family::{AFI_IPV4, AFI_IPV6};
 use bytes::Bytes;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// Decodes a BGP4MP / BGP4MP_ET body (the microsecond field already removed). `record` is
 /// the whole record as one buffer, so the message keeps a zero-copy slice of it. `None` for
@@ -92,7 +93,20 @@ fn parse_state_change(
     body: &[u8],
 ) -> Result<StateChange, DecodeError> {
     let mut f = Fields::new(record, body);
-    let peer = parse_peer(&mut f, four_octet_as)?;
+    let peer = if !four_octet_as && body.len() == 8 {
+        // Old Zebra versions wrote 8-octet state changes: the two AS numbers and the states,
+        // without interface, address family and addresses (found in RIPE RIS archives of
+        // 2000). The addresses read as 0.0.0.0.
+        Bgp4mpPeer {
+            peer_as: f.asn(false, "truncated peer AS")?,
+            local_as: f.asn(false, "truncated local AS")?,
+            interface_index: 0,
+            peer_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            local_address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        }
+    } else {
+        parse_peer(&mut f, four_octet_as)?
+    };
     let old_state = f.u16("truncated old state")?;
     let new_state = f.u16("truncated new state")?;
     Ok(StateChange {
@@ -223,6 +237,21 @@ pub(crate) mod tests {
         let (all, body) = split(&bad, 12);
         let e = parse_bgp4mp(1, &all, &body).expect_err("bad marker");
         assert_eq!(e.offset, 52);
+    }
+
+    #[test]
+    fn zebra_eight_octet_state_change() {
+        let rec = [
+            0x3a, 0x03, 0x4b, 0x46, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, // header
+            0x00, 0x00, 0x0d, 0x1c, 0x00, 0x03, 0x00, 0x04, // ASes, states
+        ];
+        let (all, body) = split(&rec, 12);
+        let Ok(Some(MrtBody::StateChange(s))) = parse_bgp4mp(0, &all, &body) else {
+            panic!("does not parse");
+        };
+        assert_eq!((s.peer.peer_as, s.peer.local_as), (0, 3356));
+        assert_eq!(s.peer.peer_address.to_string(), "0.0.0.0");
+        assert_eq!((s.old_state, s.new_state), (3, 4));
     }
 
     #[test]
