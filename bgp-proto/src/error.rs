@@ -153,7 +153,10 @@ pub enum ErrorKind {
     /// RFC 7606 §3(c): LOCAL_PREF received from an eBGP peer.
     LocalPrefFromEbgp,
     /// RFC 4271 §4.5: NOTIFICATION shorter than 21 octets.
-    BadNotification,
+    BadNotification {
+        /// The length field as received.
+        length: u16,
+    },
     /// RFC 7313 §5: ROUTE-REFRESH with a bad length.
     BadRouteRefreshLength {
         /// The length field as received.
@@ -249,7 +252,12 @@ impl fmt::Display for ErrorKind {
                 attr_name(*type_code)
             ),
             LocalPrefFromEbgp => write!(f, "LOCAL_PREF received from an eBGP peer"),
-            BadNotification => write!(f, "NOTIFICATION shorter than 21 octets"),
+            BadNotification { length } => {
+                write!(
+                    f,
+                    "NOTIFICATION of length {length} (shorter than 21 octets)"
+                )
+            }
             BadRouteRefreshLength { length } => write!(f, "bad ROUTE-REFRESH length {length}"),
             Mrt { reason } => write!(f, "MRT: {reason}"),
         }
@@ -384,7 +392,13 @@ impl DecodeError {
             | AttributeOverrun { .. }
             | DuplicateAttribute { .. }
             | LocalPrefFromEbgp => (UPDATE_MESSAGE_ERROR, MALFORMED_ATTRIBUTE_LIST, Bytes::new()),
-            BadNotification => (MESSAGE_HEADER_ERROR, BAD_MESSAGE_LENGTH, Bytes::new()),
+            // RFC 4271 §6.4: a NOTIFICATION is never answered with one; this is only for
+            // completeness.
+            BadNotification { length } => (
+                MESSAGE_HEADER_ERROR,
+                BAD_MESSAGE_LENGTH,
+                Bytes::copy_from_slice(&length.to_be_bytes()),
+            ),
             BadRouteRefreshLength { length } => (
                 ROUTE_REFRESH_MESSAGE_ERROR,
                 1,

@@ -108,7 +108,13 @@ pub fn parse_header(buf: &[u8], max_len: usize) -> Result<Option<Header>, Decode
         || len > max
         || (message_type == MessageType::Keepalive && len != HEADER_LEN)
     {
-        return Err(DecodeError::new(ErrorKind::BadMessageLength { length }, 16));
+        // A broken NOTIFICATION gets its own kind: RFC 4271 §6.4 forbids answering it.
+        let kind = if message_type == MessageType::Notification && len < message_type.min_len() {
+            ErrorKind::BadNotification { length }
+        } else {
+            ErrorKind::BadMessageLength { length }
+        };
+        return Err(DecodeError::new(kind, 16));
     }
     Ok(Some(Header {
         length: len,

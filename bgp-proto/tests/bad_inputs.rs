@@ -297,14 +297,13 @@ fn item_02_bad_message_length() {
         (ROUTE_REFRESH, 22),
     ] {
         let m = message(message_type, &vec![0; usize::from(length) - 19]);
-        assert_reset(
-            &m,
-            &ebgp(),
-            bad_length(length),
-            16,
-            (1, 2),
-            &length.to_be_bytes(),
-        );
+        // A short NOTIFICATION has its own kind (it must not be answered, RFC 4271 §6.4).
+        let kind = if message_type == NOTIFICATION {
+            ErrorKind::BadNotification { length }
+        } else {
+            bad_length(length)
+        };
+        assert_reset(&m, &ebgp(), kind, 16, (1, 2), &length.to_be_bytes());
     }
     // Above 4096 without RFC 8654: an UPDATE of 4097 octets (an unknown optional attribute
     // fills it).
@@ -1381,7 +1380,7 @@ fn item_24_bad_notifications() {
     for body in [&[][..], &[6]] {
         let m = message(NOTIFICATION, body);
         let length = u16::try_from(m.len()).unwrap();
-        let kind = ErrorKind::BadMessageLength { length };
+        let kind = ErrorKind::BadNotification { length };
         assert_reset(&m, &ebgp(), kind, 16, (1, 2), &length.to_be_bytes());
         assert_eq!(m[18], NOTIFICATION);
     }

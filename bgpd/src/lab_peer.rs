@@ -38,6 +38,10 @@ pub struct LabPeerConfig {
     pub local_address: Option<IpAddr>,
     /// Announce graceful restart with this restart time.
     pub graceful_restart: Option<u16>,
+    /// TCP-MD5 key for the connection (RFC 2385).
+    pub password: Option<Vec<u8>>,
+    /// Send with TTL 255 (RFC 5082 peers expect it).
+    pub ttl_255: bool,
 }
 
 impl LabPeerConfig {
@@ -51,6 +55,8 @@ impl LabPeerConfig {
             add_path: None,
             local_address: None,
             graceful_restart: None,
+            password: None,
+            ttl_255: false,
         }
     }
 
@@ -198,6 +204,19 @@ impl LabPeer {
         };
         if let Some(a) = config.local_address {
             socket.bind(SocketAddr::new(a, 0))?;
+        }
+        {
+            use std::os::fd::AsRawFd;
+            if let Some(key) = &config.password {
+                crate::session::socket_options::set_md5_key(socket.as_raw_fd(), target.ip(), key)?;
+            }
+            if config.ttl_255 {
+                crate::session::socket_options::set_ttl_security(
+                    socket.as_raw_fd(),
+                    target.is_ipv6(),
+                    254,
+                )?;
+            }
         }
         let stream = tokio::time::timeout(Duration::from_secs(10), socket.connect(target))
             .await

@@ -335,6 +335,58 @@ fn resolve(
                 "neighbor {address} (eBGP): no export policy, so no route is sent (RFC 8212)"
             ));
         }
+        // TCP-MD5 password: from the file, the environment or the config, exactly one.
+        let sources = [
+            pick!(password).is_some(),
+            pick!(password_file).is_some(),
+            pick!(password_env).is_some(),
+        ];
+        if sources.iter().filter(|x| **x).count() > 1 {
+            return Err(err(
+                key("password"),
+                "set only one of password, password_file, password_env".into(),
+            ));
+        }
+        let password = if let Some(p) = pick!(password) {
+            Some(p.into_bytes())
+        } else if let Some(path) = pick!(password_file) {
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                err(
+                    key("password_file"),
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            Some(text.trim_end_matches(['\n', '\r']).as_bytes().to_vec())
+        } else if let Some(var) = pick!(password_env) {
+            Some(
+                std::env::var(&var)
+                    .map_err(|_| {
+                        err(
+                            key("password_env"),
+                            format!("environment variable {var} is not set"),
+                        )
+                    })?
+                    .into_bytes(),
+            )
+        } else {
+            None
+        };
+        if let Some(p) = &password {
+            if p.is_empty() || p.len() > 80 {
+                return Err(err(
+                    key("password"),
+                    "a TCP-MD5 password has 1 to 80 octets (RFC 2385)".into(),
+                ));
+            }
+        }
+        let password = password.map(Password);
+        let ttl_security = pick!(ttl_security);
+        if ttl_security == Some(0) {
+            return Err(err(
+                key("ttl_security"),
+                "ttl_security counts hops: 1 (directly connected) to 254".into(),
+            ));
+        }
         let families = pick!(families)
             .unwrap_or_else(|| vec![FamilyName::Ipv4Unicast, FamilyName::Ipv6Unicast]);
         if families.is_empty() {
@@ -371,6 +423,11 @@ fn resolve(
             }),
             graceful_restart: pick!(graceful_restart).unwrap_or(true),
             restart_time: pick!(restart_time).unwrap_or(120).min(4095),
+            password,
+            ttl_security,
+            max_prefixes_warning: pick!(max_prefixes_warning).unwrap_or(80).min(100),
+            max_prefixes_restart: pick!(max_prefixes_restart).unwrap_or(60),
+            send_hold_time: pick!(send_hold_time),
             ibgp,
         });
     }

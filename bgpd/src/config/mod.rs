@@ -213,6 +213,22 @@ macro_rules! with_session_settings {
             pub graceful_restart: Option<bool>,
             /// Graceful restart time in seconds announced to the peer. Default 120.
             pub restart_time: Option<u16>,
+            /// TCP-MD5 password (RFC 2385). Prefer `password_file` or `password_env`.
+            pub password: Option<String>,
+            /// Read the TCP-MD5 password from this file (trailing newline removed).
+            pub password_file: Option<std::path::PathBuf>,
+            /// Read the TCP-MD5 password from this environment variable.
+            pub password_env: Option<String>,
+            /// RFC 5082 TTL security: accept only packets from at most this many hops away
+            /// (1 = directly connected) and send with TTL 255. Default off.
+            pub ttl_security: Option<u8>,
+            /// Log a warning when a family's received prefixes reach this percentage of
+            /// `max_prefixes`. Default 80.
+            pub max_prefixes_warning: Option<u8>,
+            /// Seconds to wait before reconnecting after a max-prefix reset. Default 60.
+            pub max_prefixes_restart: Option<u64>,
+            /// RFC 9687 send hold time in seconds. Default max(480, 2 × hold time).
+            pub send_hold_time: Option<u64>,
         }
 
         impl $name {
@@ -228,6 +244,11 @@ macro_rules! with_session_settings {
                     export_policy: self.export_policy.clone(),
                     default_import: self.default_import, default_export: self.default_export,
                     graceful_restart: self.graceful_restart, restart_time: self.restart_time,
+                    password: self.password.clone(), password_file: self.password_file.clone(),
+                    password_env: self.password_env.clone(), ttl_security: self.ttl_security,
+                    max_prefixes_warning: self.max_prefixes_warning,
+                    max_prefixes_restart: self.max_prefixes_restart,
+                    send_hold_time: self.send_hold_time,
                 }
             }
         }
@@ -274,6 +295,22 @@ pub struct SessionSettings {
     pub graceful_restart: Option<bool>,
     /// Graceful restart time in seconds announced to the peer. Default 120.
     pub restart_time: Option<u16>,
+    /// TCP-MD5 password (RFC 2385). Prefer `password_file` or `password_env`.
+    pub password: Option<String>,
+    /// Read the TCP-MD5 password from this file (trailing newline removed).
+    pub password_file: Option<std::path::PathBuf>,
+    /// Read the TCP-MD5 password from this environment variable.
+    pub password_env: Option<String>,
+    /// RFC 5082 TTL security: accept only packets from at most this many hops away
+    /// (1 = directly connected) and send with TTL 255. Default off.
+    pub ttl_security: Option<u8>,
+    /// Log a warning when a family's received prefixes reach this percentage of
+    /// `max_prefixes`. Default 80.
+    pub max_prefixes_warning: Option<u8>,
+    /// Seconds to wait before reconnecting after a max-prefix reset. Default 60.
+    pub max_prefixes_restart: Option<u64>,
+    /// RFC 9687 send hold time in seconds. Default max(480, 2 × hold time).
+    pub send_hold_time: Option<u64>,
 }
 
 with_session_settings! {
@@ -543,6 +580,16 @@ pub struct Neighbor {
     pub graceful_restart: bool,
     /// Restart time.
     pub restart_time: u16,
+    /// TCP-MD5 key.
+    pub password: Option<Password>,
+    /// RFC 5082 hops.
+    pub ttl_security: Option<u8>,
+    /// Warning threshold in percent of `max_prefixes`.
+    pub max_prefixes_warning: u8,
+    /// Seconds before reconnecting after a max-prefix reset.
+    pub max_prefixes_restart: u64,
+    /// RFC 9687 send hold time override.
+    pub send_hold_time: Option<u64>,
     /// Whether the peer is in our AS.
     pub ibgp: bool,
 }
@@ -572,4 +619,20 @@ pub struct Config {
     pub warnings: Vec<String>,
     /// The HTTP API.
     pub api: ApiConfig,
+}
+
+/// A TCP-MD5 password: never printed, never serialised.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(pub Vec<u8>);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+impl Serialize for Password {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
+    }
 }

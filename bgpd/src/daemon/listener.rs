@@ -8,7 +8,14 @@ use std::sync::Arc;
 
 /// Binds every address and starts its accept loop. A bind failure is an error naming the
 /// address (e.g. port 179 without privileges).
-pub async fn start(addresses: &[SocketAddr], directory: Arc<PeerDirectory>) -> anyhow::Result<()> {
+/// Returns each listening socket's family (true for IPv6) and descriptor, so TCP-MD5 keys
+/// can be installed on it; the sockets live as long as the process.
+pub async fn start(
+    addresses: &[SocketAddr],
+    directory: Arc<PeerDirectory>,
+) -> anyhow::Result<Vec<(bool, std::os::fd::RawFd)>> {
+    use std::os::fd::AsRawFd;
+    let mut fds = Vec::new();
     for addr in addresses {
         let socket = if addr.is_ipv4() {
             tokio::net::TcpSocket::new_v4()?
@@ -28,6 +35,7 @@ pub async fn start(addresses: &[SocketAddr], directory: Arc<PeerDirectory>) -> a
             .listen(128)
             .with_context(|| format!("cannot listen on {addr}"))?;
         tracing::info!(address = %addr, "listening for BGP connections");
+        fds.push((addr.is_ipv6(), listener.as_raw_fd()));
         let directory = directory.clone();
         tokio::spawn(async move {
             loop {
@@ -45,5 +53,5 @@ pub async fn start(addresses: &[SocketAddr], directory: Arc<PeerDirectory>) -> a
             }
         });
     }
-    Ok(())
+    Ok(fds)
 }

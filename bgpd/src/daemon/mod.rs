@@ -77,6 +77,7 @@ pub struct Daemon {
     rib_tx: mpsc::UnboundedSender<RibEvent>,
     rib_rx: mpsc::UnboundedReceiver<RibEvent>,
     stale_deadlines: HashMap<PeerId, Instant>,
+    listener_fds: Vec<(bool, std::os::fd::RawFd)>,
     events: crate::events::EventBus,
     control_tx: mpsc::UnboundedSender<Control>,
 }
@@ -108,6 +109,7 @@ impl Daemon {
             rib_tx,
             rib_rx,
             stale_deadlines: HashMap::new(),
+            listener_fds: Vec::new(),
             events,
             control_tx: mpsc::unbounded_channel().0,
         }
@@ -134,7 +136,8 @@ impl Daemon {
         for w in &self.config.warnings {
             tracing::warn!("{w}");
         }
-        listener::start(&self.config.global.listen, self.directory.clone()).await?;
+        self.listener_fds =
+            listener::start(&self.config.global.listen, self.directory.clone()).await?;
         if self.config.api.enabled {
             let api = self.config.api.listen;
             if let Err(e) =
@@ -145,6 +148,9 @@ impl Daemon {
         }
         let neighbors = self.config.neighbors.clone();
         for n in neighbors {
+            if !self.install_key(&n) {
+                continue;
+            }
             let id = self.directory.allocate_id();
             self.rib.configure_peer(id, n.clone());
             self.directory
@@ -354,6 +360,26 @@ impl Daemon {
         });
     }
 
+    /// Installs the neighbor's TCP-MD5 key (or removes any) on every listening socket of its
+    /// family. A key that cannot be installed is fatal for that neighbor: it is not started,
+    /// rather than accepting unauthenticated connections (RFC 2385).
+    fn install_key(&self, n: &crate::config::Neighbor) -> bool {
+        let key: &[u8] = n.password.as_ref().map(|p| p.0.as_slice()).unwrap_or(&[]);
+        for (v6, fd) in &self.listener_fds {
+            if *v6 != n.address.is_ipv6() {
+                continue;
+            }
+            if let Err(e) = crate::session::socket_options::set_md5_key(*fd, n.address, key) {
+                if key.is_empty() {
+                    continue; // nothing to remove
+                }
+                tracing::error!(peer = %n.address, error = %e, "cannot install the TCP-MD5 key: neighbor not started");
+                return false;
+            }
+        }
+        true
+    }
+
     async fn shutdown(&mut self, message: &str) {
         tracing::info!(
             message,
@@ -389,6 +415,11 @@ impl Daemon {
                 tracing::info!(peer = %addr, "neighbor removed: stopping (Cease 6/3)");
                 self.directory
                     .remove(id, Notification::new(6, cease_subcode::PEER_DECONFIGURED));
+                for (v6, fd) in &self.listener_fds {
+                    if *v6 == addr.is_ipv6() {
+                        let _ = crate::session::socket_options::set_md5_key(*fd, addr, &[]);
+                    }
+                }
                 let out = self.rib.remove_peer(id);
                 self.deliver(out);
             }
@@ -397,6 +428,9 @@ impl Daemon {
             match self.directory.id_of(n.address) {
                 None => {
                     tracing::info!(peer = %n.address, "neighbor added");
+                    if !self.install_key(n) {
+                        continue;
+                    }
                     let id = self.directory.allocate_id();
                     self.rib.configure_peer(id, n.clone());
                     self.directory
@@ -419,6 +453,13 @@ impl Daemon {
                     self.rib.configure_peer(id, n.clone());
                     if session_changed {
                         tracing::info!(peer = %n.address, "session settings changed: restarting the session (Cease 6/6)");
+                        if !self.install_key(n) {
+                            self.directory.remove(
+                                id,
+                                Notification::new(6, cease_subcode::OTHER_CONFIGURATION_CHANGE),
+                            );
+                            continue;
+                        }
                         self.directory.respawn(
                             id,
                             n.clone(),

@@ -424,7 +424,7 @@ impl Daemon {
                 };
                 let addr = peer.neighbor.address;
                 if q.view == RibView::In {
-                    for ((family, prefix, path_id), a) in &peer.adj_in {
+                    for ((family, prefix, path_id), a) in peer.adj_in.iter() {
                         if family_ok(*family) && prefix_ok(prefix) {
                             let mut e = entry(prefix, *family, addr, *path_id, a);
                             e.class = self
@@ -503,8 +503,8 @@ impl Daemon {
                 .set(i64::try_from(uptime).unwrap_or(i64::MAX));
             if let Some(p) = self.rib.peers.get(&id) {
                 let mut rx: BTreeMap<String, i64> = BTreeMap::new();
-                for (f, _, _) in p.adj_in.keys() {
-                    *rx.entry(f.to_string()).or_default() += 1;
+                for (f, n) in p.adj_in.counts() {
+                    *rx.entry(f.to_string()).or_default() += n as i64;
                 }
                 for (f, n) in rx {
                     M.prefixes_received.with_label_values(&[&peer, &f]).set(n);

@@ -1,6 +1,7 @@
 //! The routing information bases: Adj-RIB-In per peer, the Loc-RIB with best-path selection,
 //! and what was advertised to each peer (Adj-RIB-Out).
 
+pub mod adj_rib_in;
 pub mod best_path;
 pub mod classes;
 pub mod export;

@@ -89,17 +89,19 @@ pub struct PeerEntry {
     /// Present while Established.
     pub session: Option<SessionInfo>,
     /// Routes as received, before policy: (family, prefix, path id) → attributes.
-    pub adj_in: HashMap<(Family, IpNet, u32), SharedAttrs>,
+    pub adj_in: super::adj_rib_in::AdjRibIn,
     /// What was advertised: (family, prefix) → [(path id, attributes)].
     pub adj_out: HashMap<(Family, IpNet), Vec<(u32, SharedAttrs)>>,
     /// Counts for the summary log line.
     pub summary: PrefixSummary,
+    /// Families for which the max-prefix warning was logged (cleared below the threshold).
+    pub max_prefix_warned: FamilySet,
 }
 
 impl PeerEntry {
     /// Routes received per family (Adj-RIB-In).
     pub fn received(&self, family: Family) -> usize {
-        self.adj_in.keys().filter(|(f, _, _)| *f == family).count()
+        self.adj_in.count(family)
     }
 
     /// Routes advertised per family (Adj-RIB-Out).
@@ -182,9 +184,10 @@ impl Rib {
                     PeerEntry {
                         neighbor,
                         session: None,
-                        adj_in: HashMap::new(),
+                        adj_in: Default::default(),
                         adj_out: HashMap::new(),
                         summary: PrefixSummary::default(),
+                        max_prefix_warned: FamilySet::EMPTY,
                     },
                 );
             }
@@ -417,7 +420,16 @@ impl Rib {
             }
         }
         if let Some(max) = neighbor.max_prefixes {
-            if let Some(p) = self.peers.get(&id) {
+            if let Some(p) = self.peers.get_mut(&id) {
+                let warn_at =
+                    (u64::from(max) * u64::from(neighbor.max_prefixes_warning) / 100) as usize;
+                for family in &session.families {
+                    let n = p.received(*family);
+                    if n >= warn_at && !p.max_prefix_warned.contains(*family) {
+                        p.max_prefix_warned.insert(*family);
+                        tracing::warn!(peer = %neighbor.address, %family, received = n, limit = max, "prefix count reached {}% of max_prefixes", neighbor.max_prefixes_warning);
+                    }
+                }
                 for family in &session.families {
                     if p.received(*family) > max as usize {
                         let mut data = Vec::with_capacity(7);

@@ -173,18 +173,37 @@ pub struct PeerTask {
     parked: Option<TcpStream>,
     timers: [Option<Instant>; 5],
     established: bool,
+    /// The next session end flushes the peer's routes even where graceful restart would
+    /// keep them (send hold timer expiry, RFC 9687).
+    flush_on_down: bool,
+    /// After a max-prefix reset, no new session before this instant (RFC 4486 §4).
+    quiet_until: Option<Instant>,
 }
 
 fn timer_index(t: Timer) -> usize {
     Timer::ALL.iter().position(|x| *x == t).unwrap_or(0)
 }
 
-async fn connect(addr: SocketAddr, local: Option<IpAddr>) -> std::io::Result<TcpStream> {
+/// Connects to a peer, with its TCP-MD5 key and TTL security installed before the SYN
+/// leaves: a key that cannot be installed fails the attempt (never a fallback to no key).
+async fn connect(
+    addr: SocketAddr,
+    local: Option<IpAddr>,
+    password: Option<crate::config::Password>,
+    ttl_security: Option<u8>,
+) -> std::io::Result<TcpStream> {
+    use std::os::fd::AsRawFd;
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
         TcpSocket::new_v6()?
     };
+    if let Some(p) = &password {
+        super::socket_options::set_md5_key(socket.as_raw_fd(), addr.ip(), &p.0)?;
+    }
+    if let Some(hops) = ttl_security {
+        super::socket_options::set_ttl_security(socket.as_raw_fd(), addr.is_ipv6(), hops)?;
+    }
     if let Some(l) = local {
         socket.bind(SocketAddr::new(l, 0))?;
     }
@@ -213,6 +232,8 @@ impl PeerTask {
             parked: None,
             timers: [None; 5],
             established: false,
+            flush_on_down: false,
+            quiet_until: None,
         }
     }
 
@@ -286,7 +307,15 @@ impl PeerTask {
                     self.handle(Event::UpdateSent).await;
                 }
             }
-            PeerCommand::Reset(n) => self.handle(Event::AutomaticStop { notification: n }).await,
+            PeerCommand::Reset(n) => {
+                if n.code == 6 && n.subcode == bgp_proto::cease_subcode::MAXIMUM_PREFIXES_REACHED {
+                    let wait = Duration::from_secs(self.neighbor.max_prefixes_restart);
+                    tracing::info!(peer = %self.peer(), restart_in = wait.as_secs(), "max-prefix reset: waiting before the next session");
+                    self.quiet_until = Some(Instant::now() + wait);
+                    self.flush_on_down = true;
+                }
+                self.handle(Event::AutomaticStop { notification: n }).await
+            }
             PeerCommand::Stop(n) => {
                 self.handle(Event::ManualStop {
                     notification: Some(n),
@@ -342,6 +371,25 @@ impl PeerTask {
                     reject(stream, super::fsm::collision_notification()).await;
                 }
             }
+            State::OpenSent | State::OpenConfirm
+                if self.connection.as_ref().is_some_and(|c| !c.outbound) =>
+            {
+                // Two connections from the peer are not a collision (§6.8 is one in, one
+                // out): the peer gave up on the first one (e.g. its segments were dropped by
+                // TTL security). The new connection replaces it, without a back-off.
+                tracing::info!(peer = %self.peer(), state = %state, "new connection from the peer replaces its earlier one");
+                self.connection = None;
+                self.handle(Event::TcpFailed).await;
+                self.handle(Event::ManualStart).await;
+                if let Some(h) = self.connecting.take() {
+                    h.abort();
+                }
+                if matches!(self.fsm.state(), State::Active | State::Connect)
+                    && self.connection.is_none()
+                {
+                    self.attach(stream, false).await;
+                }
+            }
             _ => {
                 // RFC 4271 §6.8: keep it until we know the peer's identifier.
                 if let Some(old) = self.parked.replace(stream) {
@@ -380,6 +428,14 @@ impl PeerTask {
     }
 
     async fn attach(&mut self, stream: TcpStream, outbound: bool) {
+        if let Some(hops) = self.neighbor.ttl_security {
+            use std::os::fd::AsRawFd;
+            let v6 = self.neighbor.address.is_ipv6();
+            if let Err(e) = super::socket_options::set_ttl_security(stream.as_raw_fd(), v6, hops) {
+                tracing::error!(peer = %self.peer(), error = %e, "cannot set TTL security (RFC 5082): connection refused");
+                return;
+            }
+        }
         match Connection::new(stream, outbound) {
             Ok(c) => {
                 tracing::debug!(peer = %self.peer(), local = %c.local, outbound, "TCP connection up");
@@ -412,6 +468,14 @@ impl PeerTask {
                 }
                 self.handle(Event::Message(m)).await;
             }
+            Some(Err(CodecError::Decode(e)))
+                if matches!(e.kind, bgp_proto::ErrorKind::BadNotification { .. }) =>
+            {
+                // RFC 4271 §6.4: never answer a NOTIFICATION with one; log and close.
+                tracing::warn!(peer = %self.peer(), error = %e, "malformed NOTIFICATION received: closing without reply");
+                self.connection = None;
+                self.handle(Event::TcpFailed).await;
+            }
             Some(Err(CodecError::Decode(e))) => {
                 tracing::warn!(peer = %self.peer(), error = %e, offset = e.offset, notification = %e.notification(), "malformed message");
                 self.handle(Event::DecodeError(e)).await;
@@ -429,23 +493,33 @@ impl PeerTask {
     }
 
     async fn write(&mut self, bytes: &[u8]) {
+        // RFC 9687: a peer that accepts nothing for the send hold time is dropped.
+        let limit = self.send_hold_time();
+        let peer = self.peer();
         let Some(c) = self.connection.as_mut() else {
             return;
         };
-        // A peer that does not read for longer than the hold time is dropped (the spirit of
-        // the RFC 9687 send hold timer).
-        let limit = Duration::from_secs(u64::from(self.neighbor.hold_time.max(30)) * 2);
         match tokio::time::timeout(limit, c.writer.write_all(bytes)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
-                tracing::info!(peer = %self.peer(), error = %e, "write failed");
+                tracing::info!(peer = %peer, error = %e, "write failed");
                 self.connection = None;
                 Box::pin(self.handle(Event::TcpFailed)).await;
             }
             Err(_) => {
-                tracing::warn!(peer = %self.peer(), "peer stopped reading: send hold timer expired (RFC 9687), dropping the session");
+                tracing::warn!(peer = %peer, send_hold_time = limit.as_secs(), "peer stopped reading: send hold timer expired (RFC 9687), sending NOTIFICATION 8/0 and dropping the session");
+                // Best effort: the peer's window is full, so this will often not get through.
+                if let Ok(b) = Message::Notification(Notification::new(8, 0))
+                    .to_bytes(&SessionContext::default())
+                {
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(1), c.writer.write_all(&b)).await;
+                }
+                self.flush_on_down = true;
                 self.connection = None;
-                Box::pin(self.handle(Event::TcpFailed)).await;
+                // The FSM records the 8/0 as sent (its own copy goes nowhere: no connection).
+                let n = Notification::new(8, 0);
+                Box::pin(self.handle(Event::AutomaticStop { notification: n })).await;
             }
         }
     }
@@ -459,6 +533,20 @@ impl PeerTask {
             }
             Err(e) => tracing::error!(peer = %self.peer(), error = %e, "cannot encode message"),
         }
+    }
+
+    /// RFC 9687 §3: the send hold time is the larger of 8 minutes and twice the negotiated
+    /// hold time, unless configured (`send_hold_time`).
+    fn send_hold_time(&self) -> Duration {
+        if let Some(s) = self.neighbor.send_hold_time {
+            return Duration::from_secs(s.max(1));
+        }
+        let hold = self
+            .fsm
+            .negotiated()
+            .map(|n| n.hold_time)
+            .unwrap_or(self.neighbor.hold_time);
+        Duration::from_secs((u64::from(hold) * 2).max(480))
     }
 
     fn send_context(&self) -> SessionContext {
@@ -476,7 +564,9 @@ impl PeerTask {
                 Output::Connect => {
                     let addr = SocketAddr::new(self.neighbor.address, self.neighbor.port);
                     let local = self.neighbor.local_address;
-                    self.connecting = Some(tokio::spawn(connect(addr, local)));
+                    let password = self.neighbor.password.clone();
+                    let ttl = self.neighbor.ttl_security;
+                    self.connecting = Some(tokio::spawn(connect(addr, local, password, ttl)));
                 }
                 Output::Send(m) => {
                     if let Message::Notification(n) = &m {
@@ -498,8 +588,15 @@ impl PeerTask {
                     }
                 }
                 Output::StartTimer(t, d) => {
+                    let mut at = Instant::now() + d;
+                    if t == Timer::IdleHold {
+                        // After a max-prefix reset the restart waits the configured interval.
+                        if let Some(q) = self.quiet_until.filter(|q| *q > at) {
+                            at = q;
+                        }
+                    }
                     if let Some(slot) = self.timers.get_mut(timer_index(t)) {
-                        *slot = Some(Instant::now() + d);
+                        *slot = Some(at);
                     }
                 }
                 Output::StopTimer(t) => {
@@ -589,10 +686,11 @@ impl PeerTask {
         // RFC 4724 §4.2: routes are kept as stale when the session ends without a
         // NOTIFICATION (TCP failure, hold timer); RFC 8538 extends this to NOTIFICATIONs
         // other than Hard Reset, which bgpd does not announce, so those flush.
-        let graceful = matches!(
-            reason,
-            DownReason::ConnectionLost | DownReason::HoldTimerExpired
-        );
+        let graceful = !std::mem::take(&mut self.flush_on_down)
+            && matches!(
+                reason,
+                DownReason::ConnectionLost | DownReason::HoldTimerExpired
+            );
         let _ = self.rib.send(RibEvent::Down {
             peer: self.id,
             graceful,

@@ -4,3 +4,4 @@
 pub mod driver;
 pub mod fsm;
 pub mod negotiate;
+pub mod socket_options;

@@ -1,0 +1,342 @@
+//! Session security and timers against a running `bgpd` binary over real TCP: TCP-MD5
+//! (right key, wrong key, no key), TTL security (RFC 5082), max-prefix (Cease 6/1 and the
+//! restart interval), the send hold timer (RFC 9687) against a peer that stops reading, and a
+//! malformed NOTIFICATION that must not be answered.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
+
+use bgp_proto::{Message, SessionContext};
+use bgpd::lab_peer::{LabPeer, LabPeerConfig, LabRoute};
+use serde_json::Value;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Bgpd {
+    child: std::process::Child,
+    api: String,
+    port: u16,
+    _dir: tempfile::TempDir,
+    log: std::path::PathBuf,
+}
+
+impl Drop for Bgpd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(neighbors: &str) -> Bgpd {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, api_port) = (free_port(), free_port());
+    let config = dir.path().join("bgpd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[global]\nasn = 64515\nrouter_id = \"127.0.0.2\"\nlisten = [\"127.0.0.2:{port}\"]\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n[[policies]]\nname = \"all\"\n[[policies.statements]]\naction = \"accept\"\n{neighbors}"
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("bgpd.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_bgpd"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "info")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let api = format!("http://127.0.0.1:{api_port}");
+    for _ in 0..50 {
+        if ureq::get(&format!("{api}/api/v1/health")).call().is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Bgpd {
+        child,
+        api,
+        port,
+        _dir: dir,
+        log,
+    }
+}
+
+fn neighbor(api: &str, addr: &str) -> Value {
+    serde_json::from_str(
+        &ureq::get(&format!("{api}/api/v1/neighbors/{addr}"))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+fn peer(addr: [u8; 4], asn: u32) -> LabPeerConfig {
+    let mut c = LabPeerConfig::new(asn, Ipv4Addr::from(addr));
+    c.local_address = Some(IpAddr::V4(Ipv4Addr::from(addr)));
+    c
+}
+
+async fn try_connect(port: u16, cfg: LabPeerConfig, wait: Duration) -> Option<LabPeer> {
+    let target = SocketAddr::from(([127, 0, 0, 2], port));
+    tokio::time::timeout(wait, LabPeer::connect(target, cfg))
+        .await
+        .ok()?
+        .ok()
+}
+
+async fn connect(port: u16, cfg: LabPeerConfig) -> LabPeer {
+    for _ in 0..50 {
+        if let Some(p) = try_connect(port, cfg.clone(), Duration::from_secs(3)).await {
+            return p;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("cannot connect");
+}
+
+const MD5_NEIGHBORS: &str = "
+[[neighbors]]
+address = \"127.0.0.11\"
+peer_as = 64513
+passive = true
+password = \"calico-secret\"
+import_policy = [\"all\"]
+export_policy = [\"all\"]
+
+[[neighbors]]
+address = \"127.0.0.12\"
+peer_as = 64513
+passive = true
+password_env = \"BGPD_TEST_NO_SUCH_VARIABLE_IS_SET_HERE\"
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_md5_right_key_wrong_key_no_key() {
+    // A password from an unset environment variable is a config error naming the key.
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.toml");
+    let policies = "[[policies]]\nname = \"all\"\n[[policies.statements]]\naction = \"accept\"\n";
+    std::fs::write(
+        &bad,
+        format!("[global]\nasn = 64515\nrouter_id = \"127.0.0.2\"\n{policies}{MD5_NEIGHBORS}"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bgpd"))
+        .args(["check", "--config"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && err.contains("neighbors[1].password_env")
+            && err.contains("is not set"),
+        "{err}"
+    );
+
+    let only_first = MD5_NEIGHBORS
+        .split("\n[[neighbors]]\naddress = \"127.0.0.12\"")
+        .next()
+        .unwrap();
+    let bgpd = start(only_first);
+    // Wrong key and no key: the SYN is dropped by the kernel, the session never comes up.
+    let mut wrong = peer([127, 0, 0, 11], 64513);
+    wrong.password = Some(b"wrong".to_vec());
+    assert!(
+        try_connect(bgpd.port, wrong, Duration::from_secs(4))
+            .await
+            .is_none(),
+        "a wrong TCP-MD5 key must not connect"
+    );
+    assert!(
+        try_connect(
+            bgpd.port,
+            peer([127, 0, 0, 11], 64513),
+            Duration::from_secs(4)
+        )
+        .await
+        .is_none(),
+        "no key must not connect"
+    );
+    assert_ne!(neighbor(&bgpd.api, "127.0.0.11")["state"], "Established");
+    // The right key: Established, routes flow.
+    let mut right = peer([127, 0, 0, 11], 64513);
+    right.password = Some(b"calico-secret".to_vec());
+    let p = connect(bgpd.port, right).await;
+    p.announce(
+        &LabRoute::new(vec![64513], "198.51.100.11".parse().unwrap()),
+        &["10.244.1.0/26"],
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let n = neighbor(&bgpd.api, "127.0.0.11");
+    assert_eq!(n["state"], "Established");
+    assert_eq!(n["accepted"], 1);
+    let log = std::fs::read_to_string(&bgpd.log).unwrap();
+    assert!(
+        !log.contains("calico-secret"),
+        "the password never appears in the log"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ttl_security_drops_peers_that_do_not_send_ttl_255() {
+    let bgpd = start("[[neighbors]]\naddress = \"127.0.0.11\"\npeer_as = 64513\npassive = true\nttl_security = 1\n");
+    // A peer sending with TTL 64: its first segment may be queued before bgpd sets the
+    // minimum TTL on the accepted socket, but nothing after it passes, so bgpd never reaches
+    // Established (whatever the peer believes).
+    let far = try_connect(
+        bgpd.port,
+        peer([127, 0, 0, 11], 64513),
+        Duration::from_secs(3),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_ne!(
+        neighbor(&bgpd.api, "127.0.0.11")["state"],
+        "Established",
+        "TTL 64 must not pass a minimum TTL of 255"
+    );
+    drop(far);
+    let mut gtsm = peer([127, 0, 0, 11], 64513);
+    gtsm.ttl_255 = true;
+    let _p = connect(bgpd.port, gtsm).await;
+    assert_eq!(neighbor(&bgpd.api, "127.0.0.11")["state"], "Established");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_prefix_cease_6_1_then_waits_the_restart_interval() {
+    let bgpd = start(
+        "[[neighbors]]\naddress = \"127.0.0.11\"\npeer_as = 64513\npassive = true\nmax_prefixes = 2\nmax_prefixes_restart = 6\nimport_policy = [\"all\"]\n",
+    );
+    let p = connect(bgpd.port, peer([127, 0, 0, 11], 64513)).await;
+    p.announce(
+        &LabRoute::new(vec![64513], "198.51.100.11".parse().unwrap()),
+        &["10.244.1.0/26", "10.244.2.0/26", "10.244.3.0/26"],
+    );
+    assert!(p.wait_for(Duration::from_secs(10), |r| r.closed).await);
+    let n = p.received().notification.unwrap();
+    assert_eq!(
+        (n.code, n.subcode, &n.data[..]),
+        (6, 1, &[0, 1, 1, 0, 0, 0, 2][..]),
+        "Cease 6/1 with AFI/SAFI/limit"
+    );
+    // No new session within the restart interval...
+    let t0 = std::time::Instant::now();
+    assert!(try_connect(
+        bgpd.port,
+        peer([127, 0, 0, 11], 64513),
+        Duration::from_secs(3)
+    )
+    .await
+    .is_none());
+    // ...but after it.
+    let p = connect(bgpd.port, peer([127, 0, 0, 11], 64513)).await;
+    assert!(
+        t0.elapsed() >= Duration::from_secs(2),
+        "came back after the interval"
+    );
+    drop(p);
+}
+
+/// A raw peer that completes the OPEN exchange and then never reads again, while it keeps
+/// sending KEEPALIVEs (the RFC 9687 case).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_hold_timer_drops_a_peer_that_stops_reading() {
+    let bgpd = start(
+        "[[neighbors]]\naddress = \"127.0.0.11\"\npeer_as = 64513\npassive = true\nimport_policy = [\"all\"]\nexport_policy = [\"all\"]\n\n[[neighbors]]\naddress = \"127.0.0.21\"\npeer_as = 64514\npassive = true\nsend_hold_time = 4\nexport_policy = [\"all\"]\n",
+    );
+    // The stuck peer.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.bind("127.0.0.21:0".parse().unwrap()).unwrap();
+    let mut stuck = socket
+        .connect(SocketAddr::from(([127, 0, 0, 2], bgpd.port)))
+        .await
+        .unwrap();
+    let open = bgp_proto::Open::new(
+        64514,
+        90,
+        Ipv4Addr::new(127, 0, 0, 21),
+        vec![bgp_proto::Capability::FourOctetAs(64514)],
+    );
+    let ctx = SessionContext::default();
+    stuck
+        .write_all(&Message::Open(open).to_bytes(&ctx).unwrap())
+        .await
+        .unwrap();
+    stuck
+        .write_all(&Message::Keepalive.to_bytes(&ctx).unwrap())
+        .await
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let _ = tokio::time::timeout(Duration::from_secs(2), stuck.read(&mut buf)).await;
+    // A feeder announces many routes with distinct attributes, so bgpd has megabytes to send.
+    let feeder = connect(bgpd.port, peer([127, 0, 0, 11], 64513)).await;
+    for i in 0..60_000u32 {
+        let mut r = LabRoute::new(
+            vec![64513, 65000 + i % 500],
+            "198.51.100.11".parse().unwrap(),
+        );
+        r.med = Some(i);
+        let p = format!("10.{}.{}.0/24", i / 256, i % 256);
+        feeder.announce(&r, &[&p]);
+    }
+    let keepalive = Message::Keepalive.to_bytes(&ctx).unwrap();
+    let mut dropped = false;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let _ = tokio::time::timeout(Duration::from_millis(100), stuck.write_all(&keepalive)).await;
+        let n = neighbor(&bgpd.api, "127.0.0.21");
+        if n["flaps"].as_u64().unwrap_or(0) >= 1 {
+            assert_eq!(
+                n["last_notification_sent"]
+                    .as_str()
+                    .map(|s| s.starts_with("8/0")),
+                Some(true),
+                "{n}"
+            );
+            dropped = true;
+            break;
+        }
+    }
+    assert!(
+        dropped,
+        "bgpd kept the session to a peer that stopped reading"
+    );
+    let log = std::fs::read_to_string(&bgpd.log).unwrap();
+    assert!(log.contains("send hold timer expired (RFC 9687)"), "{log}");
+    assert_eq!(
+        neighbor(&bgpd.api, "127.0.0.11")["state"],
+        "Established",
+        "the feeder's session is untouched"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_notification_is_not_answered() {
+    let bgpd = start("[[neighbors]]\naddress = \"127.0.0.11\"\npeer_as = 64513\npassive = true\n");
+    let p = connect(bgpd.port, peer([127, 0, 0, 11], 64513)).await;
+    // Header of a NOTIFICATION with length 20 (one octet of body): malformed.
+    let mut raw = vec![0xffu8; 16];
+    raw.extend_from_slice(&[0, 20, 3, 6]);
+    p.send_raw(raw.into());
+    assert!(p.wait_for(Duration::from_secs(10), |r| r.closed).await);
+    assert!(
+        p.received().notification.is_none(),
+        "no NOTIFICATION in reply to a NOTIFICATION (RFC 4271 §6.4)"
+    );
+    let log = std::fs::read_to_string(&bgpd.log).unwrap();
+    assert!(log.contains("malformed NOTIFICATION received"), "{log}");
+}
