@@ -4,6 +4,7 @@
 //! each module holds one concept (see ARCHITECTURE.md).
 
 pub mod api;
+pub mod audit;
 pub mod check;
 pub mod config;
 pub mod daemon;

@@ -49,11 +49,15 @@ enum Command {
     },
     /// Print an MRT file (RFC 6396) one route per line, exactly like `bgpdump -m`.
     Mrt(bgpd::mrt_view::MrtArgs),
+    /// Check routes (API, MRT file or snapshot) against an intent file; exit 0 clean,
+    /// 1 findings at or above --fail-on, 2 bad input.
+    Audit(bgpd::audit::AuditArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Audit(args) => return bgpd::audit::main(args),
         Command::Mrt(args) => bgpd::mrt_view::run(args),
         Command::Demo(args) => bgpd::demo::run(args),
         Command::Show { what, api } => bgpd::show::show(what, api),

@@ -43,7 +43,7 @@ pub fn load(path: &std::path::Path) -> Result<Config, ConfigError> {
     load_str(&text, &file)
 }
 
-fn line_of(text: &str, byte: usize) -> usize {
+pub(crate) fn line_of(text: &str, byte: usize) -> usize {
     text.get(..byte)
         .map(|t| t.matches('\n').count())
         .unwrap_or(0)
@@ -51,7 +51,7 @@ fn line_of(text: &str, byte: usize) -> usize {
 }
 
 /// Finds the line of a key path like `neighbors[2].peer_as` in the document.
-fn locate(text: &str, key: &str) -> Option<usize> {
+pub(crate) fn locate(text: &str, key: &str) -> Option<usize> {
     let doc = toml_edit::ImDocument::parse(text).ok()?;
     let mut item: &toml_edit::Item = doc.as_item();
     let mut best = None;
@@ -431,6 +431,8 @@ fn resolve(
             ibgp,
         });
     }
+    let audit =
+        crate::audit::in_daemon::resolve_config(raw.audit, file).map_err(|(k, m)| err(k, m))?;
     Ok(Config {
         path: file.to_string(),
         cluster_id: raw.global.cluster_id.unwrap_or(raw.global.router_id),
@@ -459,6 +461,7 @@ fn resolve(
             .collect(),
         warnings,
         api: raw.api,
+        audit,
     })
 }
 

@@ -9,6 +9,7 @@
 mod load;
 mod prefix_match;
 
+pub(crate) use load::{line_of, locate};
 pub use load::{load, load_str, ConfigError};
 pub use prefix_match::PrefixMatch;
 
@@ -47,6 +48,9 @@ pub struct ConfigFile {
     /// `[api]`: the HTTP API and `/metrics`.
     #[serde(default)]
     pub api: ApiConfig,
+    /// `[audit]`: the prefix audit inside the daemon. Default off.
+    #[serde(default)]
+    pub audit: Option<crate::audit::AuditConfig>,
 }
 
 /// `[api]`.
@@ -619,6 +623,8 @@ pub struct Config {
     pub warnings: Vec<String>,
     /// The HTTP API.
     pub api: ApiConfig,
+    /// The prefix audit (intent path resolved against the config file's directory).
+    pub audit: Option<crate::audit::AuditConfig>,
 }
 
 /// A TCP-MD5 password: never printed, never serialised.

@@ -80,6 +80,8 @@ pub struct Daemon {
     listener_fds: Vec<(bool, std::os::fd::RawFd)>,
     events: crate::events::EventBus,
     control_tx: mpsc::UnboundedSender<Control>,
+    /// `[audit]`: audits snapshots of the Loc-RIB on a worker thread.
+    audit: crate::audit::DaemonAudit,
 }
 
 fn identity(c: &Config) -> LocalIdentity {
@@ -112,6 +114,7 @@ impl Daemon {
             listener_fds: Vec::new(),
             events,
             control_tx: mpsc::unbounded_channel().0,
+            audit: crate::audit::DaemonAudit::default(),
         }
     }
 
@@ -167,6 +170,7 @@ impl Daemon {
             self.config.global.prefix_summary_interval.max(1),
         ));
         let mut gc = tokio::time::interval(Duration::from_secs(60));
+        self.audit.configure(self.config.audit.as_ref());
         loop {
             let next_stale = self.stale_deadlines.values().min().copied();
             tokio::select! {
@@ -190,6 +194,9 @@ impl Daemon {
                     }
                 }
                 _ = gc.tick() => self.rib.collect_garbage(),
+                _ = self.audit.tick() => if self.audit.ready() {
+                    self.audit.submit(self.rib_entries(&crate::audit::in_daemon::loc_rib_query()), self.neighbors());
+                },
                 _ = async { if let Some(d) = next_stale { tokio::time::sleep_until(d).await } else { std::future::pending::<()>().await } } => {
                     let now = Instant::now();
                     let due: Vec<PeerId> = self.stale_deadlines.iter().filter(|(_, d)| **d <= now).map(|(p, _)| *p).collect();
@@ -475,6 +482,7 @@ impl Daemon {
                 }
             }
         }
+        self.audit.configure(new.audit.as_ref());
         self.config = new;
         // Policies may have changed: re-apply import from the stored Adj-RIB-In, then export.
         for id in reimport {
