@@ -221,3 +221,148 @@ impl Replay {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::lab_peer::LabRoute;
+    use bgp_proto::mrt::{
+        Bgp4mpMessage, Bgp4mpPeer, PeerEntry, PeerIndexTable, RibRecord, StateChange,
+    };
+    use bgp_proto::{AttributeValue, Nlri, PathAttribute, Update};
+
+    fn peer(addr: &str, asn: u32) -> Bgp4mpPeer {
+        Bgp4mpPeer {
+            peer_as: asn,
+            local_as: 64515,
+            interface_index: 0,
+            peer_address: addr.parse().unwrap(),
+            local_address: "198.51.100.2".parse().unwrap(),
+        }
+    }
+
+    fn message(p: Bgp4mpPeer, u: Update, local: bool) -> MrtBody {
+        MrtBody::Message(Bgp4mpMessage {
+            peer: p,
+            four_octet_as: true,
+            local,
+            add_path: false,
+            message: Message::Update(u),
+            raw: bytes::Bytes::new(),
+        })
+    }
+
+    fn nlri(p: &str) -> Nlri {
+        Nlri {
+            prefix: p.parse().unwrap(),
+            path_id: None,
+        }
+    }
+
+    #[test]
+    fn bgp4mp_updates_replay_to_the_final_state() {
+        let node = peer("198.51.100.11", 64513);
+        let other = peer("198.51.100.12", 64513);
+        let mut r = LabRoute::new(vec![64513], "198.51.100.11".parse().unwrap());
+        r.local_pref = Some(200);
+        let mut replay = Replay::default();
+        replay.record(message(
+            node,
+            r.update(vec![nlri("10.244.0.0/26"), nlri("10.244.0.64/26")]),
+            false,
+        ));
+        replay.record(message(
+            node,
+            LabRoute::new(vec![64513], "2001:db8:51::11".parse().unwrap())
+                .update(vec![nlri("fd00:10:244::40/122")]),
+            false,
+        ));
+        replay.record(message(other, r.update(vec![nlri("10.244.1.0/26")]), false));
+        // A withdrawal removes; the collector's own messages do not count.
+        replay.record(message(
+            node,
+            Update {
+                withdrawn: vec![nlri("10.244.0.64/26")],
+                ..Update::default()
+            },
+            false,
+        ));
+        replay.record(message(node, r.update(vec![nlri("10.244.9.0/26")]), true));
+        // The other peer's session goes down: its routes are gone.
+        replay.record(MrtBody::StateChange(StateChange {
+            peer: other,
+            four_octet_as: true,
+            old_state: 6,
+            new_state: 1,
+        }));
+        let set = replay.finish("test".into());
+        let got: Vec<(String, Option<IpAddr>)> = set
+            .routes
+            .iter()
+            .map(|r| (r.prefix.to_string(), r.next_hop))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "10.244.0.0/26".to_string(),
+                    Some("198.51.100.11".parse().unwrap())
+                ),
+                (
+                    "fd00:10:244::40/122".to_string(),
+                    Some("2001:db8:51::11".parse().unwrap())
+                ),
+            ]
+        );
+        assert!(set.attributes_as_received);
+        assert_eq!(set.routes[0].path.local_pref, Some(200));
+        let info = set.peers[&"198.51.100.11".parse::<IpAddr>().unwrap()];
+        assert_eq!((info.asn, info.local_as), (Some(64513), Some(64515)));
+    }
+
+    #[test]
+    fn table_dump_v2_entries_take_their_peer_from_the_index() {
+        let mut replay = Replay::default();
+        replay.record(MrtBody::PeerIndexTable(PeerIndexTable {
+            collector_id: "198.51.100.2".parse().unwrap(),
+            view_name: String::new(),
+            peers: vec![PeerEntry {
+                bgp_id: "198.51.100.21".parse().unwrap(),
+                address: "198.51.100.21".parse().unwrap(),
+                asn: 64514,
+                four_octet_as: true,
+            }],
+        }));
+        let attributes = PathAttributes(vec![
+            PathAttribute::new(AttributeValue::AsPath(bgp_proto::AsPath::sequence(vec![
+                64514,
+            ]))),
+            PathAttribute::new(AttributeValue::NextHop("198.51.100.21".parse().unwrap())),
+        ]);
+        let entry = |peer_index| bgp_proto::mrt::RibEntry {
+            peer_index,
+            originated: 0,
+            path_id: None,
+            attributes: attributes.clone(),
+            issues: Vec::new(),
+        };
+        replay.record(MrtBody::Rib(RibRecord {
+            family: Family::IPV4_UNICAST,
+            generic: false,
+            add_path: false,
+            sequence: 0,
+            prefix: "203.0.113.10/32".parse().unwrap(),
+            // The second entry names a peer the index does not have: skipped and counted.
+            entries: vec![entry(0), entry(5)],
+        }));
+        let set = replay.finish("test".into());
+        assert_eq!(set.routes.len(), 1);
+        assert_eq!(
+            set.routes[0].peer,
+            "198.51.100.21".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(set.routes[0].path.origin_as(), Some(64514));
+        assert_eq!(set.notes.len(), 1, "{:?}", set.notes);
+    }
+}
