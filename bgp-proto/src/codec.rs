@@ -28,12 +28,25 @@ pub struct BgpCodec {
     pub receive: SessionContext,
     /// Context used to encode sent messages.
     pub send: SessionContext,
+    /// Keep a copy of each received frame (for recording), see [`BgpCodec::take_frame`].
+    pub keep_frames: bool,
+    last_frame: Option<bytes::Bytes>,
 }
 
 impl BgpCodec {
     /// A codec for the given directions.
     pub fn new(receive: SessionContext, send: SessionContext) -> Self {
-        BgpCodec { receive, send }
+        BgpCodec {
+            receive,
+            send,
+            keep_frames: false,
+            last_frame: None,
+        }
+    }
+
+    /// The octets of the frame last decoded (or rejected), when `keep_frames` is set.
+    pub fn take_frame(&mut self) -> Option<bytes::Bytes> {
+        self.last_frame.take()
     }
 
     /// Replaces both contexts (after capability negotiation).
@@ -56,7 +69,11 @@ impl tokio_util::codec::Decoder for BgpCodec {
             src.reserve(len - src.len());
             return Ok(None);
         }
-        let m = Message::decode(src.get(..len).unwrap_or(&[]), &self.receive);
+        let frame = src.get(..len).unwrap_or(&[]);
+        if self.keep_frames {
+            self.last_frame = Some(bytes::Bytes::copy_from_slice(frame));
+        }
+        let m = Message::decode(frame, &self.receive);
         src.advance(len);
         Ok(Some(m?))
     }

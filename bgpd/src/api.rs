@@ -11,6 +11,7 @@
 //! | `POST /api/v1/neighbors/{address}/reset?kind=hard\|soft-in\|soft-out` | resets (default `hard`) |
 //! | `GET /api/v1/rib?family=&prefix=&class=&peer=&view=loc\|in\|out&limit=` | `[RibEntry]` |
 //! | `GET /api/v1/events` | live NDJSON stream of `LiveEvent`s |
+//! | `POST /api/v1/snapshot` | writes TABLE_DUMP_V2 snapshots: `{"loc_rib": path, "adj_rib_in": path}` |
 //! | `GET /metrics` | Prometheus text format |
 //!
 //! The API only reads or asks: it sends [`Control`] messages to the RIB task and waits for
@@ -93,6 +94,7 @@ fn router(state: ApiState) -> Router {
         .route("/api/v1/neighbors/:address", get(neighbor))
         .route("/api/v1/neighbors/:address/reset", post(reset))
         .route("/api/v1/rib", get(rib))
+        .route("/api/v1/snapshot", post(snapshot))
         .route("/api/v1/events", get(events))
         .route("/metrics", get(metrics))
         .with_state(state)
@@ -150,6 +152,13 @@ async fn reset(
     Ok(Json(
         serde_json::json!({"status": "ok", "neighbor": a, "kind": format!("{kind:?}")}),
     ))
+}
+
+async fn snapshot(State(s): State<ApiState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let (loc, adj) = ask(&s, Control::Snapshot)
+        .await?
+        .map_err(|e| ApiError(StatusCode::CONFLICT, e))?;
+    Ok(Json(serde_json::json!({"loc_rib": loc, "adj_rib_in": adj})))
 }
 
 async fn rib(

@@ -42,6 +42,8 @@ pub struct LabPeerConfig {
     pub password: Option<Vec<u8>>,
     /// Send with TTL 255 (RFC 5082 peers expect it).
     pub ttl_255: bool,
+    /// Send exactly this OPEN instead of the one built from the fields above.
+    pub open: Option<Open>,
 }
 
 impl LabPeerConfig {
@@ -57,10 +59,14 @@ impl LabPeerConfig {
             graceful_restart: None,
             password: None,
             ttl_255: false,
+            open: None,
         }
     }
 
     fn open(&self) -> Open {
+        if let Some(o) = &self.open {
+            return o.clone();
+        }
         let mut caps: Vec<Capability> = self
             .families
             .iter()

@@ -18,3 +18,5 @@ pub mod policy;
 pub mod rib;
 pub mod session;
 pub mod show;
+pub mod recording;
+pub mod replay;

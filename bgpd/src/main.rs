@@ -41,12 +41,22 @@ enum Command {
         #[command(flatten)]
         api: bgpd::show::ApiArgs,
     },
+    /// Write TABLE_DUMP_V2 snapshots of a running bgpd's Loc-RIB and Adj-RIBs-In (needs a
+    /// [recording] directory).
+    Snapshot {
+        /// API address and output format.
+        #[command(flatten)]
+        api: bgpd::show::ApiArgs,
+    },
     /// Print prefix and session events of a running bgpd as they happen.
     Watch {
         /// API address and output format.
         #[command(flatten)]
         api: bgpd::show::ApiArgs,
     },
+    /// Play the UPDATEs one peer sent, recorded in an MRT file, into a live session with any
+    /// BGP speaker.
+    Replay(bgpd::replay::ReplayArgs),
     /// Print an MRT file (RFC 6396) one route per line, exactly like `bgpdump -m`.
     Mrt(bgpd::mrt_view::MrtArgs),
     /// Check routes (API, MRT file or snapshot) against an intent file; exit 0 clean,
@@ -62,6 +72,8 @@ fn main() -> std::process::ExitCode {
         Command::Demo(args) => bgpd::demo::run(args),
         Command::Show { what, api } => bgpd::show::show(what, api),
         Command::Watch { api } => bgpd::show::watch(api),
+        Command::Snapshot { api } => bgpd::show::snapshot(api),
+        Command::Replay(args) => bgpd::replay::run(args),
         Command::Check { config } => match bgpd::check::check(config) {
             Ok(text) => {
                 print!("{text}");

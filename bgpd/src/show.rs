@@ -312,6 +312,35 @@ fn yes(b: bool) -> &'static str {
     }
 }
 
+/// `bgpd snapshot`: asks the daemon to write TABLE_DUMP_V2 snapshots and prints their paths.
+pub fn snapshot(args: &ApiArgs) -> anyhow::Result<()> {
+    let url = format!("{}/api/v1/snapshot", args.api.trim_end_matches('/'));
+    let body = match ureq::post(&url)
+        .timeout(std::time::Duration::from_secs(120))
+        .call()
+    {
+        Ok(r) => r.into_string()?,
+        Err(ureq::Error::Status(code, r)) => {
+            anyhow::bail!(
+                "{url}: HTTP {code}: {}",
+                r.into_string().unwrap_or_default()
+            )
+        }
+        Err(e) => {
+            return Err(anyhow::anyhow!(e))
+                .with_context(|| format!("cannot reach bgpd's API at {url}"))
+        }
+    };
+    if args.json {
+        println!("{body}");
+    } else {
+        let v: serde_json::Value = serde_json::from_str(&body)?;
+        println!("Loc-RIB:     {}", v["loc_rib"].as_str().unwrap_or(""));
+        println!("Adj-RIB-In:  {}", v["adj_rib_in"].as_str().unwrap_or(""));
+    }
+    Ok(())
+}
+
 /// `bgpd watch`: prints prefix and session events as they happen until interrupted.
 pub fn watch(args: &ApiArgs) -> anyhow::Result<()> {
     let url = format!("{}/api/v1/events", args.api.trim_end_matches('/'));

@@ -183,9 +183,15 @@ fn encode_peer(peer: &Bgp4mpPeer, four_octet: bool, buf: &mut BytesMut) -> Resul
     Ok(())
 }
 
-/// A BGP4MP MESSAGE body: the peering, then the message encoded in the record's context.
+/// A BGP4MP MESSAGE body: the peering, then the message. A message record carries `raw` when it is set (the octets exactly as received or sent,
+/// also for a malformed message: what an incident reproduction needs); otherwise the
+/// decoded message is encoded in the record's context.
 fn encode_message(m: &Bgp4mpMessage, buf: &mut BytesMut) -> Result<(), EncodeError> {
     encode_peer(&m.peer, m.four_octet_as, buf)?;
+    if !m.raw.is_empty() {
+        buf.put_slice(&m.raw);
+        return Ok(());
+    }
     let ctx = Bgp4mpMessage::context(m.four_octet_as, m.add_path);
     m.message.encode(&ctx, buf)
 }

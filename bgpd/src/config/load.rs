@@ -461,6 +461,7 @@ fn resolve(
             .collect(),
         warnings,
         api: raw.api,
+        recording: raw.recording,
         audit,
     })
 }

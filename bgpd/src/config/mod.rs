@@ -45,6 +45,8 @@ pub struct ConfigFile {
     /// `[[policies]]`.
     #[serde(default)]
     pub policies: Vec<PolicyConfig>,
+    /// `[recording]`: MRT recording of sessions and RIB snapshots. Default off.
+    pub recording: Option<crate::recording::RecordingConfig>,
     /// `[api]`: the HTTP API and `/metrics`.
     #[serde(default)]
     pub api: ApiConfig,
@@ -621,6 +623,8 @@ pub struct Config {
     pub policies: BTreeMap<String, PolicyConfig>,
     /// Warnings to log at start (e.g. RFC 8212: an eBGP neighbor without import policy).
     pub warnings: Vec<String>,
+    /// MRT recording, if configured.
+    pub recording: Option<crate::recording::RecordingConfig>,
     /// The HTTP API.
     pub api: ApiConfig,
     /// The prefix audit (intent path resolved against the config file's directory).

@@ -36,6 +36,9 @@ pub enum Control {
     Shutdown(String),
     /// Send back the neighbor table.
     Neighbors(tokio::sync::oneshot::Sender<Vec<query::NeighborRow>>),
+    /// Write TABLE_DUMP_V2 snapshots of the Loc-RIB and the Adj-RIBs-In; reply with their
+    /// paths.
+    Snapshot(tokio::sync::oneshot::Sender<Result<(PathBuf, PathBuf), String>>),
     /// Send back one neighbor's details.
     Neighbor(
         std::net::IpAddr,
@@ -149,6 +152,16 @@ impl Daemon {
                 tracing::error!(error = %e, address = %api, "HTTP API not started: routing goes on without it");
             }
         }
+        if let Some(rc) = self.config.recording.clone() {
+            match crate::recording::start(rc) {
+                Ok(handle) => {
+                    let _ = self.directory.recorder.set(handle);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot start MRT recording: running without it")
+                }
+            }
+        }
         let neighbors = self.config.neighbors.clone();
         for n in neighbors {
             if !self.install_key(&n) {
@@ -170,6 +183,16 @@ impl Daemon {
             self.config.global.prefix_summary_interval.max(1),
         ));
         let mut gc = tokio::time::interval(Duration::from_secs(60));
+        let snapshot_every = self
+            .config
+            .recording
+            .as_ref()
+            .map(|r| r.snapshot_interval)
+            .filter(|s| *s > 0)
+            .map(Duration::from_secs);
+        let mut snapshots =
+            tokio::time::interval(snapshot_every.unwrap_or(Duration::from_secs(3600)));
+        snapshots.tick().await;
         self.audit.configure(self.config.audit.as_ref());
         loop {
             let next_stale = self.stale_deadlines.values().min().copied();
@@ -184,7 +207,8 @@ impl Daemon {
                     Some(Control::Neighbor(a, reply)) => { let _ = reply.send(self.neighbor_detail(a)); }
                     Some(Control::Rib(q, reply)) => { let _ = reply.send(self.rib_entries(&q)); }
                     Some(Control::Metrics(reply)) => { self.refresh_metrics(); let _ = reply.send(()); }
-                    Some(Control::Reset(a, kind, reply)) => { let _ = reply.send(self.reset(a, kind)); }
+                                        Some(Control::Reset(a, kind, reply)) => { let _ = reply.send(self.reset(a, kind)); }
+                    Some(Control::Snapshot(reply)) => { let _ = reply.send(self.snapshot()); }
                     Some(Control::Shutdown(msg)) => { self.shutdown(&msg).await; break; }
                     None => { self.shutdown("bgpd stopped").await; break; }
                 },
@@ -193,7 +217,12 @@ impl Daemon {
                         tracing::info!(target: "bgpd::prefix", %peer, peer_as, summary = %text, "prefix summary");
                     }
                 }
-                _ = gc.tick() => self.rib.collect_garbage(),
+                                _ = gc.tick() => self.rib.collect_garbage(),
+                _ = snapshots.tick(), if snapshot_every.is_some() => {
+                    if let Err(e) = self.snapshot() {
+                        tracing::error!(error = %e, "periodic RIB snapshot failed");
+                    }
+                }
                 _ = self.audit.tick() => if self.audit.ready() {
                     self.audit.submit(self.rib_entries(&crate::audit::in_daemon::loc_rib_query()), self.neighbors());
                 },
@@ -344,6 +373,21 @@ impl Daemon {
             }
         }
         Ok(())
+    }
+
+    /// Writes TABLE_DUMP_V2 snapshots into the recording directory.
+    fn snapshot(&self) -> Result<(PathBuf, PathBuf), String> {
+        let dir = self
+            .config
+            .recording
+            .as_ref()
+            .map(|r| r.directory.clone())
+            .ok_or_else(|| "no [recording] directory is configured".to_string())?;
+        let (loc, adj) =
+            crate::recording::snapshot::write(&self.rib, self.config.global.router_id, &dir)
+                .map_err(|e| format!("{e:#}"))?;
+        tracing::info!(loc_rib = %loc.display(), adj_rib_in = %adj.display(), "RIB snapshot written (MRT TABLE_DUMP_V2)");
+        Ok((loc, adj))
     }
 
     fn session_event(&self, peer: PeerId, state: &str, reason: Option<String>) {

@@ -69,6 +69,8 @@ struct Slot {
 pub struct PeerDirectory {
     slots: Mutex<HashMap<PeerId, Slot>>,
     next_id: AtomicU32,
+    /// Where peer tasks send what they record (set once when recording is configured).
+    pub recorder: std::sync::OnceLock<crate::recording::RecorderHandle>,
 }
 
 impl PeerDirectory {
@@ -95,11 +97,19 @@ impl PeerDirectory {
         let router_id: Ipv4Addr = config.global.router_id;
         let directory = Arc::downgrade(self);
         let neighbor = n.clone();
+        let recorder = self.recorder.get().cloned();
         let task = tokio::spawn(async move {
             let mut rx = rx;
             loop {
-                let task =
-                    PeerTask::new(id, neighbor.clone(), local_as, router_id, rx, rib.clone());
+                let task = PeerTask::new(
+                    id,
+                    neighbor.clone(),
+                    local_as,
+                    router_id,
+                    rx,
+                    rib.clone(),
+                    recorder.clone(),
+                );
                 match tokio::spawn(task.run()).await {
                     Ok(()) => break,
                     Err(e) if e.is_panic() => {
