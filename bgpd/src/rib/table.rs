@@ -37,8 +37,12 @@ pub struct SessionInfo {
     pub send_context: SessionContext,
     /// The peer speaks 4-octet AS (for AS4_PATH reconstruction on receive).
     pub four_octet_as: bool,
-    /// The peer announced graceful restart (RFC 4724): keep its routes as stale on a drop.
+    /// The peer announced graceful restart (RFC 4724) for at least one family: keep its
+    /// routes as stale on a drop, for this long at most.
     pub graceful_restart: Option<std::time::Duration>,
+    /// The families the peer listed in its graceful restart capability: only their routes
+    /// are kept as stale; the others are withdrawn at once (RFC 4724 §4.2).
+    pub graceful_restart_families: FamilySet,
 }
 
 /// What to do with one peer's session after an operation.
@@ -239,43 +243,53 @@ impl Rib {
     }
 
     /// A session went down. With graceful restart negotiated (and `graceful` true), the
-    /// peer's paths stay as stale until [`Rib::flush_stale`] (RFC 4724 §4.2); otherwise
-    /// they are withdrawn now.
+    /// peer's paths in the families it listed in its capability stay as stale until
+    /// [`Rib::flush_stale`] (RFC 4724 §4.2); every other path is withdrawn now.
     pub fn peer_down(&mut self, id: PeerId, graceful: bool) -> Outbox {
         let Some(p) = self.peers.get_mut(&id) else {
             return Outbox::new();
         };
-        let keep = graceful
-            && p.session
-                .as_ref()
-                .is_some_and(|s| s.graceful_restart.is_some());
+        let kept = match p.session.as_ref() {
+            Some(s) if graceful && s.graceful_restart.is_some() => s.graceful_restart_families,
+            _ => FamilySet::EMPTY,
+        };
         p.session = None;
         p.adj_out.clear();
-        let mut outbox = Outbox::new();
-        if keep {
-            for d in self.loc.values_mut() {
+        if kept == FamilySet::EMPTY {
+            p.adj_in.clear();
+        } else {
+            let gone: Vec<_> = p
+                .adj_in
+                .iter()
+                .map(|(k, _)| *k)
+                .filter(|k| !kept.contains(k.0))
+                .collect();
+            for k in &gone {
+                p.adj_in.remove(k);
+            }
+        }
+        for ((family, _), d) in self.loc.iter_mut() {
+            if kept.contains(*family) {
                 for path in d.paths.iter_mut().filter(|x| x.peer == id) {
                     path.stale = true;
                 }
             }
-            return outbox;
         }
-        if let Some(p) = self.peers.get_mut(&id) {
-            p.adj_in.clear();
-        }
-        let dirty = self.remove_paths(id, |_| true, "session down");
+        let mut outbox = Outbox::new();
+        let dirty = self.remove_paths(id, |family, _| !kept.contains(family), "session down");
         self.export_to(&dirty, None, &mut outbox);
         outbox
     }
 
-    /// Removes the peer's stale paths (End-of-RIB received, or the restart timer fired).
+    /// Removes the peer's stale paths (End-of-RIB received for `family`, or the restart
+    /// timer fired: every family).
     pub fn flush_stale(&mut self, id: PeerId, family: Option<Family>) -> Outbox {
         let mut outbox = Outbox::new();
-        let dirty = self.remove_paths(id, |p| p.stale, "graceful restart: stale route flushed");
-        let dirty: Vec<_> = dirty
-            .into_iter()
-            .filter(|(f, _)| family.is_none_or(|x| x == *f))
-            .collect();
+        let dirty = self.remove_paths(
+            id,
+            |f, p| p.stale && family.is_none_or(|x| x == f),
+            "graceful restart: stale route flushed",
+        );
         self.export_to(&dirty, None, &mut outbox);
         outbox
     }
@@ -290,7 +304,7 @@ impl Rib {
     fn remove_paths(
         &mut self,
         id: PeerId,
-        which: impl Fn(&Path) -> bool,
+        which: impl Fn(Family, &Path) -> bool,
         reason: &str,
     ) -> Vec<(Family, IpNet)> {
         let mut dirty = Vec::new();
@@ -303,7 +317,7 @@ impl Rib {
             let classes = &self.classes;
             let bus = self.events.as_ref();
             d.paths.retain(|p| {
-                let gone = p.peer == id && which(p);
+                let gone = p.peer == id && which(key.0, p);
                 if gone {
                     prefix_log::log(
                         &PrefixEvent {

@@ -102,6 +102,7 @@ fn session(id: u8, ibgp: bool, add_path: bool) -> SessionInfo {
         },
         four_octet_as: true,
         graceful_restart: Some(std::time::Duration::from_secs(120)),
+        graceful_restart_families: FamilySet::ALL,
     }
 }
 
@@ -352,6 +353,99 @@ fn graceful_restart_keeps_stale_until_flush() {
         vec![Nlri::new("10.244.1.0/26".parse().unwrap())]
     );
     assert_eq!(rib.loc.len(), 1);
+}
+
+fn pod6_update(prefix: &str, nh: &str) -> Update {
+    Update {
+        attributes: PathAttributes(vec![
+            PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
+            PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(vec![64513]))),
+            PathAttribute::new(AttributeValue::MpReach(MpReach {
+                family: Family::IPV6_UNICAST,
+                next_hop: MpNextHop::Ipv6 {
+                    global: nh.parse().unwrap(),
+                    link_local: None,
+                },
+                nlri: vec![Nlri::new(prefix.parse().unwrap())],
+                opaque_nlri: bytes::Bytes::new(),
+            })),
+        ]),
+        ..Update::default()
+    }
+}
+
+fn withdrawn_v4(updates: &[Update]) -> Vec<String> {
+    updates
+        .iter()
+        .flat_map(|u| u.withdrawn.iter().map(|n| n.prefix.to_string()))
+        .collect()
+}
+
+fn withdrawn_v6(updates: &[Update]) -> Vec<String> {
+    updates
+        .iter()
+        .filter_map(|u| u.attributes.mp_unreach())
+        .flat_map(|m| m.withdrawn.iter().map(|n| n.prefix.to_string()))
+        .collect()
+}
+
+/// Found in the namespace lab: an End-of-RIB for one family flushed the stale paths of
+/// every family (and told nobody about the others).
+#[test]
+fn end_of_rib_flushes_only_its_own_family() {
+    let (mut rib, _) = rib();
+    rib.peer_up(0, session(11, false, false));
+    rib.peer_up(3, session(21, false, false));
+    rib.apply_update(0, &pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]));
+    rib.apply_update(0, &pod6_update("fd00:10:244:1::/122", "2001:db8:51::11"));
+    rib.peer_down(0, true);
+    rib.peer_up(0, session(11, false, false));
+    let out = rib.flush_stale(0, Some(Family::IPV4_UNICAST));
+    let got = sent(&out, 3, &SessionContext::default());
+    assert_eq!(withdrawn_v4(&got), vec!["10.244.1.0/26"]);
+    assert!(
+        withdrawn_v6(&got).is_empty(),
+        "IPv6 has not sent End-of-RIB yet"
+    );
+    let v6 = (Family::IPV6_UNICAST, "fd00:10:244:1::/122".parse().unwrap());
+    assert!(rib.loc[&v6].paths[0].stale, "IPv6 path still kept as stale");
+    let out = rib.flush_stale(0, Some(Family::IPV6_UNICAST));
+    let got = sent(&out, 3, &SessionContext::default());
+    assert_eq!(withdrawn_v6(&got), vec!["fd00:10:244:1::/122"]);
+    assert!(rib.loc.is_empty());
+}
+
+/// RFC 4724 §4.2: only the families the peer listed in its capability are kept.
+#[test]
+fn graceful_restart_keeps_only_the_listed_families() {
+    let (mut rib, _) = rib();
+    let mut v4_only = session(11, false, false);
+    v4_only.graceful_restart_families = FamilySet::of(&[Family::IPV4_UNICAST]);
+    rib.peer_up(0, v4_only);
+    rib.peer_up(3, session(21, false, false));
+    rib.apply_update(0, &pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]));
+    rib.apply_update(0, &pod6_update("fd00:10:244:1::/122", "2001:db8:51::11"));
+    let out = rib.peer_down(0, true);
+    let got = sent(&out, 3, &SessionContext::default());
+    assert!(withdrawn_v4(&got).is_empty(), "IPv4 kept as stale");
+    assert_eq!(withdrawn_v6(&got), vec!["fd00:10:244:1::/122"]);
+    let v4 = (Family::IPV4_UNICAST, "10.244.1.0/26".parse().unwrap());
+    assert!(rib.loc[&v4].paths[0].stale);
+}
+
+/// A session that ends with a hold timer expiry (not graceful) withdraws everything.
+#[test]
+fn not_graceful_down_withdraws_every_family() {
+    let (mut rib, _) = rib();
+    rib.peer_up(0, session(11, false, false));
+    rib.peer_up(3, session(21, false, false));
+    rib.apply_update(0, &pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]));
+    rib.apply_update(0, &pod6_update("fd00:10:244:1::/122", "2001:db8:51::11"));
+    let out = rib.peer_down(0, false);
+    let got = sent(&out, 3, &SessionContext::default());
+    assert_eq!(withdrawn_v4(&got), vec!["10.244.1.0/26"]);
+    assert_eq!(withdrawn_v6(&got), vec!["fd00:10:244:1::/122"]);
+    assert!(rib.loc.is_empty());
 }
 
 #[test]

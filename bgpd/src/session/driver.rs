@@ -666,8 +666,13 @@ impl PeerTask {
             graceful_restart: neg
                 .peer_graceful_restart
                 .as_ref()
-                .filter(|_| self.neighbor.graceful_restart)
+                .filter(|g| self.neighbor.graceful_restart && !g.families.is_empty())
                 .map(|g| Duration::from_secs(u64::from(g.restart_time))),
+            graceful_restart_families: neg
+                .peer_graceful_restart
+                .as_ref()
+                .map(|g| g.kept_families())
+                .unwrap_or_default(),
         };
         let _ = self.rib.send(RibEvent::Up {
             peer: self.id,
@@ -683,14 +688,11 @@ impl PeerTask {
         }
         self.established = false;
         tracing::info!(peer = %self.peer(), reason = %reason, "session down");
-        // RFC 4724 §4.2: routes are kept as stale when the session ends without a
-        // NOTIFICATION (TCP failure, hold timer); RFC 8538 extends this to NOTIFICATIONs
-        // other than Hard Reset, which bgpd does not announce, so those flush.
+        // RFC 4724 §4.2: routes are kept as stale only when the TCP session ends without a
+        // NOTIFICATION; a hold timer expiry sends 4/0 and flushes them (see
+        // `DownReason::keeps_routes_for_graceful_restart`).
         let graceful = !std::mem::take(&mut self.flush_on_down)
-            && matches!(
-                reason,
-                DownReason::ConnectionLost | DownReason::HoldTimerExpired
-            );
+            && reason.keeps_routes_for_graceful_restart();
         let _ = self.rib.send(RibEvent::Down {
             peer: self.id,
             graceful,

@@ -303,6 +303,17 @@ pub enum DownReason {
     CollisionResolution,
 }
 
+impl DownReason {
+    /// Whether the peer's routes may be kept as stale for graceful restart after this end
+    /// of the session. RFC 4724 §4 invokes graceful restart only when the TCP session ends
+    /// without a NOTIFICATION; RFC 8538 extends it to NOTIFICATIONs and hold timer expiry
+    /// (which sends 4/0) only when both OPENs carry the N bit, and bgpd does not announce
+    /// it. So only a lost connection keeps routes; a hold timer expiry flushes them.
+    pub fn keeps_routes_for_graceful_restart(&self) -> bool {
+        matches!(self, DownReason::ConnectionLost)
+    }
+}
+
 impl fmt::Display for DownReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -1685,6 +1696,17 @@ mod tests {
         // The expiry that crossed the stop is stale.
         assert_eq!(fsm.handle(Event::TimerExpired(Timer::IdleHold)), vec![]);
         assert_eq!(fsm.state(), State::Idle);
+    }
+
+    #[test]
+    fn only_a_lost_connection_keeps_routes_for_graceful_restart() {
+        // RFC 4724 §4 / RFC 8538: a hold timer expiry sends 4/0, so without the N bit in
+        // both OPENs (bgpd does not announce it) the routes go. Found in the namespace lab:
+        // a MetalLB speaker's cut link left its LB IPs at the vMX for the restart time.
+        assert!(DownReason::ConnectionLost.keeps_routes_for_graceful_restart());
+        assert!(!DownReason::HoldTimerExpired.keeps_routes_for_graceful_restart());
+        assert!(!DownReason::ManualStop.keeps_routes_for_graceful_restart());
+        assert!(!DownReason::CollisionResolution.keeps_routes_for_graceful_restart());
     }
 
     #[test]

@@ -75,6 +75,19 @@ impl PeerGracefulRestart {
     }
 }
 
+impl PeerGracefulRestart {
+    /// The families whose routes a helper keeps as stale when this peer's session drops:
+    /// exactly those listed in its capability (RFC 4724 §4.2). A peer that lists none (FRR's
+    /// default "helper only" mode) keeps nothing: its routes are withdrawn at once.
+    pub fn kept_families(&self) -> FamilySet {
+        let mut set = FamilySet::EMPTY;
+        for f in &self.families {
+            set.insert(f.family);
+        }
+        set
+    }
+}
+
 /// One family of the peer's long-lived graceful restart capability (RFC 9494 §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LongLivedRestartFamily {
@@ -413,7 +426,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
     use super::*;
-    use bgp_proto::{LongLivedFamily, Message, MARKER};
+    use bgp_proto::{GracefulRestartFamily, LongLivedFamily, Message, MARKER};
 
     const LOCAL_ID: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
     const VMX_ID: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
@@ -821,6 +834,33 @@ mod tests {
         };
         let parsed = PeerGracefulRestart::from_capability(&helper).unwrap();
         assert!(parsed.families.is_empty() && !parsed.restarting && !parsed.notification);
+    }
+
+    #[test]
+    fn kept_families_are_the_listed_ones() {
+        // FRR's default (helper only): the capability of a 0x4078 header and no families, as
+        // captured in the namespace lab. Nothing may be kept when its session drops.
+        let frr = Capability::GracefulRestart {
+            flags: 0x4,
+            restart_time: 120,
+            families: vec![],
+        };
+        let parsed = PeerGracefulRestart::from_capability(&frr).unwrap();
+        assert_eq!(parsed.kept_families(), FamilySet::EMPTY);
+        // A peer that preserves IPv4 only keeps IPv4 only.
+        let v4_only = Capability::GracefulRestart {
+            flags: 0,
+            restart_time: 120,
+            families: vec![GracefulRestartFamily {
+                family: Family::IPV4_UNICAST,
+                flags: 0,
+            }],
+        };
+        let parsed = PeerGracefulRestart::from_capability(&v4_only).unwrap();
+        assert_eq!(
+            parsed.kept_families(),
+            FamilySet::of(&[Family::IPV4_UNICAST])
+        );
     }
 
     #[test]
