@@ -14,7 +14,10 @@ fn mrt_files() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
         .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "gz" || x == "bz2"))
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|x| x == "gz" || x == "bz2" || x == "mrt")
+        })
         .collect();
     files.sort();
     assert!(
@@ -139,6 +142,16 @@ fn check_json_line(json: &serde_json::Value, text: &str) {
         "W" => {
             assert_eq!(field("prefix"), col(5), "{text}");
             assert_eq!(field("path_id"), col(6), "{text}");
+        }
+        "A" if col(0) == "BGP" => {
+            // The deprecated BGP type: bgpdump runs MED and communities together.
+            assert_eq!(field("prefix"), col(5), "{text}");
+            assert_eq!(field("as_path"), col(6), "{text}");
+            assert_eq!(field("origin"), col(7), "{text}");
+            assert_eq!(field("next_hop"), col(8), "{text}");
+            assert_eq!(field("local_pref"), col(9), "{text}");
+            let med_and_communities = format!("{}{}", field("med"), field("communities"));
+            assert_eq!(med_and_communities, col(10), "{text}");
         }
         _ => {
             assert_eq!(field("prefix"), col(5), "{text}");

@@ -2,6 +2,7 @@
 //! dispatch on type and subtype to the body decoders.
 
 use super::bgp4mp::parse_bgp4mp;
+use super::legacy_bgp::parse_legacy_bgp;
 use super::record::{mrt_type, MrtBody, MrtHeader, MrtRecord, MRT_HEADER_LEN};
 use super::table_dump::parse_table_dump;
 use super::table_dump_v2::parse_table_dump_v2;
@@ -61,6 +62,7 @@ impl MrtRecord {
             mrt_type::TABLE_DUMP => parse_table_dump(header.subtype, record, body)?,
             mrt_type::TABLE_DUMP_V2 => parse_table_dump_v2(header.subtype, record, body)?,
             mrt_type::BGP4MP | mrt_type::BGP4MP_ET => parse_bgp4mp(header.subtype, record, body)?,
+            mrt_type::BGP => parse_legacy_bgp(header.subtype, record, body)?,
             _ => None,
         };
         Ok(MrtRecord {

@@ -13,6 +13,7 @@
 //! | | RIB_IPV4/IPV6_UNICAST/MULTICAST, RIB_GENERIC, ADD-PATH 8–12 (RFC 8050 §4) | [`RibRecord`] |
 //! | BGP4MP (16), BGP4MP_ET (17), §4.4 | STATE_CHANGE, STATE_CHANGE_AS4 | [`StateChange`] |
 //! | | MESSAGE, MESSAGE_AS4, MESSAGE_LOCAL, MESSAGE_AS4_LOCAL, ADD-PATH 8–11 (RFC 8050 §3) | [`Bgp4mpMessage`] |
+//! | BGP (5, deprecated), Appendix B.2.3 | BGP_UPDATE, BGP_STATE_CHANGE | [`Bgp4mpMessage`], [`StateChange`] |
 //!
 //! Anything else (other types and subtypes, RIB_GENERIC of a family without prefix NLRI) is
 //! yielded as [`MrtBody::Raw`], never as an error.
@@ -42,7 +43,8 @@
 //! [`MrtWriter`] and [`encode_record`] write every body the reader decodes: TABLE_DUMP_V2
 //! (PEER_INDEX_TABLE and RIB records with the abbreviated MP_REACH_NLRI), BGP4MP_ET
 //! MESSAGE_AS4 and STATE_CHANGE_AS4 (and the other BGP4MP subtypes), TABLE_DUMP and raw
-//! records. Decoding what was written gives the same records back, byte for byte.
+//! records. Decoding what was written gives the same records back, byte for byte (except
+//! for the deprecated type 5 records, whose bodies are written as BGP4MP).
 //!
 //! ```
 //! use bgp_proto::mrt::{MrtBody, MrtReader};
@@ -62,6 +64,7 @@
 mod bgp4mp;
 mod decode;
 mod fields;
+mod legacy_bgp;
 mod reader;
 mod record;
 mod recovery;
@@ -73,8 +76,8 @@ mod writer;
 
 pub use reader::{Compression, MrtError, MrtReader, DEFAULT_MAX_RECORD_LEN};
 pub use record::{
-    bgp4mp_subtype, mrt_type, table_dump_subtype, table_dump_v2_subtype, Bgp4mpMessage, Bgp4mpPeer,
-    MrtBody, MrtHeader, MrtRecord, PeerEntry, PeerIndexTable, RibEntry, RibRecord, StateChange,
-    TableDumpEntry, MRT_HEADER_LEN,
+    bgp4mp_subtype, legacy_bgp_subtype, mrt_type, table_dump_subtype, table_dump_v2_subtype,
+    Bgp4mpMessage, Bgp4mpPeer, MrtBody, MrtHeader, MrtRecord, PeerEntry, PeerIndexTable, RibEntry,
+    RibRecord, StateChange, TableDumpEntry, MRT_HEADER_LEN,
 };
 pub use writer::{encode_record, MrtWriteError, MrtWriter};

@@ -11,6 +11,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 /// MRT type codes (RFC 6396 §4, IANA "MRT Types").
 pub mod mrt_type {
+    /// BGP (RFC 6396 Appendix B.2.3), deprecated: written before BGP4MP existed.
+    pub const BGP: u16 = 5;
     /// TABLE_DUMP (RFC 6396 §4.2), deprecated but still found in old archives.
     pub const TABLE_DUMP: u16 = 12;
     /// TABLE_DUMP_V2 (RFC 6396 §4.3).
@@ -19,6 +21,14 @@ pub mod mrt_type {
     pub const BGP4MP: u16 = 16;
     /// BGP4MP_ET: BGP4MP with a microsecond timestamp (RFC 6396 §3, §4.4).
     pub const BGP4MP_ET: u16 = 17;
+}
+
+/// Subtypes of the deprecated BGP type (RFC 6396 Appendix B.2.3) that are decoded.
+pub mod legacy_bgp_subtype {
+    /// BGP_UPDATE: peer AS and IP, local AS and IP, an UPDATE without its header.
+    pub const UPDATE: u16 = 1;
+    /// BGP_STATE_CHANGE: peer AS and IP, old and new state.
+    pub const STATE_CHANGE: u16 = 3;
 }
 
 /// TABLE_DUMP subtypes (RFC 6396 §4.2): the address family of the entry.
@@ -141,10 +151,12 @@ pub enum MrtBody {
     /// TABLE_DUMP_V2 RIB records (type 13 subtypes 2–6, RFC 6396 §4.3.2–§4.3.3, and the
     /// RFC 8050 ADD-PATH subtypes 8–12): one prefix and its routes from every peer.
     Rib(RibRecord),
-    /// BGP4MP / BGP4MP_ET STATE_CHANGE and STATE_CHANGE_AS4 (RFC 6396 §4.4.1, §4.4.4).
+    /// BGP4MP / BGP4MP_ET STATE_CHANGE and STATE_CHANGE_AS4 (RFC 6396 §4.4.1, §4.4.4), and
+    /// the deprecated BGP_STATE_CHANGE (type 5, Appendix B.2.3).
     StateChange(StateChange),
     /// BGP4MP / BGP4MP_ET MESSAGE subtypes (RFC 6396 §4.4.2, §4.4.3, §4.4.5, §4.4.6 and the
-    /// RFC 8050 §3 ADD-PATH subtypes): one BGP message.
+    /// RFC 8050 §3 ADD-PATH subtypes): one BGP message; also the deprecated BGP_UPDATE
+    /// (type 5, Appendix B.2.3).
     Message(Bgp4mpMessage),
     /// A type or subtype this crate does not decode (or a RIB_GENERIC record of a family
     /// whose NLRI it cannot delimit): the body as recorded.
@@ -306,7 +318,8 @@ pub struct Bgp4mpMessage {
     pub add_path: bool,
     /// The decoded message.
     pub message: Message,
-    /// The message as recorded, marker included.
+    /// The message as recorded, marker included (for a type 5 BGP_UPDATE, which records the
+    /// UPDATE without its header, with a header put in front).
     pub raw: Bytes,
 }
 

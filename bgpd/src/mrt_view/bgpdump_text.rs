@@ -6,6 +6,8 @@
 //! STATE: FORMAT|TIME|STATE|PEER_IP|PEER_AS|OLD_STATE|NEW_STATE
 //! ```
 //!
+//! (`A` lines of the deprecated BGP type differ: see `route_lines`.)
+//!
 //! Lines are built in a reused buffer, and everything but the prefix is formatted once per
 //! line group (one message's NLRI of one kind), so a message with many prefixes costs little
 //! more than copying.
@@ -88,7 +90,9 @@ impl<W: Write> TextPrinter<W> {
                 tail.push(b'|');
                 push_u32(tail, a.med);
             }
-            tail.push(b'|');
+            if !r.legacy_layout {
+                tail.push(b'|');
+            }
             tail.extend_from_slice(&a.communities);
             tail.push(b'|');
             tail.extend_from_slice(if a.atomic_aggregate { b"AG" } else { b"NAG" });

@@ -18,6 +18,10 @@
 //!   subtypes (`TABLE_DUMP2_AP`), one per entry; the peer from the PEER_INDEX_TABLE; the next
 //!   hop from MP_REACH_NLRI when present. Multicast and generic RIB records print nothing.
 //! - TABLE_DUMP: one `B` line per record.
+//! - The deprecated BGP type (5): `BGP` lines for the NLRI and Withdrawn Routes fields only,
+//!   and `STATE` lines; in `A` lines the communities follow the MED without a separator, and
+//!   `W` lines show the peer's address in place of the prefix's (bgpdump formats both into
+//!   one static buffer).
 
 use super::route_attributes::RouteAttributes;
 use bgp_proto::mrt::{
@@ -65,6 +69,9 @@ pub(crate) struct RouteColumns<'a> {
     pub next_hop: IpAddr,
     /// LOCAL_PREF and MED printed as signed numbers (bgpdump's `%d`).
     pub signed: bool,
+    /// bgpdump's layout for the deprecated BGP type: no separator between MED and the
+    /// communities.
+    pub legacy_layout: bool,
 }
 
 /// One output line.
@@ -119,10 +126,10 @@ impl RouteLines {
                 self.group += 1;
                 sink.line(&Line {
                     group: self.group,
-                    format: if h.mrt_type == mrt_type::BGP4MP_ET {
-                        "BGP4MP_ET"
-                    } else {
-                        "BGP4MP"
+                    format: match h.mrt_type {
+                        mrt_type::BGP4MP_ET => "BGP4MP_ET",
+                        mrt_type::BGP => "BGP",
+                        _ => "BGP4MP",
                     },
                     timestamp: h.timestamp,
                     microseconds: h.microseconds,
@@ -154,7 +161,9 @@ impl RouteLines {
         let Message::Update(u) = &m.message else {
             return Ok(());
         };
+        let legacy = h.mrt_type == mrt_type::BGP;
         let format = match (h.mrt_type == mrt_type::BGP4MP_ET, m.local, m.add_path) {
+            _ if legacy => "BGP",
             (false, false, false) => "BGP4MP",
             (false, false, true) => "BGP4MP_AP",
             (false, true, false) => "BGP4MP_LOCAL",
@@ -184,9 +193,18 @@ impl RouteLines {
         self.group += 1;
         base.group = self.group;
         for n in &u.withdrawn {
-            self.emit(&mut base, n, sink)?;
+            if legacy {
+                // bgpdump 1.6.2 formats both addresses of these lines into one static buffer:
+                // the prefix shows the peer's address.
+                base.prefix = Some((peer, n.prefix.prefix_len()));
+                base.path_id = n.path_id;
+                sink.line(&base)?;
+            } else {
+                self.emit(&mut base, n, sink)?;
+            }
         }
-        if let Some(mp) = u.attributes.mp_unreach() {
+        // bgpdump prints no multiprotocol routes of the deprecated BGP type.
+        if let Some(mp) = u.attributes.mp_unreach().filter(|_| !legacy) {
             self.group += 1;
             base.group = self.group;
             if mp.family.afi == AFI_IPV6 {
@@ -215,18 +233,20 @@ impl RouteLines {
                     attributes: &attributes,
                     next_hop: IpAddr::V4(attributes.next_hop),
                     signed: false,
+                    legacy_layout: legacy,
                 });
                 for n in &u.nlri {
                     self.emit(&mut base, n, sink)?;
                 }
             }
-            if let Some(mp) = u.attributes.mp_reach() {
+            if let Some(mp) = u.attributes.mp_reach().filter(|_| !legacy) {
                 self.group += 1;
                 base.group = self.group;
                 base.route = Some(RouteColumns {
                     attributes: &attributes,
                     next_hop: mp_next_hop(&mp.next_hop).unwrap_or(IpAddr::V4(attributes.next_hop)),
                     signed: mp.family.afi == AFI_IPV4,
+                    legacy_layout: false,
                 });
                 for n in &mp.nlri {
                     self.emit(&mut base, n, sink)?;
@@ -314,6 +334,7 @@ impl RouteLines {
                     attributes: &attributes,
                     next_hop: rib_next_hop(&e.attributes, attributes.next_hop),
                     signed: false,
+                    legacy_layout: false,
                 }),
                 states: None,
             });
@@ -349,6 +370,7 @@ impl RouteLines {
                 attributes: &attributes,
                 next_hop: rib_next_hop(&e.attributes, attributes.next_hop),
                 signed: false,
+                legacy_layout: false,
             }),
             states: None,
         });
