@@ -44,6 +44,8 @@ pub struct LabPeerConfig {
     pub ttl_255: bool,
     /// Send exactly this OPEN instead of the one built from the fields above.
     pub open: Option<Open>,
+    /// Set the restart state (R) bit in the graceful restart capability (RFC 4724 §3).
+    pub graceful_restart_restarting: bool,
 }
 
 impl LabPeerConfig {
@@ -60,6 +62,7 @@ impl LabPeerConfig {
             password: None,
             ttl_255: false,
             open: None,
+            graceful_restart_restarting: false,
         }
     }
 
@@ -81,7 +84,11 @@ impl LabPeerConfig {
         }
         if let Some(t) = self.graceful_restart {
             caps.push(Capability::GracefulRestart {
-                flags: 0,
+                flags: if self.graceful_restart_restarting {
+                    0x8
+                } else {
+                    0
+                },
                 restart_time: t,
                 families: self
                     .families
@@ -169,6 +176,8 @@ enum LabCommand {
     Send(Message),
     Raw(Bytes),
     Close(Option<Notification>),
+    StopKeepalives,
+    StopReading,
 }
 
 /// A connected lab peer.
@@ -385,6 +394,17 @@ impl LabPeer {
         let _ = tokio::time::timeout(Duration::from_secs(3), self.task).await;
     }
 
+    /// Stops sending KEEPALIVEs (the far side's hold timer will expire).
+    pub fn stop_keepalives(&self) {
+        let _ = self.commands.send(LabCommand::StopKeepalives);
+    }
+
+    /// Stops reading from the socket while still sending KEEPALIVEs: the TCP window closes
+    /// (the RFC 9687 send hold timer case).
+    pub fn stop_reading(&self) {
+        let _ = self.commands.send(LabCommand::StopReading);
+    }
+
     /// Drops the connection without a NOTIFICATION (like a crashed process).
     pub fn kill(self) {
         self.task.abort();
@@ -399,9 +419,10 @@ async fn session(
     keepalive: Duration,
 ) {
     let mut tick = tokio::time::interval(keepalive);
+    let (mut keepalives, mut reading) = (true, true);
     loop {
         tokio::select! {
-            m = framed.next() => match m {
+            m = async { if reading { framed.next().await } else { std::future::pending().await } } => match m {
                 Some(Ok(Message::Update(u))) => { lock(&received).apply(&u); changed.notify_waiters(); }
                 Some(Ok(Message::Notification(n))) => {
                     let mut r = lock(&received);
@@ -426,9 +447,15 @@ async fn session(
                     changed.notify_waiters();
                     return;
                 }
+                                Some(LabCommand::StopKeepalives) => keepalives = false,
+                Some(LabCommand::StopReading) => reading = false,
                 None => return,
             },
-            _ = tick.tick() => { let _ = framed.send(Message::Keepalive).await; }
+            _ = tick.tick(), if keepalives => {
+                // With reading stopped the peer's window fills; a blocked send must not stop
+                // the keepalives of a peer that still wants to look alive.
+                let _ = tokio::time::timeout(Duration::from_secs(1), framed.send(Message::Keepalive)).await;
+            }
         }
     }
 }

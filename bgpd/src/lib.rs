@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod chaos;
 pub mod check;
 pub mod config;
 pub mod daemon;
@@ -15,8 +16,8 @@ pub mod logging;
 pub mod metrics;
 pub mod mrt_view;
 pub mod policy;
+pub mod recording;
+pub mod replay;
 pub mod rib;
 pub mod session;
 pub mod show;
-pub mod recording;
-pub mod replay;

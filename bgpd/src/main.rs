@@ -57,6 +57,8 @@ enum Command {
     /// Play the UPDATEs one peer sent, recorded in an MRT file, into a live session with any
     /// BGP speaker.
     Replay(bgpd::replay::ReplayArgs),
+    /// Cause a BGP fault on purpose against any speaker and report its reaction.
+    Chaos(bgpd::chaos::ChaosArgs),
     /// Print an MRT file (RFC 6396) one route per line, exactly like `bgpdump -m`.
     Mrt(bgpd::mrt_view::MrtArgs),
     /// Check routes (API, MRT file or snapshot) against an intent file; exit 0 clean,
@@ -74,6 +76,7 @@ fn main() -> std::process::ExitCode {
         Command::Watch { api } => bgpd::show::watch(api),
         Command::Snapshot { api } => bgpd::show::snapshot(api),
         Command::Replay(args) => bgpd::replay::run(args),
+        Command::Chaos(args) => bgpd::chaos::run(args),
         Command::Check { config } => match bgpd::check::check(config) {
             Ok(text) => {
                 print!("{text}");

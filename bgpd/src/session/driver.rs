@@ -148,12 +148,14 @@ struct Connection {
 }
 
 impl Connection {
-    fn new(stream: TcpStream, outbound: bool) -> std::io::Result<Self> {
+    fn new(stream: TcpStream, outbound: bool, keep_frames: bool) -> std::io::Result<Self> {
         stream.set_nodelay(true)?;
         let local = stream.local_addr()?;
         let (r, w) = stream.into_split();
+        let mut codec = BgpCodec::default();
+        codec.keep_frames = keep_frames;
         Ok(Connection {
-            reader: FramedRead::with_capacity(r, BgpCodec::default(), 65536),
+            reader: FramedRead::with_capacity(r, codec, 65536),
             writer: w,
             local,
             outbound,
@@ -178,6 +180,8 @@ pub struct PeerTask {
     flush_on_down: bool,
     /// After a max-prefix reset, no new session before this instant (RFC 4486 §4).
     quiet_until: Option<Instant>,
+    /// MRT recording of this session's messages and state changes, when configured.
+    recorder: Option<crate::recording::RecorderHandle>,
 }
 
 fn timer_index(t: Timer) -> usize {
@@ -219,6 +223,7 @@ impl PeerTask {
         router_id: Ipv4Addr,
         commands: mpsc::UnboundedReceiver<PeerCommand>,
         rib: mpsc::UnboundedSender<RibEvent>,
+        recorder: Option<crate::recording::RecorderHandle>,
     ) -> Self {
         let fsm = Fsm::new(fsm_config(local_as, router_id, &neighbor));
         PeerTask {
@@ -234,6 +239,7 @@ impl PeerTask {
             established: false,
             flush_on_down: false,
             quiet_until: None,
+            recorder,
         }
     }
 
@@ -303,6 +309,18 @@ impl PeerTask {
             PeerCommand::Send(bytes) => {
                 if self.fsm.state() == State::Established {
                     crate::metrics::count_encoded_updates(&self.peer().to_string(), &bytes);
+                    if self.recorder.is_some() {
+                        let mut rest = bytes.clone();
+                        while let Ok(Some(len)) =
+                            bgp_proto::frame_len(&rest, bgp_proto::MAX_EXTENDED_MESSAGE_LEN)
+                        {
+                            if len > rest.len() {
+                                break;
+                            }
+                            let frame = rest.split_to(len);
+                            self.record(frame, true);
+                        }
+                    }
                     self.write(&bytes).await;
                     self.handle(Event::UpdateSent).await;
                 }
@@ -436,7 +454,7 @@ impl PeerTask {
                 return;
             }
         }
-        match Connection::new(stream, outbound) {
+        match Connection::new(stream, outbound, self.recorder.is_some()) {
             Ok(c) => {
                 tracing::debug!(peer = %self.peer(), local = %c.local, outbound, "TCP connection up");
                 self.connection = Some(c);
@@ -449,7 +467,52 @@ impl PeerTask {
         }
     }
 
+    fn ends(&self) -> crate::recording::SessionEnds {
+        let unspecified = match self.neighbor.address {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        };
+        crate::recording::SessionEnds {
+            peer_as: self.neighbor.peer_as,
+            local_as: self.fsm.config().local_as,
+            peer_address: self.neighbor.address,
+            local_address: self
+                .connection
+                .as_ref()
+                .map(|c| c.local.ip())
+                .unwrap_or(unspecified),
+        }
+    }
+
+    /// Records the message octets (received, or sent by us) when recording is on.
+    fn record(&mut self, raw: bytes::Bytes, sent: bool) {
+        let Some(rec) = &self.recorder else { return };
+        let add_path = self.fsm.negotiated().is_some_and(|n| {
+            if sent {
+                n.add_path_send != bgp_proto::FamilySet::EMPTY
+            } else {
+                n.add_path_receive != bgp_proto::FamilySet::EMPTY
+            }
+        });
+        let _ = rec.send(crate::recording::RecordEvent::Message {
+            time: std::time::SystemTime::now(),
+            ends: self.ends(),
+            sent,
+            add_path,
+            raw,
+        });
+    }
+
     async fn received(&mut self, next: Option<Result<Message, CodecError>>) {
+        if self.recorder.is_some() {
+            if let Some(frame) = self
+                .connection
+                .as_mut()
+                .and_then(|c| c.reader.decoder_mut().take_frame())
+            {
+                self.record(frame, false);
+            }
+        }
         match next {
             Some(Ok(m)) => {
                 if let Message::Update(u) = &m {
@@ -529,6 +592,9 @@ impl PeerTask {
         match m.to_bytes(&ctx) {
             Ok(b) => {
                 crate::metrics::count_message(&self.peer().to_string(), false, m);
+                if self.recorder.is_some() && self.connection.is_some() {
+                    self.record(b.clone(), true);
+                }
                 self.write(&b).await
             }
             Err(e) => tracing::error!(peer = %self.peer(), error = %e, "cannot encode message"),
@@ -624,6 +690,14 @@ impl PeerTask {
         }
         let after = self.fsm.state();
         if before != after {
+            if let Some(rec) = &self.recorder {
+                let _ = rec.send(crate::recording::RecordEvent::State {
+                    time: std::time::SystemTime::now(),
+                    ends: self.ends(),
+                    old: crate::recording::mrt_state(before),
+                    new: crate::recording::mrt_state(after),
+                });
+            }
             tracing::debug!(peer = %self.peer(), from = %before, to = %after, "state change");
             let _ = self.rib.send(RibEvent::State {
                 peer: self.id,
@@ -691,8 +765,8 @@ impl PeerTask {
         // RFC 4724 §4.2: routes are kept as stale only when the TCP session ends without a
         // NOTIFICATION; a hold timer expiry sends 4/0 and flushes them (see
         // `DownReason::keeps_routes_for_graceful_restart`).
-        let graceful = !std::mem::take(&mut self.flush_on_down)
-            && reason.keeps_routes_for_graceful_restart();
+        let graceful =
+            !std::mem::take(&mut self.flush_on_down) && reason.keeps_routes_for_graceful_restart();
         let _ = self.rib.send(RibEvent::Down {
             peer: self.id,
             graceful,
