@@ -11,6 +11,8 @@ declare -A need=(
   [bird]=bird2             # real peer: BIRD 2 (Calico's engine)
     [vtysh]=frr              # real peer: FRR (MetalLB's FRR mode)
   [promtool]=prometheus    # checks the /metrics output
+  [ip]=iproute2            # namespace lab: network namespaces, veth pairs, bridge
+  [jq]=jq                  # namespace lab: reads the peers' JSON views
 )
 
 missing=()

@@ -26,6 +26,9 @@ else
 fi
 cargo test --workspace --all-features --release --doc
 
+step "namespace interop lab: bgpd against real GoBGP, BIRD and FRR (tests/lab, bounded to 10 minutes)"
+timeout --kill-after=30 600 bash tests/lab/run.sh
+
 step "fuzz smoke run (bounded)"
 bash tests/fuzz-smoke.sh
 
