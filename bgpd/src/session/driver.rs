@@ -122,8 +122,8 @@ pub fn fsm_config(local_as: u32, router_id: Ipv4Addr, n: &Neighbor) -> FsmConfig
         ));
     }
     if n.graceful_restart {
-        // RFC 4724 §3: we are a helper (no forwarding state: F bit clear); the N bit says we
-        // understand RFC 8538 notification handling.
+        // RFC 4724 §3: we are a helper (no forwarding state: F bit clear). No N bit: RFC 8538
+        // is not implemented, so a NOTIFICATION or a hold timer expiry flushes the routes.
         caps.push(Capability::GracefulRestart {
             flags: 0,
             restart_time: n.restart_time,
