@@ -89,6 +89,17 @@ pub struct MalformedCase {
     pub expect: &'static str,
     /// Builds the octets (4-octet AS session).
     pub bytes: fn() -> Vec<u8>,
+    /// When it is sent.
+    pub stage: Stage,
+}
+
+/// When a malformed message is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Instead of our OPEN, on a fresh connection.
+    Open,
+    /// Once the session is Established.
+    Established,
 }
 
 fn message(kind: u8, body: &[u8]) -> Vec<u8> {
@@ -120,9 +131,30 @@ fn with(extra: &[&[u8]]) -> Vec<u8> {
     update(&a)
 }
 
+/// An OPEN from AS 64513 (2-octet field and 4-octet AS capability), hold time 90, router id
+/// 198.51.100.99, capabilities IPv4 unicast and 4-octet AS, then changed by `edit`.
+fn open_with(version: u8, asn: u16, hold: u16, id: [u8; 4], params: &[u8]) -> Vec<u8> {
+    let mut body = vec![version];
+    body.extend_from_slice(&asn.to_be_bytes());
+    body.extend_from_slice(&hold.to_be_bytes());
+    body.extend_from_slice(&id);
+    body.push(params.len() as u8);
+    body.extend_from_slice(params);
+    message(1, &body)
+}
+
+/// Capabilities: MP IPv4 unicast, 4-octet AS `asn`.
+fn caps(asn: u32) -> Vec<u8> {
+    let a = asn.to_be_bytes();
+    vec![2, 12, 1, 4, 0, 1, 0, 1, 65, 4, a[0], a[1], a[2], a[3]]
+}
+
+const ID: [u8; 4] = [198, 51, 100, 99];
+
 /// The catalog of malformed messages (items of ../shared/BAD-INPUTS.md).
 pub const MALFORMED: &[MalformedCase] = &[
     MalformedCase {
+        stage: Stage::Established,
         name: "bad-marker",
         expect: "item 1: NOTIFICATION 1/1, session reset",
         bytes: || {
@@ -134,6 +166,7 @@ pub const MALFORMED: &[MalformedCase] = &[
         },
     },
     MalformedCase {
+        stage: Stage::Established,
         name: "bad-length",
         expect: "item 2: NOTIFICATION 1/2 with the length, session reset",
         bytes: || {
@@ -145,46 +178,55 @@ pub const MALFORMED: &[MalformedCase] = &[
         },
     },
     MalformedCase {
+        stage: Stage::Established,
         name: "bad-type",
         expect: "item 3: NOTIFICATION 1/3, session reset",
         bytes: || message(0, &[]),
     },
     MalformedCase {
+        stage: Stage::Established,
         name: "attribute-overrun",
         expect: "item 10: RFC 7606 treat-as-withdraw, session stays up",
         bytes: || with(&[&ORIGIN, &AS_PATH, &NEXT_HOP, &[0xc0, 99, 40, 1, 2]]),
     },
     MalformedCase {
+        stage: Stage::Established,
         name: "missing-next-hop",
         expect: "item 11: RFC 7606 treat-as-withdraw, session stays up",
         bytes: || with(&[&ORIGIN, &AS_PATH]),
     },
     MalformedCase {
+        stage: Stage::Established,
         name: "origin-optional-flag",
         expect: "item 12: RFC 7606 treat-as-withdraw, session stays up",
         bytes: || with(&[&[0xc0, 1, 1, 0], &AS_PATH, &NEXT_HOP]),
     },
     MalformedCase {
+        stage: Stage::Established,
         name: "bad-origin",
         expect: "item 13: RFC 7606 treat-as-withdraw, session stays up",
         bytes: || with(&[&[0x40, 1, 1, 7], &AS_PATH, &NEXT_HOP]),
     },
     MalformedCase {
+        stage: Stage::Established,
         name: "as-path-zero-segment",
         expect: "item 14: RFC 7606 treat-as-withdraw, session stays up",
         bytes: || with(&[&ORIGIN, &[0x40, 2, 2, 2, 0], &NEXT_HOP]),
     },
     MalformedCase {
+        stage: Stage::Established,
         name: "next-hop-length",
         expect: "item 15: RFC 7606 treat-as-withdraw, session stays up",
         bytes: || with(&[&ORIGIN, &AS_PATH, &[0x40, 3, 5, 198, 51, 100, 99, 0]]),
     },
     MalformedCase {
+        stage: Stage::Established,
         name: "communities-length",
         expect: "item 18: RFC 7606 treat-as-withdraw, session stays up",
         bytes: || with(&[&ORIGIN, &AS_PATH, &NEXT_HOP, &[0xc0, 8, 3, 0, 1, 2]]),
     },
     MalformedCase {
+        stage: Stage::Established,
         name: "mp-reach-twice",
         expect: "item 20: NOTIFICATION 3/1, session reset",
         bytes: || {
@@ -196,6 +238,7 @@ pub const MALFORMED: &[MalformedCase] = &[
         },
     },
     MalformedCase {
+        stage: Stage::Established,
         name: "nlri-too-long",
         expect: "item 21: NOTIFICATION 3/10, session reset",
         bytes: || {
@@ -208,21 +251,269 @@ pub const MALFORMED: &[MalformedCase] = &[
         },
     },
     MalformedCase {
+        stage: Stage::Established,
         name: "unknown-well-known",
         expect: "item 22: NOTIFICATION 3/2 with the attribute, session reset",
         bytes: || with(&[&ORIGIN, &AS_PATH, &NEXT_HOP, &[0x40, 99, 1, 0]]),
     },
     MalformedCase {
+        stage: Stage::Established,
         name: "prefix-sid-corrupt",
         expect: "item 23: kept or discarded, never a reset (the 2025 all-zero Prefix-SID)",
         bytes: || with(&[&ORIGIN, &AS_PATH, &NEXT_HOP, &[0xc0, 40, 4, 0, 0, 0, 0]]),
     },
     MalformedCase {
+        stage: Stage::Established,
         name: "short-notification",
         expect: "item 24: the session closes without a NOTIFICATION in reply",
         bytes: || message(3, &[6]),
     },
+    MalformedCase {
+        stage: Stage::Open,
+        name: "open-version-3",
+        expect: "item 5: NOTIFICATION 2/1 with the supported version (00 04)",
+        bytes: || open_with(3, 64513, 90, ID, &caps(64513)),
+    },
+    MalformedCase {
+        stage: Stage::Open,
+        name: "open-hold-time-1",
+        expect: "item 5: NOTIFICATION 2/6",
+        bytes: || open_with(4, 64513, 1, ID, &caps(64513)),
+    },
+    MalformedCase {
+        stage: Stage::Open,
+        name: "open-bad-peer-as",
+        expect: "item 6: NOTIFICATION 2/2",
+        bytes: || open_with(4, 64999, 90, ID, &caps(64999)),
+    },
+    MalformedCase {
+        stage: Stage::Open,
+        name: "open-as-zero",
+        expect: "item 6: NOTIFICATION 2/2",
+        bytes: || open_with(4, 0, 90, ID, &caps(0)),
+    },
+    MalformedCase {
+        stage: Stage::Open,
+        name: "open-bgp-id-zero",
+        expect: "item 6: NOTIFICATION 2/3",
+        bytes: || open_with(4, 64513, 90, [0; 4], &caps(64513)),
+    },
+    MalformedCase {
+        stage: Stage::Open,
+        name: "open-params-truncated",
+        expect: "item 7: a clean NOTIFICATION (optional parameter overruns the OPEN)",
+        bytes: || open_with(4, 64513, 90, ID, &[2, 14, 1, 4, 0, 1]),
+    },
+    MalformedCase {
+        stage: Stage::Open,
+        name: "open-capability-length",
+        expect: "item 8: a clean NOTIFICATION (4-octet AS capability of length 2)",
+        bytes: || open_with(4, 64513, 90, ID, &[2, 4, 65, 2, 0xfc, 0x01]),
+    },
+    MalformedCase {
+        stage: Stage::Open,
+        name: "open-fqdn-zero-length",
+        expect: "item 8: a clean NOTIFICATION (FQDN capability of length 0)",
+        bytes: || {
+            let mut p = caps(64513);
+            p.extend_from_slice(&[2, 2, 73, 0]);
+            open_with(4, 64513, 90, ID, &p)
+        },
+    },
+    MalformedCase {
+        stage: Stage::Open,
+        name: "open-unknown-capabilities",
+        expect: "item 8: FQDN 73 (empty names), software-version 75 (empty), role 9 and unknown 200 tolerated: our KEEPALIVE",
+        bytes: || {
+            let mut p = caps(64513);
+            p.extend_from_slice(&[2, 13, 73, 2, 0, 0, 75, 1, 0, 9, 1, 3, 200, 1, 0]);
+            open_with(4, 64513, 90, ID, &p)
+        },
+    },
+    MalformedCase {
+        stage: Stage::Established,
+        name: "withdrawn-length-overrun",
+        expect: "item 9: NOTIFICATION 3/1, session reset",
+        bytes: || message(2, &[0, 40, 0, 0]),
+    },
+    MalformedCase {
+        stage: Stage::Established,
+        name: "origin-length",
+        expect: "item 13: RFC 7606 treat-as-withdraw, session stays up",
+        bytes: || with(&[&[0x40, 1, 2, 0, 0], &AS_PATH, &NEXT_HOP]),
+    },
+    MalformedCase {
+        stage: Stage::Established,
+        name: "as-path-as-zero",
+        expect: "item 14: RFC 7606 treat-as-withdraw, session stays up",
+        bytes: || with(&[&ORIGIN, &[0x40, 2, 10, 2, 2, 0, 0, 0xfc, 0x01, 0, 0, 0, 0], &NEXT_HOP]),
+    },
+    MalformedCase {
+        stage: Stage::Established,
+        name: "med-length",
+        expect: "item 16: RFC 7606 treat-as-withdraw, session stays up",
+        bytes: || with(&[&ORIGIN, &AS_PATH, &NEXT_HOP, &[0x80, 4, 3, 0, 0, 1]]),
+    },
+    MalformedCase {
+        stage: Stage::Established,
+        name: "local-pref-ebgp",
+        expect: "item 16: LOCAL_PREF from an eBGP peer discarded, route kept",
+        bytes: || with(&[&ORIGIN, &AS_PATH, &NEXT_HOP, &[0x40, 5, 4, 0, 0, 0, 200]]),
+    },
+    MalformedCase {
+        stage: Stage::Established,
+        name: "atomic-aggregate-length",
+        expect: "item 17: ATOMIC_AGGREGATE discarded, route kept",
+        bytes: || with(&[&ORIGIN, &AS_PATH, &NEXT_HOP, &[0x40, 6, 1, 0]]),
+    },
+    MalformedCase {
+        stage: Stage::Established,
+        name: "aggregator-length",
+        expect: "item 17: AGGREGATOR discarded, route kept",
+        bytes: || with(&[&ORIGIN, &AS_PATH, &NEXT_HOP, &[0xc0, 7, 3, 0, 0, 1]]),
+    },
+    MalformedCase {
+        stage: Stage::Established,
+        name: "ext-communities-length",
+        expect: "item 18: RFC 7606 treat-as-withdraw, session stays up",
+        bytes: || with(&[&ORIGIN, &AS_PATH, &NEXT_HOP, &[0xc0, 16, 7, 0, 2, 0, 1, 0, 0, 1]]),
+    },
+    MalformedCase {
+        stage: Stage::Established,
+        name: "large-communities-length",
+        expect: "item 18: RFC 7606 treat-as-withdraw, session stays up",
+        bytes: || {
+            with(&[
+                &ORIGIN,
+                &AS_PATH,
+                &NEXT_HOP,
+                &[0xc0, 32, 11, 0, 0, 0xfc, 1, 0, 0, 0, 1, 0, 0, 0],
+            ])
+        },
+    },
+    MalformedCase {
+        stage: Stage::Established,
+        name: "originator-id-ebgp",
+        expect: "item 19: malformed ORIGINATOR_ID on eBGP discarded, route kept",
+        bytes: || with(&[&ORIGIN, &AS_PATH, &NEXT_HOP, &[0x80, 9, 3, 1, 2, 3]]),
+    },
+    MalformedCase {
+        stage: Stage::Established,
+        name: "duplicate-attribute",
+        expect: "item 20: the same MED twice, the first kept, route kept",
+        bytes: || {
+            with(&[
+                &ORIGIN,
+                &AS_PATH,
+                &NEXT_HOP,
+                &[0x80, 4, 4, 0, 0, 0, 7],
+                &[0x80, 4, 4, 0, 0, 0, 9],
+            ])
+        },
+    },
+    MalformedCase {
+        stage: Stage::Established,
+        name: "host-bits-set",
+        expect: "item 21: 10.244.9.1/26 masked to 10.244.9.0/26, accepted",
+        bytes: || {
+            let mut m = with(&[&ORIGIN, &AS_PATH, &NEXT_HOP]);
+            if let Some(b) = m.last_mut() {
+                *b = 1;
+            }
+            m
+        },
+    },
+    MalformedCase {
+        stage: Stage::Established,
+        name: "unknown-optional-transitive",
+        expect: "item 22: kept (passed on with the Partial bit), route kept",
+        bytes: || with(&[&ORIGIN, &AS_PATH, &NEXT_HOP, &[0xc0, 250, 2, 0xab, 0xcd]]),
+    },
+    MalformedCase {
+        stage: Stage::Established,
+        name: "unknown-optional-non-transitive",
+        expect: "item 22: dropped, route kept",
+        bytes: || with(&[&ORIGIN, &AS_PATH, &NEXT_HOP, &[0x80, 251, 2, 0xab, 0xcd]]),
+    },
+    MalformedCase {
+        stage: Stage::Established,
+        name: "notification-bad-shutdown",
+        expect: "item 24: Cease 6/2 with a shutdown length past the end and invalid UTF-8: closed, no reply",
+        bytes: || message(3, &[6, 2, 40, 0xff, 0xfe]),
+    },
 ];
+
+/// What the target answered to an OPEN-stage case.
+#[derive(Debug, Default)]
+pub struct OpenReaction {
+    /// Types of the messages received, in order (1 OPEN, 3 NOTIFICATION, 4 KEEPALIVE).
+    pub types: Vec<u8>,
+    /// The NOTIFICATION received: code, subcode, data.
+    pub notification: Option<(u8, u8, Vec<u8>)>,
+    /// The target closed the connection.
+    pub closed: bool,
+}
+
+impl std::fmt::Display for OpenReaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.notification {
+            Some((c, s, d)) => write!(f, "the target sent NOTIFICATION {c}/{s} data {d:02x?}")?,
+            None if self.types.contains(&4) => write!(f, "the target sent a KEEPALIVE")?,
+            None => write!(f, "the target sent no NOTIFICATION")?,
+        }
+        if self.closed {
+            write!(f, " and closed the session")?;
+        }
+        Ok(())
+    }
+}
+
+/// Opens a raw connection to `target` (from `local` if given), sends `bytes` as our first
+/// message and reads what comes back until a NOTIFICATION or KEEPALIVE, the end of the
+/// connection, or `wait`.
+pub async fn open_case(
+    target: SocketAddr,
+    local: Option<IpAddr>,
+    bytes: &[u8],
+    wait: Duration,
+) -> anyhow::Result<OpenReaction> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let socket = match target {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    if let Some(l) = local {
+        socket.bind(SocketAddr::new(l, 0))?;
+    }
+    let mut stream = socket.connect(target).await?;
+    stream.write_all(bytes).await?;
+    let mut r = OpenReaction::default();
+    let mut buf = Vec::new();
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        while let (Some(&hi), Some(&lo), Some(&kind)) = (buf.get(16), buf.get(17), buf.get(18)) {
+            let len = usize::from(u16::from_be_bytes([hi, lo])).max(19);
+            let Some(msg) = buf.get(..len) else { break };
+            r.types.push(kind);
+            if let (3, Some(&code), Some(&sub)) = (kind, msg.get(19), msg.get(20)) {
+                r.notification = Some((code, sub, msg.get(21..).unwrap_or(&[]).to_vec()));
+            }
+            buf.drain(..len);
+            if kind == 3 || kind == 4 {
+                return Ok(r);
+            }
+        }
+        let mut chunk = [0u8; 4096];
+        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                r.closed = true;
+                return Ok(r);
+            }
+            Ok(Ok(n)) => buf.extend_from_slice(chunk.get(..n).unwrap_or(&[])),
+            Err(_) => return Ok(r),
+        }
+    }
+}
 
 /// Runs `bgpd chaos`.
 pub fn run(args: &ChaosArgs) -> anyhow::Result<()> {
@@ -326,6 +617,18 @@ async fn chaos(args: &ChaosArgs) -> anyhow::Result<()> {
                     "no malformed case {name:?} (`bgpd chaos --target X malformed list`)"
                 )
             })?;
+            if case.stage == Stage::Open {
+                let r = open_case(
+                    args.target,
+                    args.local_address,
+                    &(case.bytes)(),
+                    wait.min(Duration::from_secs(5)),
+                )
+                .await?;
+                println!("sent {} ({})", case.name, case.expect);
+                println!("{r}");
+                return Ok(());
+            }
             let p = connect(args, config(args, None)).await?;
             p.send_raw((case.bytes)().into());
             println!("sent {} ({})", case.name, case.expect);

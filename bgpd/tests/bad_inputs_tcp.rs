@@ -1,0 +1,409 @@
+//! ../shared/BAD-INPUTS.md items 1–24 over real TCP against the `bgpd` binary, while a real
+//! GoBGP peer (Debian's `gobgpd`; missing fails the test) keeps a session and a route at bgpd.
+//! Every case of `bgpd::chaos::MALFORMED` is sent from its own address (its own neighbor),
+//! all at once. For each: the NOTIFICATION the attacker receives (code, subcode, data), or
+//! for RFC 7606 cases the session staying up and the route withdrawn / kept, seen through
+//! `GET /api/v1/rib?peer=`; the log line naming the peer (and the offset); bgpd still
+//! running; GoBGP's session (`gobgp -j neighbor`) and its route at bgpd untouched.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
+
+use bgpd::chaos::{open_case, Stage, MALFORMED};
+use bgpd::lab_peer::{LabPeer, LabPeerConfig, LabRoute};
+use serde_json::Value;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Kill(Vec<Child>);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// What the attacker must see.
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    /// NOTIFICATION code/subcode, with this data if given; the session closed.
+    Notify(u8, u8, Option<&'static [u8]>),
+    /// The OPEN is accepted: a KEEPALIVE comes back.
+    Keepalive,
+    /// RFC 7606 treat-as-withdraw: session up, the route announced before is gone.
+    Withdraw,
+    /// Attribute discarded (or kept): session up, the route is in the RIB; optionally a JSON
+    /// field of the RIB entry with this value.
+    Keep(Option<(&'static str, i64)>),
+    /// The connection closes without a NOTIFICATION from bgpd.
+    ClosedSilently,
+}
+
+fn expected(name: &str) -> Expect {
+    use Expect::*;
+    match name {
+        "bad-marker" => Notify(1, 1, None),
+        "bad-length" => Notify(1, 2, Some(&[0, 20])),
+        "bad-type" => Notify(1, 3, Some(&[0])),
+        "open-version-3" => Notify(2, 1, Some(&[0, 4])),
+        "open-hold-time-1" => Notify(2, 6, None),
+        "open-bad-peer-as" | "open-as-zero" => Notify(2, 2, None),
+        "open-bgp-id-zero" => Notify(2, 3, None),
+        "open-params-truncated" => Notify(2, 0, None),
+        "open-capability-length" | "open-fqdn-zero-length" => Notify(2, 0, None),
+        "open-unknown-capabilities" => Keepalive,
+        "withdrawn-length-overrun" | "mp-reach-twice" => Notify(3, 1, None),
+        "nlri-too-long" => Notify(3, 10, None),
+        "unknown-well-known" => Notify(3, 2, Some(&[0x40, 99, 1, 0])),
+        "attribute-overrun"
+        | "missing-next-hop"
+        | "origin-optional-flag"
+        | "bad-origin"
+        | "origin-length"
+        | "as-path-zero-segment"
+        | "as-path-as-zero"
+        | "next-hop-length"
+        | "med-length"
+        | "communities-length"
+        | "ext-communities-length"
+        | "large-communities-length" => Withdraw,
+        "local-pref-ebgp"
+        | "atomic-aggregate-length"
+        | "aggregator-length"
+        | "originator-id-ebgp"
+        | "host-bits-set"
+        | "unknown-optional-transitive"
+        | "unknown-optional-non-transitive"
+        | "prefix-sid-corrupt" => Keep(None),
+        "duplicate-attribute" => Keep(Some(("med", 7))),
+        "short-notification" | "notification-bad-shutdown" => ClosedSilently,
+        other => panic!("no expectation for MALFORMED case {other}: add one"),
+    }
+}
+
+const PREFIX: &str = "10.244.9.0/26";
+
+async fn rib(api: u16, peer: &str) -> Vec<Value> {
+    let url = format!("http://127.0.0.1:{api}/api/v1/rib?peer={peer}");
+    tokio::task::spawn_blocking(move || {
+        let body = ureq::get(&url).call().ok()?.into_string().ok()?;
+        serde_json::from_str::<Vec<Value>>(&body).ok()
+    })
+    .await
+    .unwrap()
+    .unwrap_or_default()
+}
+
+async fn entry(api: u16, peer: &str, prefix: &str) -> Option<Value> {
+    rib(api, peer)
+        .await
+        .into_iter()
+        .find(|e| e["prefix"] == prefix)
+}
+
+/// Polls until `want` holds for the prefix's presence, or `timeout`.
+async fn wait_presence(api: u16, peer: &str, present: bool, timeout: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if entry(api, peer, PREFIX).await.is_some() == present {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// Runs one case from `local`; returns an error text, or None if all held.
+async fn run_case(
+    target: SocketAddr,
+    api: u16,
+    local: Ipv4Addr,
+    name: &'static str,
+    bytes: Vec<u8>,
+    stage: Stage,
+) -> Option<String> {
+    let peer = local.to_string();
+    let exp = expected(name);
+    if stage == Stage::Open {
+        let r = open_case(
+            target,
+            Some(IpAddr::V4(local)),
+            &bytes,
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
+        let ok = match exp {
+            Expect::Notify(c, s, d) => match &r.notification {
+                Some((rc, rs, rd)) => {
+                    *rc == c && *rs == s && d.is_none_or(|d| rd.as_slice() == d) && r.types[0] == 1
+                }
+                None => false,
+            },
+            Expect::Keepalive => r.types == [1, 4] && r.notification.is_none(),
+            _ => false,
+        };
+        return (!ok).then(|| format!("{name}: expected {exp:?}, got {r} ({:?})", r.types));
+    }
+    let mut cfg = LabPeerConfig::new(64513, Ipv4Addr::new(198, 51, 100, 99));
+    cfg.local_address = Some(IpAddr::V4(local));
+    let mut p = None;
+    for _ in 0..50 {
+        match LabPeer::connect(target, cfg.clone()).await {
+            Ok(x) => {
+                p = Some(x);
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    let Some(p) = p else {
+        return Some(format!("{name}: no session"));
+    };
+    let route = LabRoute::new(vec![64513], "198.51.100.99".parse().unwrap());
+    if matches!(exp, Expect::Withdraw) {
+        p.announce(&route, &[PREFIX]);
+        if !wait_presence(api, &peer, true, Duration::from_secs(10)).await {
+            return Some(format!("{name}: the valid route never reached bgpd's RIB"));
+        }
+    }
+    p.send_raw(bytes.into());
+    let closed = p.wait_for(Duration::from_secs(3), |r| r.closed).await;
+    let got = p.received();
+    match exp {
+        Expect::Notify(c, s, d) => {
+            let n = got.notification.as_ref();
+            let ok = closed
+                && n.is_some_and(|n| {
+                    n.code == c && n.subcode == s && d.is_none_or(|d| n.data.as_ref() == d)
+                });
+            (!ok).then(|| format!("{name}: expected {exp:?}, got closed={closed} {n:?}"))
+        }
+        Expect::ClosedSilently => (!(closed && got.notification.is_none())).then(|| {
+            format!(
+                "{name}: expected a close without NOTIFICATION, got closed={closed} {:?}",
+                got.notification
+            )
+        }),
+        Expect::Withdraw => {
+            if closed {
+                return Some(format!("{name}: session reset: {:?}", got.notification));
+            }
+            (!wait_presence(api, &peer, false, Duration::from_secs(10)).await)
+                .then(|| format!("{name}: the route was not withdrawn"))
+        }
+        Expect::Keep(field) => {
+            if closed {
+                return Some(format!("{name}: session reset: {:?}", got.notification));
+            }
+            if !wait_presence(api, &peer, true, Duration::from_secs(10)).await {
+                return Some(format!("{name}: the route is not in bgpd's RIB"));
+            }
+            let e = entry(api, &peer, PREFIX).await.unwrap_or_default();
+            match field {
+                Some((f, v)) if e[f] != v => Some(format!("{name}: {f} != {v}: {e}")),
+                _ => None,
+            }
+        }
+        Expect::Keepalive => Some(format!("{name}: Keepalive is for OPEN cases")),
+    }
+}
+
+fn gobgp_json(api: u16, args: &[&str]) -> Value {
+    let out = Command::new("gobgp")
+        .args(["-p", &api.to_string(), "-j"])
+        .args(args)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_bad_input_over_tcp_with_a_healthy_gobgp_peer() {
+    for tool in ["gobgpd", "gobgp"] {
+        let ok = Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {tool}"))
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        assert!(
+            ok,
+            "`{tool}` is not installed: run tests/install-deps.sh (Debian package gobgpd)"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (port, api, gapi) = (free_port(), free_port(), free_port());
+    let mut neighbors = String::new();
+    for i in 0..MALFORMED.len() {
+        neighbors.push_str(&format!(
+            "[[neighbors]]\naddress = \"127.0.2.{}\"\npeer_as = 64513\npassive = true\nimport_policy = [\"all\"]\n\n",
+            i + 1
+        ));
+    }
+    let config = dir.path().join("bgpd.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[global]\nasn = 64515\nrouter_id = \"127.0.0.2\"\nlisten = [\"127.0.0.2:{port}\"]\n[api]\nlisten = \"127.0.0.1:{api}\"\n[[policies]]\nname = \"all\"\n[[policies.statements]]\naction = \"accept\"\n\n[[neighbors]]\naddress = \"127.0.0.21\"\npeer_as = 64514\npassive = true\nimport_policy = [\"all\"]\nexport_policy = [\"all\"]\n\n{neighbors}"
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("bgpd.log");
+    let bgpd = Command::new(env!("CARGO_BIN_EXE_bgpd"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .stderr(std::fs::File::create(&log).unwrap())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut procs = Kill(vec![bgpd]);
+    let gcfg = dir.path().join("gobgp.toml");
+    std::fs::write(
+        &gcfg,
+        format!(
+            "[global.config]\n  as = 64514\n  router-id = \"127.0.0.21\"\n  port = -1\n[[neighbors]]\n  [neighbors.config]\n    neighbor-address = \"127.0.0.2\"\n    peer-as = 64515\n  [neighbors.timers.config]\n    connect-retry = 1\n  [neighbors.transport.config]\n    local-address = \"127.0.0.21\"\n    remote-port = {port}\n  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = \"ipv4-unicast\"\n"
+        ),
+    )
+    .unwrap();
+    procs.0.push(
+        Command::new("gobgpd")
+            .arg("-f")
+            .arg(&gcfg)
+            .arg("--api-hosts")
+            .arg(format!("127.0.0.1:{gapi}"))
+            .arg("--pprof-disable")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("gobgpd.log")).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let healthy = "203.0.113.0/24";
+    let start = Instant::now();
+    let mut added = false;
+    loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "GoBGP never Established: {}",
+            gobgp_json(gapi, &["neighbor"])
+        );
+        let v = gobgp_json(gapi, &["neighbor"]);
+        if v[0]["state"]["session_state"] == 6 {
+            if !added {
+                let st = Command::new("gobgp")
+                    .args([
+                        "-p",
+                        &gapi.to_string(),
+                        "global",
+                        "rib",
+                        "add",
+                        healthy,
+                        "-a",
+                        "ipv4",
+                        "nexthop",
+                        "198.51.100.21",
+                    ])
+                    .status()
+                    .unwrap();
+                assert!(st.success());
+                added = true;
+            }
+            if entry(api, "127.0.0.21", healthy).await.is_some() {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let before = gobgp_json(gapi, &["neighbor"]);
+    let healthy_entry = entry(api, "127.0.0.21", healthy).await.unwrap();
+
+    let target = SocketAddr::from(([127, 0, 0, 2], port));
+    let t0 = Instant::now();
+    let tasks: Vec<_> = MALFORMED
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let local = Ipv4Addr::new(127, 0, 2, i as u8 + 1);
+            tokio::spawn(run_case(target, api, local, c.name, (c.bytes)(), c.stage))
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for t in tasks {
+        if let Some(f) = t.await.unwrap() {
+            failures.push(f);
+        }
+    }
+    eprintln!(
+        "{} cases in {:.1} s",
+        MALFORMED.len(),
+        t0.elapsed().as_secs_f64()
+    );
+
+    // The log names the peer for every case; with the offset where the decoder found one.
+    let text = std::fs::read_to_string(&log).unwrap();
+    for (i, c) in MALFORMED.iter().enumerate() {
+        let peer = format!("127.0.2.{}", i + 1);
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains(&format!("peer={peer} ")))
+            .collect();
+        let needs_offset = matches!(expected(c.name), Expect::Withdraw)
+            || (c.stage == Stage::Established && matches!(expected(c.name), Expect::Notify(..)));
+        if needs_offset && !lines.iter().any(|l| l.contains("offset")) {
+            failures.push(format!(
+                "{}: no log line with peer {peer} and the offset:\n{}",
+                c.name,
+                lines.join("\n")
+            ));
+        }
+        // An accepted OPEN is no error: nothing to log until the session is Established.
+        if lines.is_empty() && !matches!(expected(c.name), Expect::Keepalive) {
+            failures.push(format!("{}: no log line names peer {peer}", c.name));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\n\nbgpd log:\n{text}",
+        failures.join("\n")
+    );
+
+    // bgpd still runs; GoBGP's session and route were never touched.
+    assert!(procs.0[0].try_wait().unwrap().is_none(), "bgpd exited");
+    let after = gobgp_json(gapi, &["neighbor"]);
+    assert_eq!(after[0]["state"]["session_state"], 6, "{after}");
+    assert_eq!(
+        after[0]["timers"]["state"]["uptime"], before[0]["timers"]["state"]["uptime"],
+        "GoBGP's session restarted: {before} -> {after}"
+    );
+    // The same route, never replaced: everything equal, and its age kept growing.
+    let mut now = entry(api, "127.0.0.21", healthy).await.unwrap();
+    let mut was = healthy_entry;
+    assert!(
+        now["age_seconds"].as_u64() >= was["age_seconds"].as_u64(),
+        "{was} -> {now}"
+    );
+    now["age_seconds"] = Value::Null;
+    was["age_seconds"] = Value::Null;
+    assert_eq!(now, was);
+    let n: Value = serde_json::from_str(
+        &ureq::get(&format!(
+            "http://127.0.0.1:{api}/api/v1/neighbors/127.0.0.21"
+        ))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(n["state"], "Established");
+    assert_eq!(n["flaps"], 0);
+}
