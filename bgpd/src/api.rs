@@ -14,6 +14,10 @@
 //! | `POST /api/v1/snapshot` | writes TABLE_DUMP_V2 snapshots: `{"loc_rib": path, "adj_rib_in": path}` |
 //! | `GET /metrics` | Prometheus text format |
 //!
+//! With `[api] token` (or `token_file`) set, every request that changes state (any method but
+//! GET and HEAD: the resets and the snapshot) needs `Authorization: Bearer TOKEN`; without
+//! it, or with another token, the answer is 401 and nothing is done. GET stays open.
+//!
 //! The API only reads or asks: it sends [`Control`] messages to the RIB task and waits for
 //! the answer, so it never touches routing state itself.
 
@@ -35,6 +39,47 @@ use tokio::sync::{mpsc, oneshot};
 struct ApiState {
     control: mpsc::UnboundedSender<Control>,
     events: EventBus,
+    /// The bearer token required on requests that change state.
+    token: Option<std::sync::Arc<str>>,
+}
+
+/// Equal without an early exit on the first differing octet.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Requests that change state need the bearer token, when one is configured.
+async fn require_token(
+    State(s): State<ApiState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let reads = matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    if let (Some(token), false) = (&s.token, reads) {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        if !given.is_some_and(|g| same_secret(g.as_bytes(), token.as_bytes())) {
+            tracing::warn!(method = %request.method(), path = %request.uri().path(), "API request refused: missing or wrong bearer token");
+            let mut r = ApiError(
+                StatusCode::UNAUTHORIZED,
+                "this request needs `Authorization: Bearer TOKEN` ([api] token)".into(),
+            )
+            .into_response();
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+            return r;
+        }
+    }
+    next.run(request).await
 }
 
 /// An error answer: status and `{"error": "..."}`.
@@ -66,14 +111,20 @@ async fn ask<T>(
     }
 }
 
-/// Binds `address` and serves the API in a task of its own.
+/// Binds `address` and serves the API in a task of its own; `token`, if any, is required
+/// as a bearer token on every request that changes state.
 pub async fn serve(
     address: SocketAddr,
     control: mpsc::UnboundedSender<Control>,
     events: EventBus,
+    token: Option<String>,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(address).await?;
-    let app = router(ApiState { control, events });
+    let app = router(ApiState {
+        control,
+        events,
+        token: token.map(std::sync::Arc::from),
+    });
     tracing::info!(address = %address, "HTTP API and /metrics on http://{address}");
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
@@ -97,6 +148,10 @@ fn router(state: ApiState) -> Router {
         .route("/api/v1/snapshot", post(snapshot))
         .route("/api/v1/events", get(events))
         .route("/metrics", get(metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_token,
+        ))
         .with_state(state)
 }
 

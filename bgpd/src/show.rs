@@ -18,6 +18,20 @@ pub struct ApiArgs {
     /// Print JSON instead of a table.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Bearer token for requests that change state (`[api] token`); default: the
+    /// environment variable BGPD_API_TOKEN. Prefer the variable: arguments show in `ps`.
+    #[arg(long, global = true)]
+    pub token: Option<String>,
+}
+
+impl ApiArgs {
+    /// The token from `--token`, else from BGPD_API_TOKEN.
+    pub fn token(&self) -> Option<String> {
+        self.token
+            .clone()
+            .or_else(|| std::env::var("BGPD_API_TOKEN").ok())
+            .filter(|t| !t.is_empty())
+    }
 }
 
 /// `bgpd show` subcommands.
@@ -315,11 +329,17 @@ fn yes(b: bool) -> &'static str {
 /// `bgpd snapshot`: asks the daemon to write TABLE_DUMP_V2 snapshots and prints their paths.
 pub fn snapshot(args: &ApiArgs) -> anyhow::Result<()> {
     let url = format!("{}/api/v1/snapshot", args.api.trim_end_matches('/'));
-    let body = match ureq::post(&url)
-        .timeout(std::time::Duration::from_secs(120))
-        .call()
-    {
+    let mut request = ureq::post(&url).timeout(std::time::Duration::from_secs(120));
+    if let Some(t) = args.token() {
+        request = request.set("Authorization", &format!("Bearer {t}"));
+    }
+    let body = match request.call() {
         Ok(r) => r.into_string()?,
+        Err(ureq::Error::Status(401, _)) => {
+            anyhow::bail!(
+                "{url}: HTTP 401: bgpd wants its API token ([api] token): pass --token or set BGPD_API_TOKEN"
+            )
+        }
         Err(ureq::Error::Status(code, r)) => {
             anyhow::bail!(
                 "{url}: HTTP {code}: {}",

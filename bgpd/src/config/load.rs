@@ -238,6 +238,28 @@ fn resolve(
         }
     }
 
+    let mut api = raw.api.clone();
+    if let Some(path) = api.token_file.take() {
+        if api.token.is_some() {
+            return Err(err(
+                "api.token".into(),
+                "set only one of token, token_file".into(),
+            ));
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            err(
+                "api.token_file".into(),
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })?;
+        api.token = Some(super::ApiToken(
+            text.trim_end_matches(['\n', '\r']).to_string(),
+        ));
+    }
+    if api.token.as_ref().is_some_and(|t| t.0.is_empty()) {
+        return Err(err("api.token".into(), "the API token is empty".into()));
+    }
+
     let mut neighbors = Vec::new();
     let mut warnings = Vec::new();
     let mut addresses = BTreeSet::new();
@@ -460,7 +482,7 @@ fn resolve(
             .map(|s| (s.name.clone(), s))
             .collect(),
         warnings,
-        api: raw.api,
+        api,
         recording: raw.recording,
         audit,
     })

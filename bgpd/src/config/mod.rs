@@ -65,6 +65,13 @@ pub struct ApiConfig {
     /// Address of the HTTP API and `/metrics`. Default `127.0.0.1:8179` (localhost only).
     #[serde(default = "default_api_listen")]
     pub listen: SocketAddr,
+    /// Bearer token required (`Authorization: Bearer TOKEN`) on every request that changes
+    /// state (POST). GET stays open. Default: none, nothing required.
+    #[serde(default)]
+    pub token: Option<ApiToken>,
+    /// A file holding the token (trailing newline ignored); read once at load, then `token`.
+    #[serde(default, skip_serializing)]
+    pub token_file: Option<std::path::PathBuf>,
 }
 
 impl Default for ApiConfig {
@@ -72,7 +79,26 @@ impl Default for ApiConfig {
         ApiConfig {
             enabled: true,
             listen: default_api_listen(),
+            token: None,
+            token_file: None,
         }
+    }
+}
+
+/// The API bearer token: never printed, never serialised.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct ApiToken(pub String);
+
+impl std::fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiToken(<redacted>)")
+    }
+}
+
+impl Serialize for ApiToken {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
     }
 }
 

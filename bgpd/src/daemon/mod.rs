@@ -146,8 +146,9 @@ impl Daemon {
             listener::start(&self.config.global.listen, self.directory.clone()).await?;
         if self.config.api.enabled {
             let api = self.config.api.listen;
+            let token = self.config.api.token.clone().map(|t| t.0);
             if let Err(e) =
-                crate::api::serve(api, self.control_tx.clone(), self.events.clone()).await
+                crate::api::serve(api, self.control_tx.clone(), self.events.clone(), token).await
             {
                 tracing::error!(error = %e, address = %api, "HTTP API not started: routing goes on without it");
             }
