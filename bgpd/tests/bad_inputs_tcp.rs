@@ -5,6 +5,8 @@
 //! for RFC 7606 cases the session staying up and the route withdrawn / kept, seen through
 //! `GET /api/v1/rib?peer=`; the log line naming the peer (and the offset); bgpd still
 //! running; GoBGP's session (`gobgp -j neighbor`) and its route at bgpd untouched.
+//! Item 4 (framing) runs alongside: a session whose OPEN, KEEPALIVE and first UPDATE arrive
+//! one octet per segment and whose next messages arrive packed in one write.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
 
 use bgpd::chaos::{open_case, Stage, MALFORMED};
@@ -218,6 +220,77 @@ async fn run_case(
     }
 }
 
+fn message(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut m = vec![0xff; 16];
+    m.extend_from_slice(&((19 + body.len()) as u16).to_be_bytes());
+    m.push(kind);
+    m.extend_from_slice(body);
+    m
+}
+
+/// A valid UPDATE: ORIGIN IGP, AS_PATH 64513, NEXT_HOP 198.51.100.98, NLRI 10.244.N.0/26.
+fn valid_update(n: u8) -> Vec<u8> {
+    let attrs = [
+        0x40, 1, 1, 0, 0x40, 2, 6, 2, 1, 0, 0, 0xfc, 0x01, 0x40, 3, 4, 198, 51, 100, 98,
+    ];
+    let mut body = vec![0, 0, 0, attrs.len() as u8];
+    body.extend_from_slice(&attrs);
+    body.extend_from_slice(&[26, 10, 244, n, 0]);
+    message(2, &body)
+}
+
+/// Item 4 over TCP: the OPEN, a KEEPALIVE and an UPDATE sent one octet per segment, then
+/// two UPDATEs and a KEEPALIVE packed in one write: the session comes up and all three
+/// routes reach the RIB.
+async fn framing_byte_by_byte_and_packed(target: SocketAddr, api: u16) -> Option<String> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from(([127, 0, 3, 1], 0))).unwrap();
+    let mut stream = socket.connect(target).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let caps = [2, 12, 1, 4, 0, 1, 0, 1, 65, 4, 0, 0, 0xfc, 0x01];
+    let mut open = vec![4, 0xfc, 0x01, 0, 90, 198, 51, 100, 98, caps.len() as u8];
+    open.extend_from_slice(&caps);
+    let one_by_one = [message(1, &open), message(4, &[]), valid_update(31)].concat();
+    let mut seen = Vec::new();
+    for (i, b) in one_by_one.iter().enumerate() {
+        stream.write_all(&[*b]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        if i + 1 == message(1, &open).len() {
+            // bgpd answers the OPEN with its OPEN and a KEEPALIVE.
+            let mut buf = [0u8; 4096];
+            while !seen.windows(3).any(|w| w == [0, 19, 4]) {
+                match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await {
+                    Ok(Ok(n)) if n > 0 => seen.extend_from_slice(&buf[..n]),
+                    other => {
+                        return Some(format!(
+                            "framing: no KEEPALIVE after the split OPEN: {other:?} {seen:02x?}"
+                        ))
+                    }
+                }
+            }
+        }
+    }
+    let packed = [valid_update(32), valid_update(33), message(4, &[])].concat();
+    stream.write_all(&packed).await.unwrap();
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        let rib = rib(api, "127.0.3.1").await;
+        if [31, 32, 33].iter().all(|n| {
+            rib.iter()
+                .any(|e| e["prefix"] == format!("10.244.{n}.0/26"))
+        }) {
+            drop(stream);
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Some(format!(
+        "framing: not every route reached the RIB: {:?}",
+        rib(api, "127.0.3.1").await
+    ))
+}
+
 fn gobgp_json(api: u16, args: &[&str]) -> Value {
     let out = Command::new("gobgp")
         .args(["-p", &api.to_string(), "-j"])
@@ -250,6 +323,9 @@ async fn every_bad_input_over_tcp_with_a_healthy_gobgp_peer() {
             i + 1
         ));
     }
+    neighbors.push_str(
+        "[[neighbors]]\naddress = \"127.0.3.1\"\npeer_as = 64513\npassive = true\nimport_policy = [\"all\"]\n\n",
+    );
     let config = dir.path().join("bgpd.toml");
     std::fs::write(
         &config,
@@ -336,7 +412,11 @@ async fn every_bad_input_over_tcp_with_a_healthy_gobgp_peer() {
             tokio::spawn(run_case(target, api, local, c.name, (c.bytes)(), c.stage))
         })
         .collect();
+    let framing = tokio::spawn(framing_byte_by_byte_and_packed(target, api));
     let mut failures = Vec::new();
+    if let Some(f) = framing.await.unwrap() {
+        failures.push(f);
+    }
     for t in tasks {
         if let Some(f) = t.await.unwrap() {
             failures.push(f);
