@@ -567,4 +567,38 @@ action = "accept"
             c.warnings
         );
     }
+
+    #[test]
+    fn api_token_inline_or_file_never_shown() {
+        let c = load_str(&format!("{BASE}\n[api]\ntoken = \"t0ken\"\n"), "t.toml").expect("loads");
+        assert_eq!(c.api.token, Some(ApiToken("t0ken".into())));
+        assert!(!format!("{c:?}").contains("t0ken"));
+        assert!(!serde_json::to_string(&c.api)
+            .unwrap_or_default()
+            .contains("t0ken"));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let f = dir.path().join("token");
+        std::fs::write(&f, "from-file\n").expect("write");
+        let text = format!("{BASE}\n[api]\ntoken_file = \"{}\"\n", f.display());
+        let c = load_str(&text, "t.toml").expect("loads");
+        assert_eq!(c.api.token, Some(ApiToken("from-file".into())));
+        let both = format!(
+            "{BASE}\n[api]\ntoken = \"a\"\ntoken_file = \"{}\"\n",
+            f.display()
+        );
+        assert_eq!(
+            load_str(&both, "t.toml").expect_err("fails").key,
+            "api.token"
+        );
+        let empty = format!("{BASE}\n[api]\ntoken = \"\"\n");
+        assert_eq!(
+            load_str(&empty, "t.toml").expect_err("fails").key,
+            "api.token"
+        );
+        let missing = format!("{BASE}\n[api]\ntoken_file = \"/nonexistent/token\"\n");
+        assert_eq!(
+            load_str(&missing, "t.toml").expect_err("fails").key,
+            "api.token_file"
+        );
+    }
 }
