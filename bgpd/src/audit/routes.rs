@@ -73,10 +73,11 @@ pub struct RouteSet {
 #[derive(Debug, Default)]
 pub struct PathInterner {
     paths: HashSet<Arc<PathInfo>>,
-    by_text: HashMap<TextKey, Arc<PathInfo>>,
+    /// By a hash of the text, so a repeated attribute set costs no allocation.
+    by_text: HashMap<u64, Vec<(TextKey, Arc<PathInfo>)>>,
 }
 
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Debug)]
 struct TextKey {
     as_path: String,
     local_pref: Option<u32>,
@@ -103,13 +104,23 @@ impl PathInterner {
         communities: &[String],
         large_communities: &[String],
     ) -> Result<Arc<PathInfo>, String> {
-        let key = TextKey {
-            as_path: as_path.to_string(),
-            local_pref,
-            communities: communities.to_vec(),
-            large_communities: large_communities.to_vec(),
+        let hash = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (as_path, local_pref, communities, large_communities).hash(&mut h);
+            h.finish()
         };
-        if let Some(p) = self.by_text.get(&key) {
+        let same = |k: &TextKey| {
+            k.as_path == as_path
+                && k.local_pref == local_pref
+                && k.communities == communities
+                && k.large_communities == large_communities
+        };
+        if let Some((_, p)) = self
+            .by_text
+            .get(&hash)
+            .and_then(|v| v.iter().find(|(k, _)| same(k)))
+        {
             return Ok(p.clone());
         }
         let info = PathInfo {
@@ -125,7 +136,13 @@ impl PathInterner {
                 .collect::<Result<_, _>>()?,
         };
         let p = self.intern(info);
-        self.by_text.insert(key, p.clone());
+        let key = TextKey {
+            as_path: as_path.to_string(),
+            local_pref,
+            communities: communities.to_vec(),
+            large_communities: large_communities.to_vec(),
+        };
+        self.by_text.entry(hash).or_default().push((key, p.clone()));
         Ok(p)
     }
 }

@@ -7,17 +7,16 @@ use super::{Collector, Context, Speaker};
 use crate::audit::finding::{Check, Finding};
 use crate::audit::intent::{NodeRole, Speakers};
 use ipnet::IpNet;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-/// Cluster routes inside the pools, with the right origin.
+/// Cluster routes inside the pools, with the right origin. Plain vectors, sorted once
+/// by [`check`]: a table of a million routes has hundreds of thousands of them.
 #[derive(Default)]
 pub(super) struct PoolRoutes {
-    /// Pod routes of any length: (route index, speaker).
-    pod: Vec<(usize, Speaker)>,
-    /// Pod blocks (the pool's block size) by prefix.
-    blocks: HashMap<IpNet, Vec<(usize, Speaker)>>,
-    /// LoadBalancer routes (the pool's prefix length) by prefix, with their pool.
-    lb: HashMap<IpNet, (usize, Vec<(usize, Speaker)>)>,
+    /// Pod routes of any length: (prefix, is a block of the pool's size, route index, speaker).
+    pod: Vec<(IpNet, bool, usize, Speaker)>,
+    /// LoadBalancer routes of the pool's prefix length: (prefix, route index, speaker).
+    lb: Vec<(IpNet, usize, Speaker)>,
 }
 
 impl PoolRoutes {
@@ -28,33 +27,34 @@ impl PoolRoutes {
         r: &crate::audit::routes::AuditRoute,
         is_block: bool,
     ) {
-        let s = cx.speaker(r);
-        self.pod.push((i, s));
-        if is_block {
-            self.blocks.entry(r.prefix).or_default().push((i, s));
-        }
+        self.pod.push((r.prefix, is_block, i, cx.speaker(r)));
     }
 
     pub(super) fn add_lb(
         &mut self,
         cx: &Context<'_>,
-        pool: usize,
         i: usize,
         r: &crate::audit::routes::AuditRoute,
     ) {
-        self.lb
-            .entry(r.prefix)
-            .or_insert_with(|| (pool, Vec::new()))
-            .1
-            .push((i, cx.speaker(r)));
+        self.lb.push((r.prefix, i, cx.speaker(r)));
     }
+}
+
+/// Sort key of a prefix: family, address, length.
+fn order(n: &IpNet) -> (bool, std::net::IpAddr, u8) {
+    (n.addr().is_ipv6(), n.network(), n.prefix_len())
+}
+
+/// Runs of equal prefixes in a vector sorted by prefix.
+fn runs<T>(v: &[T], prefix: impl Fn(&T) -> IpNet) -> impl Iterator<Item = &[T]> {
+    v.chunk_by(move |a, b| prefix(a) == prefix(b))
 }
 
 /// Routes covering others' blocks (by index), the covered routes and their speakers.
 type Overlap = (BTreeSet<usize>, BTreeSet<usize>, BTreeSet<Speaker>);
 
-fn distinct(v: &[(usize, Speaker)]) -> BTreeSet<Speaker> {
-    v.iter().map(|(_, s)| *s).collect()
+fn distinct(speakers: impl Iterator<Item = Speaker>) -> BTreeSet<Speaker> {
+    speakers.collect()
 }
 
 fn names(cx: &Context<'_>, s: &BTreeSet<Speaker>) -> String {
@@ -65,14 +65,24 @@ fn names(cx: &Context<'_>, s: &BTreeSet<Speaker>) -> String {
 }
 
 /// Runs the comparing checks.
-pub(super) fn check(cx: &Context<'_>, out: &mut Collector, p: &PoolRoutes) {
+pub(super) fn check(cx: &Context<'_>, out: &mut Collector, p: &mut PoolRoutes) {
     let routes = &cx.set.routes;
     let route = |i: &usize| routes.get(*i);
+    p.pod.sort_by_key(|(n, _, i, s)| (order(n), *s, *i));
+    p.lb.sort_by_key(|(n, i, s)| (order(n), *s, *i));
 
     // pod-duplicate-block
-    for (prefix, v) in &p.blocks {
-        let speakers = distinct(v);
-        if speakers.len() > 1 {
+    let mut has_block: BTreeSet<(usize, bool)> = BTreeSet::new();
+    for run in runs(&p.pod, |x| x.0) {
+        let blocks: Vec<&(IpNet, bool, usize, Speaker)> = run.iter().filter(|x| x.1).collect();
+        for (prefix, _, _, s) in &blocks {
+            if let Speaker::Node(n) = s {
+                has_block.insert((*n, prefix.addr().is_ipv6()));
+            }
+        }
+        let speakers = distinct(blocks.iter().map(|x| x.3));
+        if let (true, Some(first)) = (speakers.len() > 1, blocks.first()) {
+            let prefix = first.0;
             out.other.push(Finding::new(
                 Check::PodDuplicateBlock,
                 prefix.to_string(),
@@ -81,38 +91,31 @@ pub(super) fn check(cx: &Context<'_>, out: &mut Collector, p: &PoolRoutes) {
                     speakers.len(),
                     names(cx, &speakers)
                 ),
-                v.iter().filter_map(|(i, _)| route(i)),
+                blocks.iter().filter_map(|x| route(&x.2)),
             ));
         }
     }
 
-    // pod-overlap: sort by (family, address, length); a stack holds the chain of routes
+    // pod-overlap: in (family, address, length) order, a stack holds the chain of routes
     // containing the current one.
-    let mut pod: Vec<(IpNet, usize, Speaker)> = p
-        .pod
-        .iter()
-        .filter_map(|(i, s)| route(i).map(|r| (r.prefix, *i, *s)))
-        .collect();
-    pod.sort_by_key(|(n, _, _)| (n.addr().is_ipv6(), n.network(), n.prefix_len()));
     let mut stack: Vec<(IpNet, usize, Speaker)> = Vec::new();
-    // covering prefix -> (covering routes, covered routes, covered speakers)
     let mut overlaps: BTreeMap<IpNet, Overlap> = BTreeMap::new();
-    for item in &pod {
+    for &(prefix, _, i, speaker) in &p.pod {
         while stack
             .last()
-            .is_some_and(|(top, _, _)| !top.contains(&item.0))
+            .is_some_and(|(top, _, _)| !top.contains(&prefix))
         {
             stack.pop();
         }
         for (anc, ai, aspk) in &stack {
-            if *anc != item.0 && *aspk != item.2 {
+            if *anc != prefix && *aspk != speaker {
                 let e = overlaps.entry(*anc).or_default();
                 e.0.insert(*ai);
-                e.1.insert(item.1);
-                e.2.insert(item.2);
+                e.1.insert(i);
+                e.2.insert(speaker);
             }
         }
-        stack.push(*item);
+        stack.push((prefix, i, speaker));
     }
     for (covering, (by, covered, covered_speakers)) in overlaps {
         let by_speakers: BTreeSet<Speaker> = by
@@ -150,14 +153,6 @@ pub(super) fn check(cx: &Context<'_>, out: &mut Collector, p: &PoolRoutes) {
     }
 
     // node-without-pod-block
-    let mut has_block: BTreeSet<(usize, bool)> = BTreeSet::new();
-    for v in p.blocks.values() {
-        for (i, s) in v {
-            if let (Speaker::Node(n), Some(r)) = (s, route(i)) {
-                has_block.insert((*n, r.prefix.addr().is_ipv6()));
-            }
-        }
-    }
     for (n, node) in cx.nodes_with(NodeRole::Pod) {
         for v6 in [false, true] {
             let pools: Vec<&str> = cx
@@ -188,18 +183,21 @@ pub(super) fn check(cx: &Context<'_>, out: &mut Collector, p: &PoolRoutes) {
     // Service IPs: lb-missing, lb-too-few-speakers, lb-unlisted-service.
     let lb_nodes: Vec<(usize, &crate::audit::intent::Node)> =
         cx.nodes_with(NodeRole::Loadbalancer).collect();
+    let announced = |prefix: &IpNet| -> &[(IpNet, usize, Speaker)] {
+        let key = order(prefix);
+        let start = p.lb.partition_point(|x| order(&x.0) < key);
+        let end = p.lb.partition_point(|x| order(&x.0) <= key);
+        p.lb.get(start..end).unwrap_or_default()
+    };
+    let mut listed: HashSet<IpNet> = HashSet::new();
     for pool in &cx.intent.lb_pools {
-        let mut listed = BTreeSet::new();
         for svc in &pool.services {
             let Ok(prefix) = IpNet::new(svc.ip, pool.prefix_length).map(|n| n.trunc()) else {
                 continue;
             };
             listed.insert(prefix);
-            let v =
-                p.lb.get(&prefix)
-                    .map(|(_, v)| v.as_slice())
-                    .unwrap_or_default();
-            let speakers = distinct(v);
+            let v = announced(&prefix);
+            let speakers = distinct(v.iter().map(|x| x.2));
             let what = match &svc.name {
                 Some(n) => format!("service {} ({n})", svc.ip),
                 None => format!("service {}", svc.ip),
@@ -250,26 +248,38 @@ pub(super) fn check(cx: &Context<'_>, out: &mut Collector, p: &PoolRoutes) {
                             format!("; missing {}", missing.join(", "))
                         }
                     ),
-                    v.iter().filter_map(|(i, _)| route(i)),
+                    v.iter().filter_map(|x| route(&x.1)),
                 ));
             }
         }
-        if pool.services.is_empty() {
+    }
+    let listing: Vec<&crate::audit::intent::LbPool> = cx
+        .intent
+        .lb_pools
+        .iter()
+        .filter(|p| !p.services.is_empty())
+        .collect();
+    if listing.is_empty() {
+        return;
+    }
+    for run in runs(&p.lb, |x| x.0) {
+        let Some(&(prefix, _, _)) = run.first() else {
+            continue;
+        };
+        if listed.contains(&prefix) {
             continue;
         }
-        for (prefix, (_, v)) in &p.lb {
-            if pool.cidr.contains(prefix) && !listed.contains(prefix) {
-                out.other.push(Finding::new(
-                    Check::LbUnlistedService,
-                    prefix.to_string(),
-                    format!(
-                        "{prefix} is announced by {} but is not a service IP listed for pool {}",
-                        names(cx, &distinct(v)),
-                        pool.name
-                    ),
-                    v.iter().filter_map(|(i, _)| route(i)),
-                ));
-            }
+        if let Some(pool) = listing.iter().find(|p| p.cidr.contains(&prefix)) {
+            out.other.push(Finding::new(
+                Check::LbUnlistedService,
+                prefix.to_string(),
+                format!(
+                    "{prefix} is announced by {} but is not a service IP listed for pool {}",
+                    names(cx, &distinct(run.iter().map(|x| x.2))),
+                    pool.name
+                ),
+                run.iter().filter_map(|x| route(&x.1)),
+            ));
         }
     }
 }

@@ -59,6 +59,8 @@ struct Context<'a> {
     named_as: HashSet<u32>,
     pod_next_hops: Vec<BTreeSet<IpAddr>>,
     lb_next_hops: Vec<BTreeSet<IpAddr>>,
+    /// The side of every peer whose side does not depend on the route.
+    peer_side: HashMap<IpAddr, Side>,
 }
 
 impl<'a> Context<'a> {
@@ -69,10 +71,11 @@ impl<'a> Context<'a> {
                 node_of.insert(*a, i);
             }
         }
-        Context {
+        let mut cx = Context {
             intent,
             set,
             node_of,
+            peer_side: HashMap::new(),
             upstream_addresses: intent
                 .upstream
                 .iter()
@@ -99,6 +102,37 @@ impl<'a> Context<'a> {
                 .iter()
                 .map(|p| intent.lb_next_hops(p))
                 .collect(),
+        };
+        let peers: BTreeSet<IpAddr> = set
+            .peers
+            .keys()
+            .chain(cx.upstream_addresses.iter())
+            .chain(cx.node_of.keys())
+            .copied()
+            .collect();
+        for peer in peers {
+            if let Some(side) = cx.peer_side_of(peer) {
+                cx.peer_side.insert(peer, side);
+            }
+        }
+        cx
+    }
+
+    /// The side of routes from `peer`, when the peer alone decides it.
+    fn peer_side_of(&self, peer: IpAddr) -> Option<Side> {
+        if self.upstream_addresses.contains(&peer) {
+            return Some(Side::Upstream);
+        }
+        if self.node_of.contains_key(&peer) {
+            return Some(Side::Cluster);
+        }
+        let Some(u) = &self.intent.upstream else {
+            return Some(Side::Cluster);
+        };
+        match self.set.peers.get(&peer).and_then(|p| p.asn) {
+            Some(asn) if asn == u.asn => Some(Side::Upstream),
+            Some(_) => Some(Side::Cluster),
+            None => None,
         }
     }
 
@@ -132,26 +166,17 @@ impl<'a> Context<'a> {
     }
 
     fn side(&self, r: &AuditRoute) -> Side {
-        if self.upstream_addresses.contains(&r.peer) {
-            return Side::Upstream;
-        }
-        if self.node_of.contains_key(&r.peer) {
-            return Side::Cluster;
+        if let Some(side) = self.peer_side.get(&r.peer) {
+            return *side;
         }
         let Some(u) = &self.intent.upstream else {
             return Side::Cluster;
         };
-        match self.set.peers.get(&r.peer).and_then(|p| p.asn) {
-            Some(asn) if asn == u.asn => Side::Upstream,
-            Some(_) => Side::Cluster,
-            None => {
-                let next_hop_is_node = r.next_hop.is_some_and(|a| self.node_of.contains_key(&a));
-                if r.path.as_path.first_as() == Some(u.asn) && !next_hop_is_node {
-                    Side::Upstream
-                } else {
-                    Side::Cluster
-                }
-            }
+        let next_hop_is_node = r.next_hop.is_some_and(|a| self.node_of.contains_key(&a));
+        if r.path.as_path.first_as() == Some(u.asn) && !next_hop_is_node {
+            Side::Upstream
+        } else {
+            Side::Cluster
         }
     }
 
@@ -259,6 +284,6 @@ pub fn audit(intent: &Intent, set: &RouteSet) -> Vec<Finding> {
     for (i, r) in set.routes.iter().enumerate() {
         route_rules::check_route(&cx, &mut collector, &mut pool_routes, i, r);
     }
-    coverage::check(&cx, &mut collector, &pool_routes);
+    coverage::check(&cx, &mut collector, &mut pool_routes);
     collector.finish(set)
 }

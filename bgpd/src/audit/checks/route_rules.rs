@@ -155,7 +155,7 @@ pub(super) fn check_route(
                         )
                     });
                 } else {
-                    pool_routes.add_lb(cx, p, i, r);
+                    pool_routes.add_lb(cx, i, r);
                 }
                 let allowed = cx.lb_next_hops.get(p);
                 check_next_hop(cx, out, i, r, allowed, &pool.name);
