@@ -6,7 +6,7 @@
 //! | `flap` | the session goes up and down every `--interval` s, `--count` times | withdraws and re-learns the routes each time; back-off may delay reconnects |
 //! | `silent` | KEEPALIVEs stop | hold timer expires: NOTIFICATION 4/0, routes withdrawn |
 //! | `stop-reading` | the socket is not read (TCP window closes), KEEPALIVEs go on | RFC 9687 send hold timer: NOTIFICATION 8/0 (best effort), session dropped |
-//! | `malformed NAME` | one malformed message from ../shared/BAD-INPUTS.md (see [`MALFORMED`]) | the NOTIFICATION the RFC names, or RFC 7606 treat-as-withdraw with the session up |
+//! | `malformed NAME` | one malformed message from ../shared/BAD-INPUTS.md (see [`MALFORMED`]): `open-*` cases instead of our OPEN on a fresh connection, the others once Established | the NOTIFICATION the RFC names, or RFC 7606 treat-as-withdraw / attribute discard with the session up |
 //! | `max-prefix N` | N distinct /32 routes | Cease 6/1 (with AFI/SAFI/limit) if N exceeds its limit |
 //! | `graceful-restart` | the session is killed and comes back with the restart (R) bit, re-announcing half the routes, then End-of-RIB | keeps the routes as stale, then flushes the half not re-announced |
 //! | `wrong-origin` | a pod block (10.244.0.0/16 range) announced from AS 64514 (MetalLB's) | accepts or rejects per its policy; `bgpd audit` flags it |
