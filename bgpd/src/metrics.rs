@@ -18,7 +18,7 @@
 //! | `bgpd_rib_routes` | gauge | family | paths in the Loc-RIB |
 //! | `bgpd_rib_prefixes` | gauge | family | destinations in the Loc-RIB |
 //! | `bgpd_rib_attribute_sets` | gauge | | distinct interned attribute sets |
-//! | `bgpd_audit_findings` | gauge | check, severity | reserved for the audit |
+//! | `bgpd_audit_findings` | gauge | check, severity | open findings of the in-daemon audit |
 //! | `process_*` | | | RSS, CPU seconds, open files (prometheus process collector) |
 
 use prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
