@@ -122,18 +122,14 @@ pub fn fsm_config(local_as: u32, router_id: Ipv4Addr, n: &Neighbor) -> FsmConfig
         ));
     }
     if n.graceful_restart {
-        // RFC 4724 §3: we are a helper (no forwarding state: F bit clear). No N bit: RFC 8538
-        // is not implemented, so a NOTIFICATION or a hold timer expiry flushes the routes.
+        // RFC 4724 §3: helper only (the "Receiving Speaker"): no address families, because
+        // bgpd keeps no state across its own restarts. Listing families made FRR take a
+        // session loss for a bgpd restart and wait for bgpd to reconnect (found by the
+        // namespace lab, scenario 9). No N bit: RFC 8538 is not implemented.
         caps.push(Capability::GracefulRestart {
             flags: 0,
             restart_time: n.restart_time,
-            families: families
-                .iter()
-                .map(|f| GracefulRestartFamily {
-                    family: *f,
-                    flags: 0,
-                })
-                .collect(),
+            families: Vec::<GracefulRestartFamily>::new(),
         });
     }
     c.capabilities = caps;
@@ -358,6 +354,22 @@ impl PeerTask {
     async fn inbound(&mut self, stream: TcpStream) {
         let state = self.fsm.state();
         match state {
+            // A passive neighbor depends on the peer to reconnect: refusing it during the
+            // back-off can leave both sides waiting (FRR after a cut link, namespace lab
+            // scenario 9). It is let in, except during a max-prefix restart interval.
+            State::Idle
+                if self.neighbor.passive
+                    && self.quiet_until.is_none_or(|q| q <= Instant::now())
+                    && self.connection.is_none() =>
+            {
+                tracing::debug!(peer = %self.peer(), "passive neighbor reconnected during the back-off: accepted");
+                self.handle(Event::ManualStart).await;
+                if matches!(self.fsm.state(), State::Active | State::Connect)
+                    && self.connection.is_none()
+                {
+                    self.attach(stream, false).await;
+                }
+            }
             State::Idle => {
                 tracing::debug!(peer = %self.peer(), "connection refused: session is Idle (back-off or stopped)");
             }
