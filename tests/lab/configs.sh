@@ -67,9 +67,10 @@ vmx_announce() {
 }
 
 # --- Calico node: BIRD 2 shaped like Calico's confd templates --------------------------------
-# calico_config NAME HOST PEER_AS "V4 BLOCKS" "V6 BLOCKS"
+# calico_config NAME HOST PEER_AS "V4 BLOCKS" "V6 BLOCKS" [MD5_KEY]
+# MD5_KEY: TCP-MD5 key of the IPv4 session (Calico's BGPPeer password), none by default
 calico_config() {
-  local name=$1 host=$2 peer_as=$3 v4=$4 v6=$5 b
+  local name=$1 host=$2 peer_as=$3 v4=$4 v6=$5 key=${6:-} b
   {
     cat <<C
 # Calico node $name (AS 64513) as Calico's confd templates write it (bird.cfg + bird6.cfg,
@@ -138,6 +139,7 @@ template bgp bgp_template {
 protocol bgp Global_${RS//./_} from bgp_template {
   neighbor $RS as $peer_as;
   source address $V4NET.$host;
+$( [ -n "$key" ] && printf '  password "%s";' "$key")
   ipv4 { gateway recursive; import all; export filter calico_export_to_bgp_peers4; add paths on; };
 }
 protocol bgp Global_${RS6//:/_} from bgp_template {
@@ -150,11 +152,12 @@ C
 }
 
 # --- MetalLB speaker: FRR bgpd shaped like MetalLB's FRR template ----------------------------
-# metallb_frr_config NAME HOST MY_AS PEER_AS HOLD "V4 IPS" "V6 IPS" [LOCAL_PREF] [receive]
+# metallb_frr_config NAME HOST MY_AS PEER_AS HOLD "V4 IPS" "V6 IPS" [LOCAL_PREF] [receive] [MD5_KEY]
 # LOCAL_PREF: MetalLB's localPref (iBGP only). "receive": accept incoming routes (MetalLB's
 # toReceive: all), used by the route-reflector lab's FRR client; MetalLB's default denies them.
+# MD5_KEY: TCP-MD5 key (MetalLB's BGPPeer password), none by default.
 metallb_frr_config() {
-  local name=$1 host=$2 my_as=$3 peer_as=$4 hold=$5 v4=$6 v6=$7 lp=${8:-} receive=${9:-} ip seq=1
+  local name=$1 host=$2 my_as=$3 peer_as=$4 hold=$5 v4=$6 v6=$7 lp=${8:-} receive=${9:-} key=${10:-} ip seq=1
   local in_action=deny
   [ "$receive" = receive ] && in_action=permit
   local keepalive=$((hold / 3))
@@ -191,6 +194,7 @@ router bgp $my_as
  neighbor $RS remote-as $peer_as
  neighbor $RS timers $keepalive $hold
  neighbor $RS timers connect 5
+${key:+ neighbor $RS password $key}
  !
  address-family ipv4 unicast
   neighbor $RS activate
@@ -360,6 +364,7 @@ address = "$V4NET.$h"
 description = "calico node-$((h - 10))"
 peer_group = "calico"
 families = ["ipv4-unicast"]
+$( [ $h = 13 ] && printf 'password = "%s"  # TCP-MD5 (scenario 7)' "$MD5_KEY_NODE3")
 
 [[neighbors]]
 address = "$V6NET::$h"
@@ -374,6 +379,7 @@ C
 address = "$V4NET.21"
 description = "metallb speaker-1 (FRR)"
 peer_group = "metallb"
+password = "$MD5_KEY_SPK1"
 
 [[neighbors]]
 address = "$V4NET.22"

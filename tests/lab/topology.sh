@@ -5,8 +5,8 @@
 #   vmx   .1   gobgpd  AS 64512  0.0.0.0/0, 192.0.2.0/24 (MED 50), ::/0, 2001:db8:51:100::/56
 #   node1 .11  bird    AS 64513  10.244.1.0/26 10.244.1.64/26  fd00:10:244:1::/122 fd00:10:244:1::40/122
 #   node2 .12  bird    AS 64513  10.244.2.0/26                 fd00:10:244:2::/122
-#   node3 .13  bird    AS 64513  10.244.3.0/26                 fd00:10:244:3::/122
-#   spk1  .21  FRR     AS 64514  203.0.113.10 .50 .100 (shared)  2001:db8:113::10
+#   node3 .13  bird    AS 64513  10.244.3.0/26                 fd00:10:244:3::/122  (IPv4 session TCP-MD5)
+#   spk1  .21  FRR     AS 64514  203.0.113.10 .50 .100 (shared)  2001:db8:113::10  (TCP-MD5)
 #   spk2  .22  FRR     AS 64514  203.0.113.20 .100 (shared)      2001:db8:113::20
 #   spk3  .23  FRR     AS 64514  203.0.113.30  2001:db8:113::30   hold 9 s (link-cut scenario)
 #   spk4  .24  gobgpd  AS 64514  203.0.113.40  (MetalLB native speaker: IPv4 only, dials out)
@@ -22,6 +22,9 @@ LB_V4=("203.0.113.10/32 21" "203.0.113.50/32 21" "203.0.113.20/32 22" "203.0.113
 LB_V6=("2001:db8:113::10/128 21" "2001:db8:113::20/128 22" "2001:db8:113::30/128 23")
 LB_SHARED=203.0.113.100/32   # externalTrafficPolicy: Cluster, announced by spk1 and spk2
 CLUSTER_ID=10.255.0.2
+# TCP-MD5 (scenario 7): node-3's IPv4 session and speaker-1's session carry these keys
+MD5_KEY_NODE3="calico-node3-md5"
+MD5_KEY_SPK1="metallb-spk1-md5"
 
 node_blocks_v4() { local e; for e in "${POD_V4[@]}"; do [ "${e#* }" = "$1" ] && printf '%s ' "${e% *}"; done; }
 node_blocks_v6() { local e; for e in "${POD_V6[@]}"; do [ "${e#* }" = "$1" ] && printf '%s ' "${e% *}"; done; }
@@ -45,10 +48,11 @@ build_route_server_lab() {
   vmx_config 64515
   start_gobgpd vmx
   for h in 11 12 13; do
-    calico_config "node$((h - 10))" "$h" 64515 "$(node_blocks_v4 "$h")" "$(node_blocks_v6 "$h")"
+    calico_config "node$((h - 10))" "$h" 64515 "$(node_blocks_v4 "$h")" "$(node_blocks_v6 "$h")" \
+      "$( [ $h = 13 ] && echo "$MD5_KEY_NODE3")"
     start_bird "node$((h - 10))"
   done
-  metallb_frr_config spk1 21 64514 64515 90 "203.0.113.10/32 203.0.113.50/32 $LB_SHARED" "2001:db8:113::10/128"
+  metallb_frr_config spk1 21 64514 64515 90 "203.0.113.10/32 203.0.113.50/32 $LB_SHARED" "2001:db8:113::10/128" "" "" "$MD5_KEY_SPK1"
   metallb_frr_config spk2 22 64514 64515 90 "203.0.113.20/32 $LB_SHARED" "2001:db8:113::20/128"
   metallb_frr_config spk3 23 64514 64515 9 "203.0.113.30/32" "2001:db8:113::30/128"
   for h in 1 2 3; do start_frr "spk$h"; done
