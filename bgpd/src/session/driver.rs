@@ -122,14 +122,21 @@ pub fn fsm_config(local_as: u32, router_id: Ipv4Addr, n: &Neighbor) -> FsmConfig
         ));
     }
     if n.graceful_restart {
-        // RFC 4724 §3: helper only (the "Receiving Speaker"): no address families, because
-        // bgpd keeps no state across its own restarts. Listing families made FRR take a
-        // session loss for a bgpd restart and wait for bgpd to reconnect (found by the
-        // namespace lab, scenario 9). No N bit: RFC 8538 is not implemented.
+        // RFC 4724 §3: the families with the F bit clear (no forwarding state is kept; a peer
+        // keeps our routes as stale while we restart and flushes them at our End-of-RIB).
+        // No N bit: RFC 8538 is not implemented. A peer that takes a lost session for our
+        // restart waits for us to reconnect: passive neighbors are therefore let in during
+        // the back-off (see `inbound`).
         caps.push(Capability::GracefulRestart {
             flags: 0,
             restart_time: n.restart_time,
-            families: Vec::<GracefulRestartFamily>::new(),
+            families: families
+                .iter()
+                .map(|f| GracefulRestartFamily {
+                    family: *f,
+                    flags: 0,
+                })
+                .collect(),
         });
     }
     c.capabilities = caps;
