@@ -25,11 +25,11 @@ SELECTED=()
 for a in "$@"; do
   case $a in
     --keep) KEEP=1 ;;
-    [0-9]|10) SELECTED+=("$a") ;;
+    [0-9]|10|11) SELECTED+=("$a") ;;
     *) echo "usage: $0 [--keep] [SCENARIO...]" >&2; exit 2 ;;
   esac
 done
-[ ${#SELECTED[@]} -gt 0 ] || SELECTED=(1 2 10 5 6 3 8 9 7 4)
+[ ${#SELECTED[@]} -gt 0 ] || SELECTED=(1 2 10 5 6 3 11 8 9 7 4)
 
 # --- preconditions: a missing tool fails, nothing skips itself -------------------------------
 [ "$(id -u)" = 0 ] || { echo "lab: needs root (network namespaces)" >&2; exit 1; }
@@ -101,7 +101,7 @@ finish_lab() {
 
 T_ALL=$(now)
 # The route-server lab and its scenarios, in an order where each starts from the state it needs.
-RS_ORDER=(1 2 10 5 6 3 8 9 7)
+RS_ORDER=(1 2 10 5 6 3 11 8 9 7)
 declare -A TITLE=(
   [1]="sessions Established with the expected capabilities"
   [2]="pod blocks and LB IPs reach the vMX, the vMX's routes reach the nodes"
@@ -113,6 +113,7 @@ declare -A TITLE=(
   [8]="Calico node's BIRD killed and restarted: graceful restart"
   [9]="link cut: hold timer expiry, withdrawal everywhere, session returns"
   [10]="bgpd's prefix log: one line per pod and LB prefix, right class and peer"
+  [11]="bgpd audit on the lab's real routes: faults caused by BIRD and FRR reported, then cleared"
 )
 want_rs=0
 for n in "${RS_ORDER[@]}"; do selected "$n" && want_rs=1; done
