@@ -4,7 +4,8 @@
 # views (gobgp -j, birdc show route all, vtysh ... json); a failure prints the peer's output.
 #
 #   usage (root):  bash tests/lab/run.sh [--keep] [SCENARIO...]     e.g.  bash tests/lab/run.sh 3 8
-#   SCENARIO: 1 2 3 5 6 7 8 9 10 (route-server lab), 4 (route-reflector lab); default: all.
+#   SCENARIO: 1-3, 5-11 and any registered by scenarios/12+ (route-server lab), 4 (route-reflector
+#   lab); default: all.
 #   --keep: after the scenarios, leave the lab up until Enter (at most 30 minutes) to look around.
 #   BGPD=path overrides the bgpd binary (default target/release/bgpd, built by tests/run.sh).
 #   LAB_TIMEOUT=seconds: the whole run is stopped after this long (default 540).
@@ -18,18 +19,38 @@ source "$HERE/lib.sh"
 source "$HERE/configs.sh"
 source "$HERE/views.sh"
 source "$HERE/topology.sh"
+# The route-server lab and its scenarios, in an order where each starts from the state it needs.
+RS_ORDER=(1 2 10 5 6 3 11 8 9 7)
+# Scenario files numbered 12 and up register themselves: they append their number to
+# EXTRA_RS (route-server lab, run after RS_ORDER in file order) and set TITLE[N].
+EXTRA_RS=()
+declare -A TITLE=(
+  [1]="sessions Established with the expected capabilities"
+  [2]="pod blocks and LB IPs reach the vMX, the vMX's routes reach the nodes"
+  [3]="withdrawals, a new and a released pod block, a service IP moving between speakers"
+  [4]="route reflector: ORIGINATOR_ID, CLUSTER_LIST, attributes left alone"
+  [5]="route server: next hop, MED, communities unchanged, no prepend, no hidden paths"
+  [6]="IPv6 pod and LB routes over IPv6 transport and over IPv4 transport"
+  [7]="TCP-MD5 with BIRD and FRR; a wrong key never comes up"
+  [8]="Calico node's BIRD killed and restarted: graceful restart"
+  [9]="link cut: hold timer expiry, withdrawal everywhere, session returns"
+  [10]="bgpd's prefix log: one line per pod and LB prefix, right class and peer"
+  [11]="bgpd audit on the lab's real routes: faults caused by BIRD and FRR reported, then cleared"
+)
 for f in "$HERE"/scenarios/*.sh; do source "$f"; done
+RS_ORDER+=("${EXTRA_RS[@]}")
 
 KEEP=0
 SELECTED=()
 for a in "$@"; do
   case $a in
     --keep) KEEP=1 ;;
-    [0-9]|10|11) SELECTED+=("$a") ;;
+    [0-9]|[1-9][0-9]) [ -n "${TITLE[$a]:-}" ] || { echo "lab: no scenario $a" >&2; exit 2; }
+      SELECTED+=("$a") ;;
     *) echo "usage: $0 [--keep] [SCENARIO...]" >&2; exit 2 ;;
   esac
 done
-[ ${#SELECTED[@]} -gt 0 ] || SELECTED=(1 2 10 5 6 3 11 8 9 7 4)
+[ ${#SELECTED[@]} -gt 0 ] || SELECTED=("${RS_ORDER[@]}" 4)
 
 # --- preconditions: a missing tool fails, nothing skips itself -------------------------------
 [ "$(id -u)" = 0 ] || { echo "lab: needs root (network namespaces)" >&2; exit 1; }
@@ -100,21 +121,6 @@ finish_lab() {
 }
 
 T_ALL=$(now)
-# The route-server lab and its scenarios, in an order where each starts from the state it needs.
-RS_ORDER=(1 2 10 5 6 3 11 8 9 7)
-declare -A TITLE=(
-  [1]="sessions Established with the expected capabilities"
-  [2]="pod blocks and LB IPs reach the vMX, the vMX's routes reach the nodes"
-  [3]="withdrawals, a new and a released pod block, a service IP moving between speakers"
-  [4]="route reflector: ORIGINATOR_ID, CLUSTER_LIST, attributes left alone"
-  [5]="route server: next hop, MED, communities unchanged, no prepend, no hidden paths"
-  [6]="IPv6 pod and LB routes over IPv6 transport and over IPv4 transport"
-  [7]="TCP-MD5 with BIRD and FRR; a wrong key never comes up"
-  [8]="Calico node's BIRD killed and restarted: graceful restart"
-  [9]="link cut: hold timer expiry, withdrawal everywhere, session returns"
-  [10]="bgpd's prefix log: one line per pod and LB prefix, right class and peer"
-  [11]="bgpd audit on the lab's real routes: faults caused by BIRD and FRR reported, then cleared"
-)
 want_rs=0
 for n in "${RS_ORDER[@]}"; do selected "$n" && want_rs=1; done
 if [ $want_rs = 1 ]; then
