@@ -29,6 +29,9 @@ cargo test --workspace --all-features --release --doc
 step "namespace interop lab: bgpd against real GoBGP, BIRD and FRR (tests/lab, bounded to 10 minutes)"
 timeout --kill-after=30 600 bash tests/lab/run.sh
 
+step "soak: bgpd and 20 flapping/updating peers in network namespaces (short version, tests/soak)"
+timeout --kill-after=30 420 bash tests/soak/run.sh --duration 120
+
 step "fuzz smoke run (bounded)"
 bash tests/fuzz-smoke.sh
 
