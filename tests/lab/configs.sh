@@ -55,7 +55,37 @@ vmx_config() {
 C
     gobgp_neighbor "$RS" "$rs_as" ipv4-unicast
     gobgp_neighbor "$RS6" "$rs_as" ipv6-unicast
+    if [ "$rs_as" = 64515 ]; then gobgp_chaos_neighbors; fi
   } >"$LAB_DIR/vmx.toml"
+}
+
+# gobgp_chaos_neighbors : the chaos speaker's addresses as passive IPv4 neighbors (scenario 12)
+gobgp_chaos_neighbors() {
+  local h
+  for h in "${CHAOS_HOSTS[@]}"; do
+    cat <<C
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "$V4NET.$h"
+    peer-as = 64515
+    description = "chaos speaker (lab scenario 12)"
+  [neighbors.timers.config]
+    hold-time = $CHAOS_HOLD
+    keepalive-interval = $((CHAOS_HOLD / 3))
+  [neighbors.transport.config]
+    passive-mode = true
+  [neighbors.graceful-restart.config]
+    enabled = true
+    helper-only = true
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+    [neighbors.afi-safis.prefix-limit.config]
+      max-prefixes = $CHAOS_MAX_PREFIXES
+    [neighbors.afi-safis.mp-graceful-restart.config]
+      enabled = true
+C
+  done
 }
 
 # The vMX's upstream routes (added with GoBGP's CLI once it runs).
@@ -148,7 +178,37 @@ protocol bgp Global_${RS6//:/_} from bgp_template {
   ipv6 { gateway recursive; import all; export filter calico_export_to_bgp_peers6; add paths on; };
 }
 C
+    if [ "$name" = node2 ]; then bird_chaos_protocols; fi
   } >"$LAB_DIR/$name.conf"
+}
+
+# bird_chaos_protocols : passive sessions with the chaos speaker's addresses (scenario 12), in
+# their own table chaos4 (fed from master4 by a pipe), so that nothing they receive reaches
+# master4 and the sessions with bgpd
+bird_chaos_protocols() {
+  local h
+  cat <<C
+
+# ------------- lab scenario 12: the chaos speaker -------------
+ipv4 table chaos4;
+protocol pipe chaos_feed { table master4; peer table chaos4; export all; import none; }
+C
+  for h in "${CHAOS_HOSTS[@]}"; do
+    cat <<C
+protocol bgp Chaos_$h {
+  debug { states };
+  description "chaos speaker (lab scenario 12)";
+  local as 64513;
+  neighbor $V4NET.$h as 64515;
+  passive on;
+  hold time $CHAOS_HOLD;
+  keepalive time $((CHAOS_HOLD / 3));
+  graceful restart on;
+  error wait time 1, 2;
+  ipv4 { table chaos4; import all; export all; receive limit $CHAOS_MAX_PREFIXES action restart; };
+}
+C
+  done
 }
 
 # --- MetalLB speaker: FRR bgpd shaped like MetalLB's FRR template ----------------------------
@@ -195,12 +255,16 @@ router bgp $my_as
  neighbor $RS timers $keepalive $hold
  neighbor $RS timers connect 5
 ${key:+ neighbor $RS password $key}
+C
+    if [ "$name" = spk2 ]; then frr_chaos_neighbors; fi
+    cat <<C
  !
  address-family ipv4 unicast
   neighbor $RS activate
   neighbor $RS route-map $RS-in in
   neighbor $RS route-map $RS-out out
 C
+    if [ "$name" = spk2 ]; then printf '  neighbor CHAOS activate\n  neighbor CHAOS maximum-prefix %s\n' "$CHAOS_MAX_PREFIXES"; fi
     for ip in $v4; do echo "  network $ip"; done
     echo " exit-address-family"
     echo " address-family ipv6 unicast"
@@ -210,6 +274,17 @@ C
     for ip in $v6; do echo "  network $ip"; done
     echo " exit-address-family"
   } >"$LAB_DIR/$name.frr"
+}
+
+# frr_chaos_neighbors : the chaos speaker's addresses in a passive peer group (scenario 12)
+frr_chaos_neighbors() {
+  local h
+  echo " neighbor CHAOS peer-group"
+  echo " neighbor CHAOS remote-as 64515"
+  echo " neighbor CHAOS description chaos speaker (lab scenario 12)"
+  echo " neighbor CHAOS passive"
+  echo " neighbor CHAOS timers $((CHAOS_HOLD / 3)) $CHAOS_HOLD"
+  for h in "${CHAOS_HOSTS[@]}"; do echo " neighbor $V4NET.$h peer-group CHAOS"; done
 }
 
 # --- MetalLB native speaker: GoBGP dialling out only -----------------------------------------
@@ -398,6 +473,24 @@ description = "metallb native speaker (GoBGP)"
 peer_group = "metallb"
 families = ["ipv4-unicast"]
 C
+    for h in "${CHAOS_HOSTS[@]}"; do
+      cat <<C
+
+[[neighbors]]
+address = "$V4NET.$h"
+description = "chaos speaker (lab scenario 12)"
+peer_as = 64513
+role = "route-server-client"
+passive = true
+families = ["ipv4-unicast"]
+hold_time = $CHAOS_HOLD
+send_hold_time = $((CHAOS_HOLD + 2))
+max_prefixes = $CHAOS_MAX_PREFIXES
+max_prefixes_restart = 5
+import_policy = ["from-calico"]
+export_policy = ["to-clients"]
+C
+    done
   } >"$LAB_DIR/rs.toml"
 }
 
@@ -458,4 +551,37 @@ rr_client_gobgp_config() {
 C
     gobgp_neighbor "$RS" 64512 ipv4-unicast ipv6-unicast
   } >"$LAB_DIR/$name.toml"
+}
+
+# --- scenario 14: bgpd restarting gracefully, long-lived graceful restart (RFC 9494) ---------
+# vmx_llgr_config RS_AS STALE : vmx_config plus long-lived graceful restart on both sessions
+# (GoBGP: long-lived-enabled; per family a long-lived stale time of STALE seconds)
+vmx_llgr_config() {
+  vmx_config "$1"
+  sed -i -e 's/^    helper-only = true$/&\n    long-lived-enabled = true/' \
+    -e "s/^      enabled = true\$/&\n    [neighbors.afi-safis.long-lived-graceful-restart.config]\n      enabled = true\n      restart-time = $2/" \
+    "$LAB_DIR/vmx.toml"
+}
+
+# calico_llgr_config NAME HOST PEER_AS "V4 BLOCKS" "V6 BLOCKS" GR_TIME STALE : calico_config with
+# graceful restart time GR_TIME and long-lived graceful restart (stale time STALE) toward bgpd
+calico_llgr_config() {
+  calico_config "$1" "$2" "$3" "$4" "$5"
+  sed -i "s/^  graceful restart time 120;\$/  graceful restart time $6;\n  long lived graceful restart on;\n  long lived stale time $7;/" \
+    "$LAB_DIR/$1.conf"
+}
+
+# bgpd_route_server_gr_config STALE DEFERRAL : bgpd_route_server_config plus long-lived graceful
+# restart (stale time STALE) toward the vMX and the Calico nodes, and [graceful_restart] with a
+# state file next to the config and a selection deferral of DEFERRAL seconds
+bgpd_route_server_gr_config() {
+  bgpd_route_server_config
+  sed -i -e "s/^name = \"vmx\"\$/&\nlong_lived_stale_time = $1/" \
+    -e "s/^name = \"calico\"\$/&\nlong_lived_stale_time = $1/" "$LAB_DIR/rs.toml"
+  cat >>"$LAB_DIR/rs.toml" <<C
+
+[graceful_restart]
+state_file = "rs.grstate"
+selection_deferral = $2
+C
 }

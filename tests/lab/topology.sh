@@ -10,6 +10,9 @@
 #   spk2  .22  FRR     AS 64514  203.0.113.20 .100 (shared)      2001:db8:113::20
 #   spk3  .23  FRR     AS 64514  203.0.113.30  2001:db8:113::30   hold 9 s (link-cut scenario)
 #   spk4  .24  gobgpd  AS 64514  203.0.113.40  (MetalLB native speaker: IPv4 only, dials out)
+#   chaos .100 (.101-.111) no daemon: scenario 12 runs `bgpd chaos` from here against the vMX,
+#              node2, spk2 (which know it as AS 64515) and bgpd (as AS 64513)
+#   replay     no link: scenario 13 replays its recording into a fresh bgpd here (loopback only)
 # Route-reflector lab (bgpd AS 64512 at .2, cluster id 10.255.0.2):
 #   vmx   .1   gobgpd  AS 64512  non-client: 0.0.0.0/0, 192.0.2.0/24, ::/0, 2001:db8:51:100::/56
 #   c1    .31  gobgpd  AS 64512  client: 10.0.31.0/24 (MED 31, LOCAL_PREF 131), 2001:db8:31::/48
@@ -25,6 +28,14 @@ CLUSTER_ID=10.255.0.2
 # TCP-MD5 (scenario 7): node-3's IPv4 session and speaker-1's session carry these keys
 MD5_KEY_NODE3="calico-node3-md5"
 MD5_KEY_SPK1="metallb-spk1-md5"
+# Scenario 12's chaos speaker (`bgpd chaos` in namespace "chaos", .100): one source address per
+# fault (.101 and up), so that one fault's back-off or max-prefix shutdown never delays the
+# next. The vMX (GoBGP), Calico node-2 (BIRD) and MetalLB speaker-2 (FRR) know it as AS 64515 (a
+# second route server), bgpd as AS 64513 (a Calico node). Every peer is passive towards it, with
+# hold time 6 s and a limit of 50 prefixes, so the other scenarios never see it.
+CHAOS_HOSTS=(101 102 103 104 105 106 107 108 109 110 111)
+CHAOS_HOLD=6
+CHAOS_MAX_PREFIXES=50
 
 node_blocks_v4() { local e; for e in "${POD_V4[@]}"; do [ "${e#* }" = "$1" ] && printf '%s ' "${e% *}"; done; }
 node_blocks_v6() { local e; for e in "${POD_V6[@]}"; do [ "${e#* }" = "$1" ] && printf '%s ' "${e% *}"; done; }
@@ -42,6 +53,13 @@ build_route_server_lab() {
   add_router vmx 1
   for h in 11 12 13; do add_router "node$((h - 10))" "$h"; done
   for h in 21 22 23 24; do add_router "spk$((h - 20))" "$h"; done
+  # scenario 12's chaos speaker: no daemon, one address per fault
+  add_router chaos 100
+  for h in "${CHAOS_HOSTS[@]}"; do ip -n "$(ns chaos)" addr add "$V4NET.$h/24" dev eth0; done
+  # scenario 13's replay target: a namespace without links (only loopback addresses)
+  ip netns add "$(ns replay)"
+  LAB_NAMESPACES+=("$(ns replay)")
+  ip -n "$(ns replay)" link set lo up
 
   bgpd_route_server_config
   start_bgpd rs "$LAB_DIR/rs.toml"
