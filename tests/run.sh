@@ -29,6 +29,9 @@ cargo test --workspace --all-features --release --doc
 step "namespace interop lab: bgpd against real GoBGP, BIRD and FRR (tests/lab, bounded to 10 minutes)"
 timeout --kill-after=30 600 bash tests/lab/run.sh
 
+step "compose interop lab: the same lab as containers (docker-compose.yml, tests/compose, bounded to 8 minutes)"
+COMPOSE_TIMEOUT=450 timeout --kill-after=30 480 bash tests/compose/run.sh
+
 step "soak: bgpd and 20 flapping/updating peers in network namespaces (short version, tests/soak)"
 timeout --kill-after=30 420 bash tests/soak/run.sh --duration 120
 

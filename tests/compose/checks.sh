@@ -23,6 +23,20 @@ LB_V6=("2001:db8:113::10/128 21" "2001:db8:113::20/128 22")
 LB_SHARED=203.0.113.100/32   # externalTrafficPolicy: Cluster, announced by speaker-1 and -2
 C_NEIGHBORS=11                  # bgpd's neighbors: vMX x2, Calico x3 x2 families, MetalLB x3
 
+# within SECONDS DESCRIPTION FUNCTION ARGS... : call FUNCTION until it succeeds or SECONDS of
+# wall-clock time pass (lib.sh's `eventually` counts tries, and one `docker compose exec` takes
+# about a second here); on timeout FUNCTION's last evidence is shown with `fail`
+within() {
+  local secs=$1 what=$2 deadline out; shift 2
+  deadline=$((SECONDS + secs))
+  while :; do
+    out=$("$@" 2>&1) && return 0
+    [ $SECONDS -ge $deadline ] && break
+    sleep 0.5
+  done
+  fail "not true within ${secs}s: $what" "$out"
+}
+
 # --- the peers' own CLIs, inside their containers ------------------------------------------
 dc() { "${COMPOSE[@]}" "$@"; }
 gobgp_in() { local n=$1; shift; dc exec -T "$n" gobgp "$@"; }

@@ -55,6 +55,10 @@ exec 9>/tmp/bgpd-compose.lock
 flock -w 300 9 || { echo "compose lab: another run holds /tmp/bgpd-compose.lock for 300 s" >&2; exit 1; }
 
 # --- always tear down; never run longer than COMPOSE_TIMEOUT ---------------------------------
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+T_ALL=$(now)
+TIMES=()
 WATCHDOG=""
 UP=0
 teardown() {
@@ -69,7 +73,16 @@ on_exit() {
   teardown
 }
 trap on_exit EXIT
-trap 'echo "compose lab: interrupted" >&2; exit 130' INT TERM
+RESULTS=()
+FAILED=0
+# print_results : one line per check run so far (also when the run is interrupted)
+print_results() {
+  echo
+  echo "== compose interop lab: results (total $(elapsed "$T_ALL")s) =="
+  printf '%s\n' "${RESULTS[@]}"
+  echo "phases: $(printf '%s; ' "${TIMES[@]}")"
+}
+trap 'echo "compose lab: interrupted" >&2; print_results; echo "(interrupted: the checks not listed did not run)"; exit 130' INT TERM
 (
   trap 'kill "$sleeper" 2>/dev/null; exit 0' TERM
   sleep "${COMPOSE_TIMEOUT:-420}" >/dev/null 2>&1 &
@@ -80,10 +93,6 @@ trap 'echo "compose lab: interrupted" >&2; exit 130' INT TERM
 ) &
 WATCHDOG=$!
 
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
-T_ALL=$(now)
-TIMES=()
 # phase NAME CMD... : run one setup step, time it, stop the run when it fails
 phase() {
   local name=$1 t0; shift
@@ -114,18 +123,27 @@ build_bgpd_if_missing() {
 dc down -v -t 5 >/dev/null 2>&1 || true   # leftovers of an interrupted run of this project
 phase "base image (tests/compose/base-image.sh)" bash "$HERE/base-image.sh"
 phase "bgpd binary" build_bgpd_if_missing
-phase "compose build" dc build -q
+# compose build, its output shown only when it fails (the docker CLI's legacy-builder notice
+# would otherwise be printed once per service)
+build_images() {
+  local out
+  out=$(dc build 2>&1) && return 0
+  echo "$out" | tail -n 60 >&2
+  return 1
+}
+phase "compose build" build_images
 phase "subnet $SUBNET free" subnet_free
 UP=1
 phase "compose up -d" dc up -d
 
-RESULTS=()
-FAILED=0
-# run_check TITLE SECONDS FUNCTION ARGS... : FUNCTION must succeed within SECONDS (polled)
+# run_check TITLE SECONDS FUNCTION ARGS... : FUNCTION must succeed within SECONDS (polled).
+# Once a check has failed, the lab is known to be broken: later checks poll 5 s at most, so a
+# broken lab reports every failure well within COMPOSE_TIMEOUT instead of waiting on each.
 run_check() {
   local title=$1 secs=$2 t0 rc; shift 2
+  [ $FAILED = 1 ] && [ "$secs" -gt 5 ] && secs=5
   t0=$(now)
-  ( set -e; eventually "$secs" "$title" "$@" )
+  ( set -e; within "$secs" "$title" "$@" )
   rc=$?
   if [ $rc = 0 ]; then RESULTS+=("PASS  $title  ($(elapsed "$t0")s)"); else RESULTS+=("FAIL  $title  ($(elapsed "$t0")s)"); FAILED=1; fi
   log "${RESULTS[-1]}"
@@ -170,9 +188,5 @@ fi
 T_DOWN=$(now)
 teardown
 TIMES+=("compose down -v $(elapsed "$T_DOWN")s")
-
-echo
-echo "== compose interop lab: results (total $(elapsed "$T_ALL")s) =="
-printf '%s\n' "${RESULTS[@]}"
-echo "phases: $(printf '%s; ' "${TIMES[@]}")"
+print_results
 exit $FAILED
