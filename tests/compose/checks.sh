@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034,SC2086 # (variables read by run.sh; "prefix host" pairs are split on purpose)
 # The compose lab's checks: each asserts one thing from the peers' own views, read inside
 # their containers with `docker compose exec` (gobgp, birdc, vtysh, bgpd show). Sourced by
 # tests/compose/run.sh after tests/lab/lib.sh and tests/lab/views.sh (fail, eventually and the

@@ -16,14 +16,21 @@
 # the checks, down -v. Exit 0 only when every check passed; non-zero when one failed, or when
 # docker or compose is missing (nothing skips itself). Only one run at a time on a machine
 # (the lab's subnet is fixed): a second one waits for /tmp/bgpd-compose.lock (at most 300 s).
+# shellcheck source-path=SCRIPTDIR disable=SC2317 # (functions run through `phase` / traps)
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+# shellcheck source=../lab/lib.sh
 source "$ROOT/tests/lab/lib.sh"
+# shellcheck source=../lab/views.sh
 source "$ROOT/tests/lab/views.sh"
+# shellcheck source=../lab/scenarios/01-sessions.sh
 source "$ROOT/tests/lab/scenarios/01-sessions.sh"   # check_vmx_session, check_bird_session, check_frr_session
+# shellcheck source=../lab/scenarios/02-routes.sh
 source "$ROOT/tests/lab/scenarios/02-routes.sh"     # check_vmx_ipv4, check_node_gets_vmx_routes
+# shellcheck source=../lab/scenarios/06-dual-stack.sh
 source "$ROOT/tests/lab/scenarios/06-dual-stack.sh" # check_vmx_ipv6, check_node_ipv6
+# shellcheck source=checks.sh
 source "$HERE/checks.sh"
 
 KEEP=0
