@@ -131,3 +131,19 @@ check_bgpd_classes() {
   done
   [ $bad = 0 ] || { echo "--- bgpd: bgpd show rib ---"; bgpd_in show rib; return 1; }
 }
+
+# bgpd's prefix log (`docker compose logs bgpd`): an INFO line for every pod block and LB IP with its
+# class and the peer it came from, what a network engineer reads first
+check_bgpd_prefix_log() {
+  local log bad=0 e
+  log=$(dc logs --no-color bgpd 2>&1 | grep -F 'bgpd::prefix: announce ')
+  for e in "${POD_V4[@]}"; do set -- $e; prefix_logged "$log" "$1" pod "$V4NET.$2" || bad=1; done
+  for e in "${POD_V6[@]}"; do set -- $e; prefix_logged "$log" "$1" pod "$V6NET::$2" || bad=1; done
+  for e in "${LB_V4[@]}" "${LB_V6[@]}"; do set -- $e; prefix_logged "$log" "$1" loadbalancer "$V4NET.$2" || bad=1; done
+  [ $bad = 0 ] || { echo "--- bgpd: docker compose logs bgpd | grep 'bgpd::prefix: announce' ---"; echo "$log"; return 1; }
+}
+prefix_logged() { # LOG PREFIX CLASS PEER
+  grep -qF "bgpd::prefix: announce $2 $3 peer=$4 " <<<"$1" && return 0
+  echo "expected in bgpd's log: announce $2 $3 peer=$4"
+  return 1
+}

@@ -182,6 +182,7 @@ for n in "${NODES[@]}"; do
   run_check "$n: the speakers' IPv6 /128s with their IPv6 next hops (birdc show route all)" 20 check_node_ipv6 "$n"
 done
 run_check "bgpd: every pod block class pod, every LB IP class loadbalancer (bgpd show rib)" 20 check_bgpd_classes
+run_check "bgpd: prefix log has an announce line for every pod block and LB IP, right class and peer (docker compose logs bgpd)" 10 check_bgpd_prefix_log
 
 if [ $FAILED = 1 ]; then
   echo
