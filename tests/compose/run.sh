@@ -11,7 +11,7 @@
 #   COMPOSE_PROJECT  compose project name (default bgpdlab)
 #   COMPOSE_CMD      compose command (default: docker-compose if present, else docker compose)
 #
-# Steps: tests/compose/base-image.sh (debian:bookworm-slim made locally when the engine lacks
+# Steps: compose config -q, tests/compose/base-image.sh (debian:bookworm-slim made locally when the engine lacks
 # it), cargo build --release -p bgpd when target/release/bgpd is missing, compose build, up -d,
 # the checks, down -v. Exit 0 only when every check passed; non-zero when one failed, or when
 # docker or compose is missing (nothing skips itself). Only one run at a time on a machine
@@ -127,6 +127,7 @@ build_bgpd_if_missing() {
   (cd "$ROOT" && cargo build --release -p bgpd)
 }
 
+phase "compose config (the file is valid)" dc config -q
 dc down -v -t 5 >/dev/null 2>&1 || true   # leftovers of an interrupted run of this project
 phase "base image (tests/compose/base-image.sh)" bash "$HERE/base-image.sh"
 phase "bgpd binary" build_bgpd_if_missing
