@@ -11,11 +11,12 @@
 #   COMPOSE_PROJECT  compose project name (default bgpdlab)
 #   COMPOSE_CMD      compose command (default: docker-compose if present, else docker compose)
 #
-# Steps: compose config -q, tests/compose/base-image.sh (debian:bookworm-slim made locally when the engine lacks
-# it), cargo build --release -p bgpd when target/release/bgpd is missing, compose build, up -d,
-# the checks, down -v. Exit 0 only when every check passed; non-zero when one failed, or when
-# docker or compose is missing (nothing skips itself). Only one run at a time on a machine
-# (the lab's subnet is fixed): a second one waits for /tmp/bgpd-compose.lock (at most 300 s).
+# Steps: compose config -q; tests/compose/base-image.sh (debian:bookworm-slim made locally when
+# the engine lacks it); cargo build --release -p bgpd when target/release/bgpd is missing;
+# compose build, up -d, the checks, down -v. Exit 0 only when every check passed; non-zero when
+# one failed, or when docker or compose is missing (nothing skips itself). Only one run at a
+# time on a machine (the lab's subnet is fixed): a second one waits for
+# /tmp/bgpd-compose.lock (at most 300 s).
 # shellcheck source-path=SCRIPTDIR disable=SC2317 # (functions run through `phase` / traps)
 set -uo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
