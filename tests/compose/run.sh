@@ -133,12 +133,14 @@ dc down -v -t 5 >/dev/null 2>&1 || true   # leftovers of an interrupted run of t
 phase "base image (tests/compose/base-image.sh)" bash "$HERE/base-image.sh"
 phase "bgpd binary" build_bgpd_if_missing
 # compose build, its output shown only when it fails (the docker CLI's legacy-builder notice
-# would otherwise be printed once per service)
+# would otherwise be printed once per service); the image it replaces (after a new bgpd
+# binary) is removed rather than left dangling
 build_images() {
-  local out
-  out=$(dc build 2>&1) && return 0
-  echo "$out" | tail -n 60 >&2
-  return 1
+  local out old new
+  old=$(docker image inspect -f '{{.Id}}' bgpd-lab:latest 2>/dev/null)
+  out=$(dc build 2>&1) || { echo "$out" | tail -n 60 >&2; return 1; }
+  new=$(docker image inspect -f '{{.Id}}' bgpd-lab:latest 2>/dev/null)
+  if [ -n "$old" ] && [ "$old" != "$new" ]; then docker rmi "$old" >/dev/null 2>&1 || true; fi
 }
 phase "compose build" build_images
 phase "subnet $SUBNET free" subnet_free
