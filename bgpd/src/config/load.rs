@@ -82,6 +82,20 @@ pub(crate) fn locate(text: &str, key: &str) -> Option<usize> {
     best.map(|s| line_of(text, s.start))
 }
 
+/// serde names the table, not the key, when a required key is missing (e.g. `global` in an
+/// empty file): the key of such an error is the table's path plus the missing key.
+fn with_missing_field(path: &str, message: &str) -> String {
+    let field = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name);
+    match field {
+        Some(f) if path.is_empty() => f.to_string(),
+        Some(f) => format!("{path}.{f}"),
+        None => path.to_string(),
+    }
+}
+
 /// Reads and checks config text; `file` names it in errors.
 pub fn load_str(text: &str, file: &str) -> Result<Config, ConfigError> {
     let de = toml::Deserializer::new(text);
@@ -92,11 +106,12 @@ pub fn load_str(text: &str, file: &str) -> Result<Config, ConfigError> {
             .span()
             .map(|s| line_of(text, s.start))
             .or_else(|| locate(text, &key));
+        let message = inner.message().to_string();
         ConfigError {
             file: file.to_string(),
             line,
-            key: if key == "." { String::new() } else { key },
-            message: inner.message().to_string(),
+            key: with_missing_field(if key == "." { "" } else { &key }, &message),
+            message,
         }
     })?;
     let err = |key: String, message: String| ConfigError {
@@ -536,6 +551,17 @@ action = "accept"
         assert_eq!(e.line, Some(17), "{e}");
         assert!(e.to_string().starts_with("lab.toml:17:"), "{e}");
         assert!(e.message.contains("unknown field `hold_tme`"), "{e}");
+    }
+
+    #[test]
+    fn missing_key_is_named() {
+        // Found by the config_parse fuzz target: an empty file named no key.
+        let e = load_str("", "empty.toml").expect_err("fails");
+        assert_eq!(e.key, "global", "{e}");
+        assert_eq!(e.line, Some(1), "{e}");
+        let e = load_str("[global]\nasn = 64512\n", "t.toml").expect_err("fails");
+        assert_eq!(e.key, "global.router_id", "{e}");
+        assert!(e.line.is_some(), "{e}");
     }
 
     #[test]
