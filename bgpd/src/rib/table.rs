@@ -100,6 +100,10 @@ pub struct PeerEntry {
     pub summary: PrefixSummary,
     /// Families for which the max-prefix warning was logged (cleared below the threshold).
     pub max_prefix_warned: FamilySet,
+    /// The BGP identifier of the peer's last session, kept after the session ends: its stale
+    /// paths (RFC 4724 §4.2) are still compared by it (RFC 4271 §9.1.2.2 f) and reflected
+    /// with it as ORIGINATOR_ID (RFC 4456 §8), never with 0.0.0.0.
+    pub last_bgp_id: Ipv4Addr,
 }
 
 impl PeerEntry {
@@ -192,6 +196,7 @@ impl Rib {
                         adj_out: HashMap::new(),
                         summary: PrefixSummary::default(),
                         max_prefix_warned: FamilySet::EMPTY,
+                        last_bgp_id: Ipv4Addr::UNSPECIFIED,
                     },
                 );
             }
@@ -221,6 +226,7 @@ impl Rib {
     pub fn peer_up(&mut self, id: PeerId, session: SessionInfo) -> Outbox {
         let families = session.families.clone();
         if let Some(p) = self.peers.get_mut(&id) {
+            p.last_bgp_id = session.bgp_id;
             p.session = Some(session);
             p.adj_out.clear();
         }
@@ -662,11 +668,7 @@ impl Rib {
         Some(Candidate {
             attrs: &p.attrs,
             ebgp: !peer.neighbor.ibgp,
-            peer_id: peer
-                .session
-                .as_ref()
-                .map(|s| s.bgp_id)
-                .unwrap_or(Ipv4Addr::UNSPECIFIED),
+            peer_id: peer.last_bgp_id,
             peer_address: peer.neighbor.address,
         })
     }
@@ -810,11 +812,7 @@ impl Rib {
             peer: path.peer,
             ibgp: sp.neighbor.ibgp,
             role: sp.neighbor.role,
-            bgp_id: sp
-                .session
-                .as_ref()
-                .map(|s| s.bgp_id)
-                .unwrap_or(Ipv4Addr::UNSPECIFIED),
+            bgp_id: sp.last_bgp_id,
         };
         let mut out = export(&self.identity, family, &source, target, &path.attrs).ok()?;
         let verdict = self.policies.evaluate(
