@@ -271,7 +271,9 @@ pub fn show(cmd: &ShowCommand, args: &ApiArgs) -> anyhow::Result<()> {
                 if let Some(c) = &e.class {
                     attrs.push(format!("class {c}"));
                 }
-                if e.stale {
+                if e.llgr_stale {
+                    attrs.push("llgr-stale".into());
+                } else if e.stale {
                     attrs.push("stale".into());
                 }
                 let network = if e.path_id != 0 {

@@ -465,6 +465,16 @@ fn resolve(
             max_prefixes_warning: pick!(max_prefixes_warning).unwrap_or(80).min(100),
             max_prefixes_restart: pick!(max_prefixes_restart).unwrap_or(60),
             send_hold_time: pick!(send_hold_time),
+            long_lived_stale_time: match pick!(long_lived_stale_time) {
+                Some(t) if t > 0xFF_FFFF => {
+                    return Err(err(
+                        key("long_lived_stale_time"),
+                        format!("long-lived stale time {t} does not fit 24 bits (RFC 9494 §3: at most 16777215)"),
+                    ))
+                }
+                Some(0) => None,
+                t => t,
+            },
             ibgp,
         });
     }
@@ -500,6 +510,7 @@ fn resolve(
         api,
         recording: raw.recording,
         audit,
+        graceful_restart: raw.graceful_restart.resolved(file),
     })
 }
 

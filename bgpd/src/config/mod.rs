@@ -6,8 +6,11 @@
 //! sets, policies or groups that do not exist. Each error names the file, line and key
 //! ([`load`]).
 
+mod graceful_restart;
 mod load;
 mod prefix_match;
+
+pub use graceful_restart::GracefulRestartConfig;
 
 pub(crate) use load::{line_of, locate};
 pub use load::{load, load_str, ConfigError};
@@ -53,6 +56,9 @@ pub struct ConfigFile {
     /// `[audit]`: the prefix audit inside the daemon. Default off.
     #[serde(default)]
     pub audit: Option<crate::audit::AuditConfig>,
+    /// `[graceful_restart]`: bgpd as restarting speaker (RFC 4724 §4.1).
+    #[serde(default)]
+    pub graceful_restart: GracefulRestartConfig,
 }
 
 /// `[api]`.
@@ -261,6 +267,10 @@ macro_rules! with_session_settings {
             pub max_prefixes_restart: Option<u64>,
             /// RFC 9687 send hold time in seconds. Default max(480, 2 × hold time).
             pub send_hold_time: Option<u64>,
+            /// RFC 9494 long-lived graceful restart: announce capability 71 with this
+            /// long-lived stale time (seconds, at most 16777215) and keep a peer that
+            /// announced it as LLGR-stale for up to this long. Default: off.
+            pub long_lived_stale_time: Option<u32>,
         }
 
         impl $name {
@@ -281,6 +291,7 @@ macro_rules! with_session_settings {
                     max_prefixes_warning: self.max_prefixes_warning,
                     max_prefixes_restart: self.max_prefixes_restart,
                     send_hold_time: self.send_hold_time,
+                    long_lived_stale_time: self.long_lived_stale_time,
                 }
             }
         }
@@ -343,6 +354,8 @@ pub struct SessionSettings {
     pub max_prefixes_restart: Option<u64>,
     /// RFC 9687 send hold time in seconds. Default max(480, 2 × hold time).
     pub send_hold_time: Option<u64>,
+    /// RFC 9494 long-lived stale time in seconds. Default: off.
+    pub long_lived_stale_time: Option<u32>,
 }
 
 with_session_settings! {
@@ -622,6 +635,8 @@ pub struct Neighbor {
     pub max_prefixes_restart: u64,
     /// RFC 9687 send hold time override.
     pub send_hold_time: Option<u64>,
+    /// RFC 9494 long-lived stale time (seconds); `None`: no LLGR with this neighbor.
+    pub long_lived_stale_time: Option<u32>,
     /// Whether the peer is in our AS.
     pub ibgp: bool,
 }
@@ -655,6 +670,8 @@ pub struct Config {
     pub api: ApiConfig,
     /// The prefix audit (intent path resolved against the config file's directory).
     pub audit: Option<crate::audit::AuditConfig>,
+    /// Restarting-speaker settings (state file resolved against the config file's directory).
+    pub graceful_restart: GracefulRestartConfig,
 }
 
 /// A TCP-MD5 password: never printed, never serialised.

@@ -2,9 +2,11 @@
 //! drives its session; one task per listen address accepts connections. See ARCHITECTURE.md.
 //!
 //! Signals: SIGTERM/SIGINT send Cease 6/2 with an RFC 9003 shutdown message to every peer and
-//! exit; SIGHUP reloads the configuration (added neighbors start, removed ones stop with 6/3,
-//! neighbors whose session settings changed restart with 6/6, policy changes re-apply from
-//! the stored Adj-RIB-In without touching sessions).
+//! exit; SIGUSR1 stops gracefully (RFC 4724 §4.1: state file written, sessions closed without
+//! NOTIFICATION so that peers keep our routes; the next start restarts gracefully, see
+//! `session::restart`); SIGHUP reloads the configuration (added neighbors start, removed ones
+//! stop with 6/3, neighbors whose session settings changed restart with 6/6, policy changes
+//! re-apply from the stored Adj-RIB-In without touching sessions).
 
 mod listener;
 mod peers;
@@ -13,11 +15,15 @@ pub mod query;
 use crate::config::{self, Config};
 use crate::policy::PolicySet;
 use crate::rib::classes::ClassTable;
+use crate::rib::deferral::SelectionDeferral;
 use crate::rib::export::LocalIdentity;
+use crate::rib::llgr::LlgrSession;
 use crate::rib::route::PeerId;
 use crate::rib::table::{Outbox, Rib};
 use crate::session::driver::{PeerCommand, RibEvent};
-use bgp_proto::{cease_subcode, Notification};
+use crate::session::negotiate::Negotiated;
+use crate::session::restart::{self, RestartFlags};
+use bgp_proto::{cease_subcode, Family, FamilySet, Notification};
 pub use peers::{PeerDirectory, PeerStatus};
 use std::collections::HashMap;
 use std::future::Future;
@@ -34,6 +40,9 @@ pub enum Control {
     Reload,
     /// Shut down with this message (RFC 9003).
     Shutdown(String),
+    /// Stop gracefully (RFC 4724 §4.1): write the state file, close every session without
+    /// a NOTIFICATION, exit.
+    GracefulStop,
     /// Send back the neighbor table.
     Neighbors(tokio::sync::oneshot::Sender<Vec<query::NeighborRow>>),
     /// Write TABLE_DUMP_V2 snapshots of the Loc-RIB and the Adj-RIBs-In; reply with their
@@ -80,6 +89,12 @@ pub struct Daemon {
     rib_tx: mpsc::UnboundedSender<RibEvent>,
     rib_rx: mpsc::UnboundedReceiver<RibEvent>,
     stale_deadlines: HashMap<PeerId, Instant>,
+    /// Families that become LLGR-stale when the peer's GR timer expires (RFC 9494 §4.2).
+    llgr_after_gr: HashMap<PeerId, Vec<(Family, Duration)>>,
+    /// When each peer's LLGR-stale routes of a family are flushed (RFC 9494 §4.2).
+    llgr_deadlines: HashMap<(PeerId, Family), Instant>,
+    /// Restarting speaker: whom we still wait for, and the selection deferral timer.
+    deferral: Option<(SelectionDeferral, Instant)>,
     listener_fds: Vec<(bool, std::os::fd::RawFd)>,
     events: crate::events::EventBus,
     control_tx: mpsc::UnboundedSender<Control>,
@@ -114,6 +129,9 @@ impl Daemon {
             rib_tx,
             rib_rx,
             stale_deadlines: HashMap::new(),
+            llgr_after_gr: HashMap::new(),
+            llgr_deadlines: HashMap::new(),
+            deferral: None,
             listener_fds: Vec::new(),
             events,
             control_tx: mpsc::unbounded_channel().0,
@@ -163,6 +181,7 @@ impl Daemon {
                 }
             }
         }
+        let restarting = self.take_restart_state();
         let neighbors = self.config.neighbors.clone();
         for n in neighbors {
             if !self.install_key(&n) {
@@ -180,6 +199,24 @@ impl Daemon {
             config = %self.config.path,
             "bgpd running"
         );
+        if restarting {
+            let ids: Vec<PeerId> = self
+                .rib
+                .peers
+                .iter()
+                .filter(|(_, p)| p.neighbor.graceful_restart)
+                .map(|(id, _)| *id)
+                .collect();
+            let wait = Duration::from_secs(self.config.graceful_restart.selection_deferral);
+            tracing::info!(
+                peers = ids.len(),
+                selection_deferral = wait.as_secs(),
+                "graceful restart: deferring route selection and advertisement until End-of-RIB from every graceful-restart peer (RFC 4724 §4.1)"
+            );
+            self.rib.deferring = true;
+            self.deferral = Some((SelectionDeferral::new(ids), Instant::now() + wait));
+            self.check_deferral();
+        }
         let mut summary = tokio::time::interval(Duration::from_secs(
             self.config.global.prefix_summary_interval.max(1),
         ));
@@ -196,7 +233,13 @@ impl Daemon {
         snapshots.tick().await;
         self.audit.configure(self.config.audit.as_ref());
         loop {
-            let next_stale = self.stale_deadlines.values().min().copied();
+            let next_stale = self
+                .stale_deadlines
+                .values()
+                .chain(self.llgr_deadlines.values())
+                .chain(self.deferral.as_ref().map(|(_, d)| d))
+                .min()
+                .copied();
             tokio::select! {
                 ev = self.rib_rx.recv() => {
                     let Some(ev) = ev else { break };
@@ -211,6 +254,7 @@ impl Daemon {
                                         Some(Control::Reset(a, kind, reply)) => { let _ = reply.send(self.reset(a, kind)); }
                     Some(Control::Snapshot(reply)) => { let _ = reply.send(self.snapshot()); }
                     Some(Control::Shutdown(msg)) => { self.shutdown(&msg).await; break; }
+                    Some(Control::GracefulStop) => if self.graceful_stop().await { break; },
                     None => { self.shutdown("bgpd stopped").await; break; }
                 },
                 _ = summary.tick() => {
@@ -227,19 +271,180 @@ impl Daemon {
                 _ = self.audit.tick() => if self.audit.ready() {
                     self.audit.submit(self.rib_entries(&crate::audit::in_daemon::loc_rib_query()), self.neighbors());
                 },
-                _ = async { if let Some(d) = next_stale { tokio::time::sleep_until(d).await } else { std::future::pending::<()>().await } } => {
-                    let now = Instant::now();
-                    let due: Vec<PeerId> = self.stale_deadlines.iter().filter(|(_, d)| **d <= now).map(|(p, _)| *p).collect();
-                    for p in due {
-                        self.stale_deadlines.remove(&p);
-                        tracing::info!(peer = %self.directory.address(p).map(|a| a.to_string()).unwrap_or_default(), "graceful restart timer expired: flushing stale routes (RFC 4724 §4.2)");
-                        let out = self.rib.flush_stale(p, None);
-                        self.deliver(out);
-                    }
-                }
+                _ = async { if let Some(d) = next_stale { tokio::time::sleep_until(d).await } else { std::future::pending::<()>().await } } => self.timers_due(),
             }
         }
         Ok(())
+    }
+
+    /// The GR restart timers, LLGR stale timers and the selection deferral timer that are due.
+    fn timers_due(&mut self) {
+        let now = Instant::now();
+        let due: Vec<PeerId> = self
+            .stale_deadlines
+            .iter()
+            .filter(|(_, d)| **d <= now)
+            .map(|(p, _)| *p)
+            .collect();
+        for p in due {
+            self.stale_deadlines.remove(&p);
+            let later = self.llgr_after_gr.remove(&p).unwrap_or_default();
+            let llgr = FamilySet::of(&later.iter().map(|(f, _)| *f).collect::<Vec<_>>());
+            let flushed = FamilySet::of(
+                &FamilySet::ALL
+                    .families()
+                    .filter(|f| !llgr.contains(*f))
+                    .collect::<Vec<_>>(),
+            );
+            tracing::info!(peer = %self.peer_name(p), long_lived = %llgr, "graceful restart timer expired: flushing stale routes (RFC 4724 §4.2)");
+            let out = self.rib.flush_stale_families(p, flushed);
+            self.deliver(out);
+            if llgr != FamilySet::EMPTY {
+                self.start_llgr(p, &later);
+                let out = self.rib.enter_llgr(p, llgr);
+                self.deliver(out);
+            }
+        }
+        let due: Vec<(PeerId, Family)> = self
+            .llgr_deadlines
+            .iter()
+            .filter(|(_, d)| **d <= now)
+            .map(|(k, _)| *k)
+            .collect();
+        for (p, family) in due {
+            self.llgr_deadlines.remove(&(p, family));
+            tracing::info!(peer = %self.peer_name(p), %family, "long-lived stale time expired: flushing LLGR-stale routes (RFC 9494 §4.2)");
+            let out = self.rib.flush_stale(p, Some(family));
+            self.deliver(out);
+        }
+        if self.deferral.as_ref().is_some_and(|(_, d)| *d <= now) {
+            self.end_deferral("selection deferral timer expired");
+        }
+    }
+
+    /// Routes of these families of `peer` are LLGR-stale from now on, for their stale time.
+    fn start_llgr(&mut self, peer: PeerId, families: &[(Family, Duration)]) {
+        let now = Instant::now();
+        for (f, t) in families {
+            tracing::info!(peer = %self.peer_name(peer), family = %f, stale_time = t.as_secs(), "routes are LLGR-stale: LLGR_STALE attached, least preferred, sent only to LLGR peers (RFC 9494 §4.2, §4.3)");
+            self.llgr_deadlines.insert((peer, *f), now + *t);
+        }
+    }
+
+    fn peer_name(&self, p: PeerId) -> String {
+        self.directory
+            .address(p)
+            .map(|a| a.to_string())
+            .unwrap_or_default()
+    }
+
+    /// Reads the graceful restart state file: whether this start is a graceful restart
+    /// (RFC 4724 §4.1). Sets the restart flags of the OPENs before any peer task starts.
+    fn take_restart_state(&mut self) -> bool {
+        let gr = self.config.graceful_restart.clone();
+        let Some(path) = gr.state_file else {
+            return false;
+        };
+        let elapsed = match restart::take_state(&path) {
+            Ok(Some(e)) => e,
+            Ok(None) => return false,
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "starting without graceful restart");
+                return false;
+            }
+        };
+        let restart_time = self
+            .config
+            .neighbors
+            .iter()
+            .filter(|n| n.graceful_restart)
+            .map(|n| n.restart_time)
+            .max()
+            .unwrap_or(0);
+        if !restart::is_graceful_restart(elapsed, restart_time) {
+            tracing::info!(
+                elapsed,
+                restart_time,
+                "graceful stop too long ago (restart time passed): starting normally"
+            );
+            return false;
+        }
+        tracing::info!(
+            elapsed,
+            forwarding_preserved = gr.forwarding_preserved,
+            "graceful restart: announcing the restart state (R bit) to every peer (RFC 4724 §4.1)"
+        );
+        restart::set_current(RestartFlags {
+            restarting: true,
+            forwarding_preserved: gr.forwarding_preserved,
+        });
+        true
+    }
+
+    /// Ends the selection deferral once nothing is awaited.
+    fn check_deferral(&mut self) {
+        if self.deferral.as_ref().is_some_and(|(d, _)| d.done()) {
+            self.end_deferral("End-of-RIB received from every graceful-restart peer");
+        }
+    }
+
+    /// RFC 4724 §4.1: select, advertise everything and End-of-RIB to every peer; later OPENs
+    /// no longer carry the R bit.
+    fn end_deferral(&mut self, why: &str) {
+        let Some((d, _)) = self.deferral.take() else {
+            return;
+        };
+        tracing::info!(
+            reason = why,
+            still_awaited = d.awaited(),
+            "graceful restart: selection deferral over, advertising routes and End-of-RIB"
+        );
+        restart::set_current(RestartFlags::default());
+        for (id, _) in self.directory.ids() {
+            self.directory.send(id, PeerCommand::RestartComplete);
+        }
+        let out = self.rib.end_deferral();
+        self.deliver(out);
+    }
+
+    /// SIGUSR1: stops without NOTIFICATION after writing the state file. Returns false (and
+    /// keeps running) when there is no state file to write.
+    async fn graceful_stop(&mut self) -> bool {
+        let Some(path) = self.config.graceful_restart.state_file.clone() else {
+            tracing::error!("graceful stop refused: no [graceful_restart] state_file is configured (the next start could not know it restarts)");
+            return false;
+        };
+        if let Err(e) = restart::write_state(&path) {
+            tracing::error!(error = %format!("{e:#}"), "graceful stop refused");
+            return false;
+        }
+        tracing::info!(state_file = %path.display(), "graceful stop: closing every session without NOTIFICATION, peers keep our routes for the restart time (RFC 4724 §4.1)");
+        for (id, _) in self.directory.ids() {
+            self.directory.send(id, PeerCommand::StopGraceful);
+        }
+        // The tasks end on StopGraceful; this only waits for them (the Cease queued behind
+        // it is never sent).
+        let n = Notification::cease_with_message(cease_subcode::ADMINISTRATIVE_SHUTDOWN, "");
+        self.directory.stop_all(n, Duration::from_secs(3)).await;
+        true
+    }
+
+    /// Long-lived graceful restart on a new session: both sides announced capability 71.
+    fn llgr_session(&self, peer: PeerId, negotiated: &Negotiated) -> Option<LlgrSession> {
+        let ours = self
+            .rib
+            .peers
+            .get(&peer)
+            .and_then(|p| p.neighbor.long_lived_stale_time)?;
+        let theirs = negotiated.peer_llgr.as_ref()?;
+        Some(LlgrSession::new(
+            theirs
+                .families
+                .iter()
+                .filter(|f| negotiated.families.contains(&f.family))
+                .map(|f| (f.family, f.stale_time)),
+            ours,
+        ))
     }
 
     fn deliver(&self, outbox: Outbox) {
@@ -261,16 +466,29 @@ impl Daemon {
                 session,
                 negotiated,
             } => {
-                let had_stale = self.stale_deadlines.remove(&peer).is_some();
-                let gr = session.graceful_restart.is_some();
+                let had_stale = self.stale_deadlines.remove(&peer).is_some()
+                    | self.llgr_after_gr.remove(&peer).is_some()
+                    | self.llgr_deadlines.keys().any(|(p, _)| *p == peer);
+                let llgr = self.llgr_session(peer, &negotiated);
+                let keeps = session.graceful_restart.is_some() || llgr.is_some();
+                self.rib.set_llgr(peer, llgr);
                 self.directory.update(peer, |s| s.established(&negotiated));
                 self.session_event(peer, "established", None);
+                if let Some((d, _)) = self.deferral.as_mut() {
+                    let gr = negotiated
+                        .peer_graceful_restart
+                        .as_ref()
+                        .is_some_and(|g| g.restart_time > 0);
+                    d.peer_up(peer, gr, &session.families);
+                }
                 let out = self.rib.peer_up(peer, session);
                 self.deliver(out);
-                if had_stale && !gr {
+                if had_stale && !keeps {
+                    self.llgr_deadlines.retain(|(p, _), _| *p != peer);
                     let out = self.rib.flush_stale(peer, None);
                     self.deliver(out);
                 }
+                self.check_deferral();
             }
             RibEvent::Down {
                 peer,
@@ -285,27 +503,32 @@ impl Daemon {
                         .inc();
                 }
                 self.session_event(peer, "down", Some(reason.clone()));
-                let restart = self
-                    .rib
-                    .peers
-                    .get(&peer)
-                    .and_then(|p| p.session.as_ref())
-                    .and_then(|s| s.graceful_restart);
-                let out = self.rib.peer_down(peer, graceful);
-                if graceful {
-                    if let Some(t) = restart {
-                        tracing::info!(peer = %self.directory.address(peer).map(|a| a.to_string()).unwrap_or_default(), restart_time = t.as_secs(), "keeping routes as stale (graceful restart helper, RFC 4724)");
-                        self.stale_deadlines.insert(peer, Instant::now() + t);
-                    }
+                if let Some((d, _)) = self.deferral.as_mut() {
+                    d.peer_down(peer);
                 }
+                let plan = self.rib.stale_plan(peer, graceful);
+                let out = self.rib.peer_down(peer, graceful);
+                if let Some((t, families)) = plan.gr {
+                    tracing::info!(peer = %self.peer_name(peer), restart_time = t.as_secs(), %families, "keeping routes as stale (graceful restart helper, RFC 4724)");
+                    self.stale_deadlines.insert(peer, Instant::now() + t);
+                }
+                if !plan.llgr_after_gr.is_empty() {
+                    self.llgr_after_gr.insert(peer, plan.llgr_after_gr);
+                }
+                self.start_llgr(peer, &plan.llgr_now);
                 self.deliver(out);
             }
             RibEvent::Update { peer, update } => {
                 self.directory.update(peer, |s| s.updates_received += 1);
                 if let Some(family) = update.end_of_rib() {
-                    tracing::info!(peer = %self.directory.address(peer).map(|a| a.to_string()).unwrap_or_default(), %family, "End-of-RIB received");
+                    tracing::info!(peer = %self.peer_name(peer), %family, "End-of-RIB received");
+                    self.llgr_deadlines.remove(&(peer, family));
                     let out = self.rib.flush_stale(peer, Some(family));
                     self.deliver(out);
+                    if let Some((d, _)) = self.deferral.as_mut() {
+                        d.end_of_rib(peer, family);
+                    }
+                    self.check_deferral();
                     return;
                 }
                 let out = self.rib.apply_update(peer, &update);
@@ -472,6 +695,9 @@ impl Daemon {
                         let _ = crate::session::socket_options::set_md5_key(*fd, addr, &[]);
                     }
                 }
+                if let Some((d, _)) = self.deferral.as_mut() {
+                    d.peer_removed(id);
+                }
                 let out = self.rib.remove_peer(id);
                 self.deliver(out);
             }
@@ -566,8 +792,10 @@ async fn forward_signals(tx: mpsc::UnboundedSender<Control>) -> std::io::Result<
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
+    let mut usr1 = signal(SignalKind::user_defined1())?;
     loop {
         tokio::select! {
+            _ = usr1.recv() => { let _ = tx.send(Control::GracefulStop); }
             _ = term.recv() => { let _ = tx.send(Control::Shutdown("bgpd shutting down (SIGTERM)".into())); }
             _ = int.recv() => { let _ = tx.send(Control::Shutdown("bgpd shutting down (SIGINT)".into())); }
             _ = hup.recv() => { let _ = tx.send(Control::Reload); }

@@ -248,6 +248,9 @@ pub struct RibEntry {
     pub age_seconds: Option<u64>,
     /// Kept across a graceful restart.
     pub stale: bool,
+    /// In the long-lived stale phase (RFC 9494): carries LLGR_STALE, least preferred.
+    #[serde(default)]
+    pub llgr_stale: bool,
 }
 
 /// Which RIB `show rib` reads.
@@ -308,6 +311,7 @@ fn entry(
         class: None,
         age_seconds: None,
         stale: false,
+        llgr_stale: false,
     }
 }
 
@@ -414,6 +418,7 @@ impl Daemon {
                         e.class = class;
                         e.age_seconds = Some(now.saturating_sub(p.since));
                         e.stale = p.stale;
+                        e.llgr_stale = p.llgr_stale;
                         out.push(e);
                     }
                 }

@@ -1,6 +1,7 @@
 //! Best-path selection: RFC 4271 §9.1.2.2 with the RFC 4456 §9 tie-breakers.
 //!
 //! The steps, in order (the first that differs decides):
+//! 0. a path that is not LLGR-stale (RFC 9494 §4.2: LLGR-stale paths are least preferred);
 //! 1. highest LOCAL_PREF (absent = 100, RFC 4271 §9.1.1);
 //! 2. shortest AS_PATH (an AS_SET counts one, confederation segments zero; §9.1.2.2 a);
 //! 3. lowest ORIGIN (IGP < EGP < INCOMPLETE; §9.1.2.2 b);
@@ -30,11 +31,15 @@ pub struct Candidate<'a> {
     pub peer_id: Ipv4Addr,
     /// The address of that peer.
     pub peer_address: IpAddr,
+    /// Kept in the long-lived stale phase, or received with LLGR_STALE (RFC 9494 §4.2).
+    pub llgr_stale: bool,
 }
 
 /// Which step decided between two paths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
+    /// LLGR-stale against not (RFC 9494 §4.2).
+    LlgrStale,
     /// LOCAL_PREF.
     LocalPref,
     /// AS_PATH length.
@@ -58,6 +63,7 @@ pub enum Step {
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Step::LlgrStale => "llgr-stale",
             Step::LocalPref => "local-pref",
             Step::AsPathLength => "as-path-length",
             Step::Origin => "origin",
@@ -78,7 +84,8 @@ pub fn compare(a: &Candidate<'_>, b: &Candidate<'_>) -> (Ordering, Step) {
             .local_pref()
             .unwrap_or(super::route::DEFAULT_LOCAL_PREF)
     };
-    let steps: [(Ordering, Step); 8] = [
+    let steps: [(Ordering, Step); 9] = [
+        (a.llgr_stale.cmp(&b.llgr_stale), Step::LlgrStale),
         (lp(b).cmp(&lp(a)), Step::LocalPref),
         (
             a.attrs
@@ -161,7 +168,22 @@ mod tests {
             ebgp,
             peer_id: Ipv4Addr::new(10, 0, 0, id),
             peer_address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, id)),
+            llgr_stale: false,
         }
+    }
+
+    #[test]
+    fn llgr_stale_is_least_preferred_whatever_else() {
+        // RFC 9494 §4.2: even a far better LOCAL_PREF loses when LLGR-stale.
+        let better = attrs(&[1], Some(500), None, Origin::Igp);
+        let worse = attrs(&[1, 2, 3], Some(50), None, Origin::Incomplete);
+        let mut stale = cand(&better, true, 1);
+        stale.llgr_stale = true;
+        assert_eq!(
+            compare(&stale, &cand(&worse, true, 2)),
+            (Ordering::Greater, Step::LlgrStale)
+        );
+        assert_eq!(select(vec![stale, cand(&worse, true, 2)]), Some(1));
     }
 
     #[test]

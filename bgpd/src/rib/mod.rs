@@ -4,7 +4,11 @@
 pub mod adj_rib_in;
 pub mod best_path;
 pub mod classes;
+pub mod deferral;
 pub mod export;
+#[cfg(test)]
+mod graceful_tests;
+pub mod llgr;
 pub mod prefix_log;
 pub mod route;
 pub mod table;

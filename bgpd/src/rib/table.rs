@@ -7,6 +7,7 @@
 use super::best_path::{self, Candidate};
 use super::classes::{ClassId, ClassTable};
 use super::export::{export, LocalIdentity, Source, Target};
+use super::llgr::{carries_llgr_stale, llgr_stale_attrs, LlgrSession, StalePlan};
 use super::prefix_log::{self, PrefixAction, PrefixEvent, PrefixSummary};
 use super::route::{NextHop, PeerId, RouteAttrs, SharedAttrs};
 use super::wire::{route_attrs, wire_attributes};
@@ -57,6 +58,17 @@ pub struct PeerOutput {
 /// Output of a RIB operation, per peer.
 pub type Outbox = HashMap<PeerId, PeerOutput>;
 
+/// Appends `from` to `into`, peer by peer (bytes in order; a reset is kept).
+pub fn merge(into: &mut Outbox, from: Outbox) {
+    for (peer, out) in from {
+        let e = into.entry(peer).or_default();
+        e.bytes.extend_from_slice(&out.bytes);
+        if out.reset.is_some() {
+            e.reset = out.reset;
+        }
+    }
+}
+
 /// One path in the Loc-RIB.
 #[derive(Debug, Clone)]
 pub struct Path {
@@ -74,6 +86,9 @@ pub struct Path {
     pub since: u64,
     /// Kept across a graceful restart, waiting for a refresh (RFC 4724 §4.2).
     pub stale: bool,
+    /// In the long-lived stale phase: carries LLGR_STALE, least preferred, sent only to
+    /// peers that negotiated LLGR (RFC 9494 §4.2, §4.3). Implies `stale`.
+    pub llgr_stale: bool,
 }
 
 /// Every path for one prefix.
@@ -104,6 +119,8 @@ pub struct PeerEntry {
     /// paths (RFC 4724 §4.2) are still compared by it (RFC 4271 §9.1.2.2 f) and reflected
     /// with it as ORIGINATOR_ID (RFC 4456 §8), never with 0.0.0.0.
     pub last_bgp_id: Ipv4Addr,
+    /// Long-lived graceful restart negotiated on the current (or last) session (RFC 9494).
+    pub llgr: Option<LlgrSession>,
 }
 
 impl PeerEntry {
@@ -139,6 +156,9 @@ pub struct Rib {
     next_local_id: u32,
     /// The live event stream, if the daemon has one.
     pub events: Option<crate::events::EventBus>,
+    /// Restarting speaker: routes are selected but nothing is advertised until
+    /// [`Rib::end_deferral`] (RFC 4724 §4.1).
+    pub deferring: bool,
 }
 
 fn now() -> u64 {
@@ -179,6 +199,7 @@ impl Rib {
             interned: HashSet::new(),
             next_local_id: 1,
             events: None,
+            deferring: false,
         }
     }
 
@@ -197,6 +218,7 @@ impl Rib {
                         summary: PrefixSummary::default(),
                         max_prefix_warned: FamilySet::EMPTY,
                         last_bgp_id: Ipv4Addr::UNSPECIFIED,
+                        llgr: None,
                     },
                 );
             }
@@ -222,14 +244,55 @@ impl Rib {
         self.interned.retain(|a| Arc::strong_count(a) > 1);
     }
 
-    /// A session came up: send it the whole table and End-of-RIB per family (RFC 4724 §2).
+    /// A session came up: send it the whole table and End-of-RIB per family (RFC 4724 §2);
+    /// while deferring after our own restart, nothing yet (RFC 4724 §4.1).
     pub fn peer_up(&mut self, id: PeerId, session: SessionInfo) -> Outbox {
-        let families = session.families.clone();
         if let Some(p) = self.peers.get_mut(&id) {
             p.last_bgp_id = session.bgp_id;
             p.session = Some(session);
             p.adj_out.clear();
         }
+        if self.deferring {
+            return Outbox::new();
+        }
+        self.initial_advertisement(id)
+    }
+
+    /// Sets what long-lived graceful restart the peer's new session negotiated (`None`: none).
+    pub fn set_llgr(&mut self, id: PeerId, llgr: Option<LlgrSession>) {
+        if let Some(p) = self.peers.get_mut(&id) {
+            p.llgr = llgr;
+        }
+    }
+
+    /// Ends the selection deferral of a restarting speaker: every established peer gets the
+    /// whole table, then End-of-RIB per family (RFC 4724 §4.1).
+    pub fn end_deferral(&mut self) -> Outbox {
+        self.deferring = false;
+        let keys: Vec<(Family, IpNet)> = self.loc.keys().copied().collect();
+        let mut outbox = Outbox::new();
+        self.reselect(&keys);
+        let ids: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.session.is_some())
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            let out = self.initial_advertisement(id);
+            merge(&mut outbox, out);
+        }
+        outbox
+    }
+
+    /// The whole table and End-of-RIB per family, to one peer.
+    fn initial_advertisement(&mut self, id: PeerId) -> Outbox {
+        let families = self
+            .peers
+            .get(&id)
+            .and_then(|p| p.session.as_ref())
+            .map(|s| s.families.clone())
+            .unwrap_or_default();
         let mut outbox = Outbox::new();
         for family in families {
             let keys: Vec<(Family, IpNet)> = self
@@ -248,17 +311,33 @@ impl Rib {
         outbox
     }
 
+    /// What happens to the peer's routes if its session ends now ([`StalePlan`]).
+    pub fn stale_plan(&self, id: PeerId, graceful: bool) -> StalePlan {
+        let Some(p) = self.peers.get(&id) else {
+            return StalePlan::default();
+        };
+        match p.session.as_ref() {
+            Some(s) => StalePlan::new(
+                graceful,
+                s.graceful_restart,
+                s.graceful_restart_families,
+                p.llgr.as_ref(),
+            ),
+            None => StalePlan::default(),
+        }
+    }
+
     /// A session went down. With graceful restart negotiated (and `graceful` true), the
     /// peer's paths in the families it listed in its capability stay as stale until
-    /// [`Rib::flush_stale`] (RFC 4724 §4.2); every other path is withdrawn now.
+    /// [`Rib::flush_stale`] (RFC 4724 §4.2); with long-lived graceful restart, the families
+    /// without a GR period become LLGR-stale at once (RFC 9494 §4.2, see [`StalePlan`]);
+    /// every other path is withdrawn now.
     pub fn peer_down(&mut self, id: PeerId, graceful: bool) -> Outbox {
+        let plan = self.stale_plan(id, graceful);
         let Some(p) = self.peers.get_mut(&id) else {
             return Outbox::new();
         };
-        let kept = match p.session.as_ref() {
-            Some(s) if graceful && s.graceful_restart.is_some() => s.graceful_restart_families,
-            _ => FamilySet::EMPTY,
-        };
+        let kept = plan.kept();
         p.session = None;
         p.adj_out.clear();
         if kept == FamilySet::EMPTY {
@@ -283,6 +362,60 @@ impl Rib {
         }
         let mut outbox = Outbox::new();
         let dirty = self.remove_paths(id, |family, _| !kept.contains(family), "session down");
+        self.export_to(&dirty, None, &mut outbox);
+        let now = plan.llgr_now_set();
+        if now != FamilySet::EMPTY {
+            let out = self.enter_llgr(id, now);
+            merge(&mut outbox, out);
+        }
+        outbox
+    }
+
+    /// The peer's stale paths in `families` enter the long-lived stale phase (RFC 9494 §4.2):
+    /// LLGR_STALE is attached, they become least preferred, and those carrying NO_LLGR are
+    /// removed. Peers that did not negotiate LLGR stop getting them (§4.3, see `export`).
+    pub fn enter_llgr(&mut self, id: PeerId, families: FamilySet) -> Outbox {
+        let mut outbox = Outbox::new();
+        let mut dirty = self.remove_paths(
+            id,
+            |f, p| families.contains(f) && p.stale && llgr_stale_attrs(&p.attrs).is_none(),
+            "long-lived graceful restart: route carries NO_LLGR (RFC 9494 §4.2)",
+        );
+        let mut marked = Vec::new();
+        for (key, d) in &self.loc {
+            if !families.contains(key.0) {
+                continue;
+            }
+            for (i, p) in d.paths.iter().enumerate() {
+                if p.peer == id && p.stale && !p.llgr_stale {
+                    if let Some(a) = llgr_stale_attrs(&p.attrs) {
+                        marked.push((*key, i, a));
+                    }
+                }
+            }
+        }
+        for (key, i, a) in marked {
+            let a = self.intern(a);
+            if let Some(p) = self.loc.get_mut(&key).and_then(|d| d.paths.get_mut(i)) {
+                p.attrs = a;
+                p.llgr_stale = true;
+                dirty.push(key);
+            }
+        }
+        dirty.sort_unstable();
+        dirty.dedup();
+        self.export_to(&dirty, None, &mut outbox);
+        outbox
+    }
+
+    /// Removes the peer's stale paths (GR and LLGR) in `families`.
+    pub fn flush_stale_families(&mut self, id: PeerId, families: FamilySet) -> Outbox {
+        let mut outbox = Outbox::new();
+        let dirty = self.remove_paths(
+            id,
+            |f, p| p.stale && families.contains(f),
+            "graceful restart: stale route flushed",
+        );
         self.export_to(&dirty, None, &mut outbox);
         outbox
     }
@@ -580,6 +713,7 @@ impl Rib {
                 p.attrs = attrs.clone();
                 p.class = class;
                 p.stale = false;
+                p.llgr_stale = false;
                 if same {
                     return;
                 }
@@ -595,6 +729,7 @@ impl Rib {
                     class,
                     since: now(),
                     stale: false,
+                    llgr_stale: false,
                 });
                 self.next_local_id = self.next_local_id.wrapping_add(1).max(1);
                 PrefixAction::Announce
@@ -670,24 +805,16 @@ impl Rib {
             ebgp: !peer.neighbor.ibgp,
             peer_id: peer.last_bgp_id,
             peer_address: peer.neighbor.address,
+            llgr_stale: p.llgr_stale || carries_llgr_stale(&p.attrs),
         })
     }
 
     /// Recomputes best paths of `keys` and advertises the changes to every established
-    /// peer (or only to `only`).
+    /// peer (or only to `only`). Nothing is advertised while deferring (RFC 4724 §4.1).
     fn export_to(&mut self, keys: &[(Family, IpNet)], only: Option<PeerId>, outbox: &mut Outbox) {
-        for key in keys {
-            let best = match self.loc.get(key) {
-                Some(d) => best_path::select(d.paths.iter().filter_map(|p| self.candidate(p))),
-                None => None,
-            };
-            match self.loc.get_mut(key) {
-                Some(d) if d.paths.is_empty() => {
-                    self.loc.remove(key);
-                }
-                Some(d) => d.best = best,
-                None => {}
-            }
+        self.reselect(keys);
+        if self.deferring {
+            return;
         }
         let targets: Vec<PeerId> = match only {
             Some(id) => vec![id],
@@ -703,6 +830,23 @@ impl Rib {
         }
     }
 
+    /// Recomputes the best path of `keys`; drops destinations without paths.
+    fn reselect(&mut self, keys: &[(Family, IpNet)]) {
+        for key in keys {
+            let best = match self.loc.get(key) {
+                Some(d) => best_path::select(d.paths.iter().filter_map(|p| self.candidate(p))),
+                None => None,
+            };
+            match self.loc.get_mut(key) {
+                Some(d) if d.paths.is_empty() => {
+                    self.loc.remove(key);
+                }
+                Some(d) => d.best = best,
+                None => {}
+            }
+        }
+    }
+
     fn export_keys_to_peer(
         &mut self,
         keys: &[(Family, IpNet)],
@@ -714,6 +858,8 @@ impl Rib {
         };
         let Some(ts) = tp.session.clone() else { return };
         let tn = tp.neighbor.clone();
+        // RFC 9494 §4.3: LLGR-stale paths go only to peers that negotiated LLGR.
+        let target_llgr = tp.llgr.is_some();
         let target = Target {
             peer: target_id,
             ibgp: tn.ibgp,
@@ -741,6 +887,9 @@ impl Rib {
                         .into_iter()
                         .collect()
                 };
+                let chosen = chosen
+                    .into_iter()
+                    .filter(|p| target_llgr || !(p.llgr_stale || carries_llgr_stale(&p.attrs)));
                 for path in chosen {
                     if let Some(a) = self.exported_attrs(path, family, prefix, &target, &tn) {
                         desired.push((if add_path { path.local_id } else { 0 }, a));

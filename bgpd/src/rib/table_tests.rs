@@ -63,7 +63,7 @@ import_policy = ["all"]
 export_policy = ["all"]
 "#;
 
-fn rib() -> (Rib, Config) {
+pub(super) fn rib() -> (Rib, Config) {
     let cfg = load_str(CONF, "t.toml").unwrap();
     let identity = LocalIdentity {
         asn: cfg.global.asn,
@@ -81,7 +81,7 @@ fn rib() -> (Rib, Config) {
     (rib, cfg)
 }
 
-fn session(id: u8, ibgp: bool, add_path: bool) -> SessionInfo {
+pub(super) fn session(id: u8, ibgp: bool, add_path: bool) -> SessionInfo {
     SessionInfo {
         bgp_id: Ipv4Addr::new(10, 0, 0, id),
         local_address: Some(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 2))),
@@ -106,7 +106,7 @@ fn session(id: u8, ibgp: bool, add_path: bool) -> SessionInfo {
     }
 }
 
-fn pod_update(prefixes: &[&str], nh: [u8; 4]) -> Update {
+pub(super) fn pod_update(prefixes: &[&str], nh: [u8; 4]) -> Update {
     Update {
         attributes: PathAttributes(vec![
             PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
@@ -125,7 +125,7 @@ fn pod_update(prefixes: &[&str], nh: [u8; 4]) -> Update {
 }
 
 /// Decodes every UPDATE a peer was sent.
-fn sent(outbox: &Outbox, peer: u32, ctx: &SessionContext) -> Vec<Update> {
+pub(super) fn sent(outbox: &Outbox, peer: u32, ctx: &SessionContext) -> Vec<Update> {
     let Some(out) = outbox.get(&peer) else {
         return vec![];
     };
@@ -355,7 +355,7 @@ fn graceful_restart_keeps_stale_until_flush() {
     assert_eq!(rib.loc.len(), 1);
 }
 
-fn pod6_update(prefix: &str, nh: &str) -> Update {
+pub(super) fn pod6_update(prefix: &str, nh: &str) -> Update {
     Update {
         attributes: PathAttributes(vec![
             PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
@@ -374,14 +374,14 @@ fn pod6_update(prefix: &str, nh: &str) -> Update {
     }
 }
 
-fn withdrawn_v4(updates: &[Update]) -> Vec<String> {
+pub(super) fn withdrawn_v4(updates: &[Update]) -> Vec<String> {
     updates
         .iter()
         .flat_map(|u| u.withdrawn.iter().map(|n| n.prefix.to_string()))
         .collect()
 }
 
-fn withdrawn_v6(updates: &[Update]) -> Vec<String> {
+pub(super) fn withdrawn_v6(updates: &[Update]) -> Vec<String> {
     updates
         .iter()
         .filter_map(|u| u.attributes.mp_unreach())

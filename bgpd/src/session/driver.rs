@@ -12,8 +12,8 @@ use crate::config::{AddPathSetting, Neighbor};
 use crate::rib::route::PeerId;
 use crate::rib::table::SessionInfo;
 use bgp_proto::{
-    AddPathMode, BgpCodec, Capability, CodecError, Family, GracefulRestartFamily, Message,
-    Notification, RouteRefresh, SessionContext, Update,
+    AddPathMode, BgpCodec, Capability, CodecError, Family, GracefulRestartFamily, LongLivedFamily,
+    Message, Notification, RouteRefresh, SessionContext, Update,
 };
 use bytes::Bytes;
 use futures::StreamExt;
@@ -40,6 +40,11 @@ pub enum PeerCommand {
     Stop(Notification),
     /// Ask the peer to send its routes again (ROUTE-REFRESH, RFC 2918).
     RequestRefresh,
+    /// Graceful stop (RFC 4724 §4.1): close the connection without a NOTIFICATION, so that
+    /// the peer keeps our routes while we restart, and end the task.
+    StopGraceful,
+    /// Our restart is over: later OPENs carry the current restart flags (R bit clear).
+    RestartComplete,
 }
 
 /// What a peer task tells the RIB task.
@@ -95,13 +100,28 @@ pub enum RibEvent {
     },
 }
 
-/// The FSM configuration for a neighbor.
+/// The FSM configuration for a neighbor, with this process's restart flags
+/// ([`super::restart::current`]).
 pub fn fsm_config(local_as: u32, router_id: Ipv4Addr, n: &Neighbor) -> FsmConfig {
+    fsm_config_with(local_as, router_id, n, super::restart::current())
+}
+
+/// The FSM configuration for a neighbor with the given restart flags.
+pub fn fsm_config_with(
+    local_as: u32,
+    router_id: Ipv4Addr,
+    n: &Neighbor,
+    restart: super::restart::RestartFlags,
+) -> FsmConfig {
     let mut c = FsmConfig::new(local_as, router_id, n.peer_as);
     c.hold_time = n.hold_time;
     c.keepalive = n.keepalive;
     c.connect_retry = Duration::from_secs(n.connect_retry);
-    c.passive = n.passive;
+    // While we restart, passive neighbors are dialled too: FRR as graceful restart helper
+    // waits passively for the restarting speaker ("Active (NSF passive)"), so a passive
+    // bgpd and FRR would both wait until the restart time runs out (namespace lab, scenario
+    // 14). RFC 4724 does not say who reconnects.
+    c.passive = n.passive && !restart.restarting;
     let families: Vec<Family> = n.families.iter().map(|f| f.family()).collect();
     let mut caps: Vec<Capability> = families
         .iter()
@@ -121,23 +141,51 @@ pub fn fsm_config(local_as: u32, router_id: Ipv4Addr, n: &Neighbor) -> FsmConfig
             families.iter().map(|f| (*f, mode)).collect(),
         ));
     }
+    // RFC 4724 §3: F bit (0x80 per family) only in the OPENs of a graceful restart when the
+    // configuration says forwarding is preserved (bgpd forwards nothing: see
+    // `[graceful_restart] forwarding_preserved`); otherwise clear, and a peer flushes what
+    // it kept of ours at once. R bit (0x8) while we restart.
+    let family_flags = if restart.restarting && restart.forwarding_preserved {
+        0x80
+    } else {
+        0
+    };
     if n.graceful_restart {
-        // RFC 4724 §3: the families with the F bit clear (no forwarding state is kept; a peer
-        // keeps our routes as stale while we restart and flushes them at our End-of-RIB).
-        // No N bit: RFC 8538 is not implemented. A peer that takes a lost session for our
-        // restart waits for us to reconnect: passive neighbors are therefore let in during
-        // the back-off (see `inbound`).
+        // No N bit: RFC 8538 is not implemented (a graceful stop sends no NOTIFICATION). A
+        // peer that takes a lost session for our restart waits for us to reconnect: passive
+        // neighbors are therefore let in during the back-off (see `inbound`).
         caps.push(Capability::GracefulRestart {
-            flags: 0,
+            flags: if restart.restarting { 0x8 } else { 0 },
             restart_time: n.restart_time,
             families: families
                 .iter()
                 .map(|f| GracefulRestartFamily {
                     family: *f,
-                    flags: 0,
+                    flags: family_flags,
                 })
                 .collect(),
         });
+    } else if n.long_lived_stale_time.is_some() {
+        // RFC 9494 §3: LLGR goes with the GR capability; without GR it is sent with a
+        // restart time of 0 and no families, so that the LLGR period starts at once.
+        caps.push(Capability::GracefulRestart {
+            flags: if restart.restarting { 0x8 } else { 0 },
+            restart_time: 0,
+            families: Vec::new(),
+        });
+    }
+    if let Some(stale_time) = n.long_lived_stale_time {
+        // RFC 9494 §3: capability 71, every family with our long-lived stale time.
+        caps.push(Capability::LongLivedGracefulRestart(
+            families
+                .iter()
+                .map(|f| LongLivedFamily {
+                    family: *f,
+                    flags: family_flags,
+                    stale_time: stale_time.min(0xFF_FFFF),
+                })
+                .collect(),
+        ));
     }
     c.capabilities = caps;
     c
@@ -344,6 +392,25 @@ impl PeerTask {
                 .await;
                 return true;
             }
+            PeerCommand::StopGraceful => {
+                tracing::info!(peer = %self.peer(), "graceful stop: closing without NOTIFICATION (RFC 4724 §4.1)");
+                if let Some(h) = self.connecting.take() {
+                    h.abort();
+                }
+                self.parked = None;
+                if let Some(mut c) = self.connection.take() {
+                    let _ = c.writer.shutdown().await;
+                }
+                return true;
+            }
+            PeerCommand::RestartComplete => {
+                let config = fsm_config(
+                    self.fsm.config().local_as,
+                    self.fsm.config().router_id,
+                    &self.neighbor,
+                );
+                self.fsm.set_config(config);
+            }
             PeerCommand::RequestRefresh => {
                 if let Some(neg) = self.fsm.negotiated().cloned() {
                     if neg.route_refresh {
@@ -374,6 +441,11 @@ impl PeerTask {
                 if matches!(self.fsm.state(), State::Active | State::Connect)
                     && self.connection.is_none()
                 {
+                    // A connect the start began (a passive neighbor dialled during our graceful
+                    // restart) would later report its failure as this session's.
+                    if let Some(h) = self.connecting.take() {
+                        h.abort();
+                    }
                     self.attach(stream, false).await;
                 }
             }

@@ -438,6 +438,16 @@ impl Fsm {
         &self.local_open
     }
 
+    /// Replaces the configuration (e.g. the graceful restart R bit cleared after our
+    /// restart). A session being set up or running keeps the OPEN it sent; the new OPEN
+    /// applies from the next connection.
+    pub fn set_config(&mut self, config: FsmConfig) {
+        self.config = config;
+        if matches!(self.state, State::Idle | State::Connect | State::Active) {
+            self.local_open = self.config.local_open();
+        }
+    }
+
     /// Failures since the last session that stayed Established for
     /// [`FsmConfig::backoff_reset`] (or since the last manual start or stop).
     pub fn consecutive_failures(&self) -> u32 {
@@ -813,6 +823,7 @@ impl Fsm {
         }
         self.negotiated = None;
         self.state = State::Idle;
+        self.local_open = self.config.local_open();
         if failure {
             self.consecutive_failures = self.consecutive_failures.saturating_add(1);
             let wait = self.idle_hold_time();

@@ -4,4 +4,5 @@
 pub mod driver;
 pub mod fsm;
 pub mod negotiate;
+pub mod restart;
 pub mod socket_options;
