@@ -118,6 +118,102 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    fn neighbor(extra: &str) -> crate::config::Neighbor {
+        let text = format!(
+            "[global]\nasn = 64515\nrouter_id = \"198.51.100.2\"\n\n[[neighbors]]\naddress = \"198.51.100.21\"\npeer_as = 64514\npassive = true\nfamilies = [\"ipv4-unicast\"]\n{extra}\n"
+        );
+        let cfg = crate::config::load_str(&text, "t.toml").expect("config");
+        cfg.neighbors.first().cloned().expect("one neighbor")
+    }
+
+    fn restart_caps(c: &crate::session::fsm::FsmConfig) -> Vec<&bgp_proto::Capability> {
+        c.capabilities
+            .iter()
+            .filter(|c| {
+                matches!(
+                    c,
+                    bgp_proto::Capability::GracefulRestart { .. }
+                        | bgp_proto::Capability::LongLivedGracefulRestart(_)
+                )
+            })
+            .collect()
+    }
+
+    /// RFC 4724 §3 (R and F bits), RFC 9494 §3 (capability 71), and the passive neighbor
+    /// dialled while restarting.
+    #[test]
+    fn open_while_restarting_and_after() {
+        use crate::session::driver::fsm_config_with;
+        use bgp_proto::{Capability, Family, GracefulRestartFamily, LongLivedFamily};
+        let id = std::net::Ipv4Addr::new(198, 51, 100, 2);
+        let n = neighbor("long_lived_stale_time = 30");
+        let restarting = RestartFlags {
+            restarting: true,
+            forwarding_preserved: true,
+        };
+        let c = fsm_config_with(64515, id, &n, restarting);
+        assert!(!c.passive, "a passive neighbor is dialled while we restart");
+        let gr = Capability::GracefulRestart {
+            flags: 0x8,
+            restart_time: 120,
+            families: vec![GracefulRestartFamily {
+                family: Family::IPV4_UNICAST,
+                flags: 0x80,
+            }],
+        };
+        let llgr = Capability::LongLivedGracefulRestart(vec![LongLivedFamily {
+            family: Family::IPV4_UNICAST,
+            flags: 0x80,
+            stale_time: 30,
+        }]);
+        assert_eq!(restart_caps(&c), vec![&gr, &llgr]);
+
+        let c = fsm_config_with(64515, id, &n, RestartFlags::default());
+        assert!(c.passive);
+        let gr = Capability::GracefulRestart {
+            flags: 0,
+            restart_time: 120,
+            families: vec![GracefulRestartFamily {
+                family: Family::IPV4_UNICAST,
+                flags: 0,
+            }],
+        };
+        let llgr = Capability::LongLivedGracefulRestart(vec![LongLivedFamily {
+            family: Family::IPV4_UNICAST,
+            flags: 0,
+            stale_time: 30,
+        }]);
+        assert_eq!(restart_caps(&c), vec![&gr, &llgr]);
+
+        // LLGR without GR: GR capability with restart time 0 and no families.
+        let n = neighbor("long_lived_stale_time = 30\ngraceful_restart = false");
+        let c = fsm_config_with(64515, id, &n, RestartFlags::default());
+        let gr0 = Capability::GracefulRestart {
+            flags: 0,
+            restart_time: 0,
+            families: vec![],
+        };
+        assert_eq!(restart_caps(&c), vec![&gr0, &llgr]);
+        // Neither: no restart capability at all.
+        let n = neighbor("graceful_restart = false");
+        assert!(restart_caps(&fsm_config_with(64515, id, &n, RestartFlags::default())).is_empty());
+    }
+
+    #[test]
+    fn long_lived_stale_time_is_24_bits_and_state_file_is_relative_to_the_config() {
+        let text = "[global]\nasn = 1\nrouter_id = \"10.0.0.1\"\n[[neighbors]]\naddress = \"10.0.0.2\"\npeer_as = 2\nlong_lived_stale_time = 16777216\n";
+        let e = crate::config::load_str(text, "t.toml").expect_err("too large");
+        assert!(e.to_string().contains("long_lived_stale_time"), "{e}");
+        let text = "[global]\nasn = 1\nrouter_id = \"10.0.0.1\"\n[graceful_restart]\nstate_file = \"run/gr\"\nselection_deferral = 0\n";
+        let c = crate::config::load_str(text, "/etc/bgpd/bgpd.toml").expect("config");
+        assert_eq!(
+            c.graceful_restart.state_file.as_deref(),
+            Some(Path::new("/etc/bgpd/run/gr"))
+        );
+        assert_eq!(c.graceful_restart.selection_deferral, 1);
+        assert!(c.graceful_restart.forwarding_preserved);
+    }
+
     #[test]
     fn restart_only_within_the_restart_time() {
         assert!(is_graceful_restart(0, 120));
