@@ -5,17 +5,21 @@
 //! |---|---|---|
 //! | `flap` | the session goes up and down every `--interval` s, `--count` times | withdraws and re-learns the routes each time; back-off may delay reconnects |
 //! | `silent` | KEEPALIVEs stop | hold timer expires: NOTIFICATION 4/0, routes withdrawn |
-//! | `stop-reading` | the socket is not read (TCP window closes), KEEPALIVEs go on | RFC 9687 send hold timer: NOTIFICATION 8/0 (best effort), session dropped |
-//! | `malformed NAME` | one malformed message from ../shared/BAD-INPUTS.md (see [`MALFORMED`]): `open-*` cases instead of our OPEN on a fresh connection, the others once Established | the NOTIFICATION the RFC names, or RFC 7606 treat-as-withdraw / attribute discard with the session up |
+//! | `stop-reading` | the socket is not read and its receive buffer is small, so the TCP window closes; KEEPALIVEs go on, and ROUTE-REFRESH messages (50 a second) make the target queue its table again and again | RFC 9687 send hold timer: NOTIFICATION 8/0 (best effort), session dropped |
+//! | `malformed NAME` | one malformed message from ../shared/BAD-INPUTS.md (see [`MALFORMED`]): `open-*` cases instead of our OPEN on a fresh connection, the others once Established, after valid announcements of [`CASE_PREFIX`] and [`CONTROL_PREFIX`] (so a treat-as-withdraw shows as the first leaving the target's table while the second stays) | the NOTIFICATION the RFC names, or RFC 7606 treat-as-withdraw / attribute discard with the session up |
 //! | `max-prefix N` | N distinct /32 routes | Cease 6/1 (with AFI/SAFI/limit) if N exceeds its limit |
-//! | `graceful-restart` | the session is killed and comes back with the restart (R) bit, re-announcing half the routes, then End-of-RIB | keeps the routes as stale, then flushes the half not re-announced |
-//! | `wrong-origin` | a pod block (10.244.0.0/16 range) announced from AS 64514 (MetalLB's) | accepts or rejects per its policy; `bgpd audit` flags it |
+//! | `graceful-restart` | the session is killed, stays down `--down` seconds, and comes back with the restart (R) bit, re-announcing half the routes, then End-of-RIB | keeps the routes as stale, then flushes the half not re-announced |
+//! | `wrong-origin` | a pod block (10.244.0.0/16 range) originated by AS 64514 (MetalLB's): AS_PATH `[our AS, 64514]` (just `[64514]` when we are AS 64514), so the first-AS check (RFC 4271 §6.3) passes and the origin is what is wrong | accepts or rejects per its policy; `bgpd audit` flags it |
+//!
+//! The catalog's messages are written for AS 64513; [`MalformedCase::bytes_as`] puts the
+//! speaker's own AS in their place, so a target that knows us under another AS sees the named
+//! fault, not a bad peer AS or a failed first-AS check.
 //!
 //! Every fault is bounded in time and count and stops by itself.
 
 use crate::lab_peer::{LabPeer, LabPeerConfig, LabRoute};
 use anyhow::Context as _;
-use bgp_proto::Family;
+use bgp_proto::{Family, Message, RouteRefresh};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -46,7 +50,11 @@ pub enum Fault {
         count: u32,
     },
     /// Restart the session with graceful restart.
-    GracefulRestart,
+    GracefulRestart {
+        /// Seconds the session stays down before it comes back with the restart bit.
+        #[arg(long, default_value_t = 0)]
+        down: u64,
+    },
     /// Announce a pod block from the wrong origin AS.
     WrongOrigin {
         /// The pod block.
@@ -91,6 +99,49 @@ pub struct MalformedCase {
     pub bytes: fn() -> Vec<u8>,
     /// When it is sent.
     pub stage: Stage,
+}
+
+/// The IPv4 prefix every UPDATE of the catalog carries.
+pub const CASE_PREFIX: &str = "10.244.9.0/26";
+/// A prefix announced validly before an UPDATE-stage case and never touched by it.
+pub const CONTROL_PREFIX: &str = "10.244.8.0/26";
+
+/// The AS the catalog's messages are written for.
+const CATALOG_AS: u32 = 64513;
+/// The same in an OPEN's 2-octet My AS field.
+const CATALOG_AS_2: [u8; 2] = 64513u16.to_be_bytes();
+/// RFC 6793 §9: the 2-octet My AS of a speaker whose AS does not fit.
+const AS_TRANS: u16 = 23456;
+
+impl MalformedCase {
+    /// The message with `asn` where the catalog has AS 64513: the OPEN's My AS field (AS_TRANS
+    /// when `asn` needs 4 octets) and every 4-octet 64513 (the 4-octet AS capability, AS_PATH
+    /// segments, a large community's global administrator). Lengths do not change, so the
+    /// fault itself is the same; cases about a wrong AS (`open-bad-peer-as`, `open-as-zero`)
+    /// keep theirs.
+    pub fn bytes_as(&self, asn: u32) -> Vec<u8> {
+        let mut m = (self.bytes)();
+        if asn == CATALOG_AS {
+            return m;
+        }
+        let is_open = m.get(18) == Some(&1);
+        if let (true, Some(field)) = (is_open, m.get_mut(20..22)) {
+            if *field == CATALOG_AS_2 {
+                field.copy_from_slice(&u16::try_from(asn).unwrap_or(AS_TRANS).to_be_bytes());
+            }
+        }
+        let (from, to) = (CATALOG_AS.to_be_bytes(), asn.to_be_bytes());
+        let mut i = 19;
+        while let Some(w) = m.get_mut(i..i + 4) {
+            if *w == from {
+                w.copy_from_slice(&to);
+                i += 4;
+            } else {
+                i += 1;
+            }
+        }
+        m
+    }
 }
 
 /// When a malformed message is sent.
@@ -554,7 +605,11 @@ async fn connect(args: &ChaosArgs, cfg: LabPeerConfig) -> anyhow::Result<LabPeer
 
 /// Waits for the target to close the session; describes what it sent.
 async fn reaction(peer: &LabPeer, wait: Duration) -> String {
-    let started = Instant::now();
+    reaction_since(peer, wait, Instant::now()).await
+}
+
+/// Like [`reaction`], with the time counted from `started`.
+async fn reaction_since(peer: &LabPeer, wait: Duration, started: Instant) -> String {
     if peer.wait_for(wait, |r| r.closed).await {
         let secs = started.elapsed().as_secs_f64();
         match peer.received().notification {
@@ -566,7 +621,48 @@ async fn reaction(peer: &LabPeer, wait: Duration) -> String {
             }
         }
     } else {
-        format!("the session is still up after {:.0} s", wait.as_secs_f64())
+        format!(
+            "the session is still up after {:.0} s",
+            started.elapsed().as_secs_f64()
+        )
+    }
+}
+
+/// Receive buffer of the `stop-reading` connection: small, so that the TCP window closes
+/// after a few KB (the kernel doubles it and keeps a minimum).
+const SMALL_RCVBUF: u32 = 2048;
+/// ROUTE-REFRESH messages a second while not reading: each asks the target to send its whole
+/// table again, so even a small table fills the socket buffers within seconds.
+const REFRESH_PER_SECOND: usize = 50;
+
+/// Connects like [`connect`] with a small receive buffer (set before the SYN, so the window
+/// the target sees is small from the start).
+async fn connect_small_window(args: &ChaosArgs) -> anyhow::Result<LabPeer> {
+    let deadline = Instant::now() + Duration::from_secs(args.timeout.min(120));
+    loop {
+        let attempt = async {
+            let socket = match args.target {
+                SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+                SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+            };
+            socket.set_recv_buffer_size(SMALL_RCVBUF)?;
+            if let Some(l) = args.local_address {
+                socket.bind(SocketAddr::new(l, 0))?;
+            }
+            let stream = tokio::time::timeout(Duration::from_secs(10), socket.connect(args.target))
+                .await
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+            LabPeer::start(stream, config(args, None))
+                .await
+                .map_err(anyhow::Error::from)
+        };
+        match attempt.await {
+            Ok(p) => return Ok(p),
+            Err(e) if Instant::now() >= deadline => {
+                return Err(e).context("no session with the target")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
     }
 }
 
@@ -606,10 +702,18 @@ async fn chaos(args: &ChaosArgs) -> anyhow::Result<()> {
             println!("{}", reaction(&p, wait).await);
         }
         Fault::StopReading => {
-            let p = connect(args, config(args, None)).await?;
+            let p = connect_small_window(args).await?;
             p.stop_reading();
-            println!("stopped reading; KEEPALIVEs go on");
-            println!("{}", reaction(&p, wait).await);
+            println!("stopped reading (receive buffer {SMALL_RCVBUF} octets); KEEPALIVEs go on, {REFRESH_PER_SECOND} ROUTE-REFRESH a second");
+            let started = Instant::now();
+            let refresh = Message::RouteRefresh(RouteRefresh::request(Family::IPV4_UNICAST));
+            while started.elapsed() < wait && !p.received().closed {
+                for _ in 0..REFRESH_PER_SECOND {
+                    p.send(refresh.clone());
+                }
+                p.wait_for(Duration::from_secs(1), |r| r.closed).await;
+            }
+            println!("{}", reaction_since(&p, Duration::ZERO, started).await);
         }
         Fault::Malformed { name } => {
             let case = MALFORMED.iter().find(|c| c.name == name).ok_or_else(|| {
@@ -621,7 +725,7 @@ async fn chaos(args: &ChaosArgs) -> anyhow::Result<()> {
                 let r = open_case(
                     args.target,
                     args.local_address,
-                    &(case.bytes)(),
+                    &case.bytes_as(args.asn),
                     wait.min(Duration::from_secs(5)),
                 )
                 .await?;
@@ -630,7 +734,11 @@ async fn chaos(args: &ChaosArgs) -> anyhow::Result<()> {
                 return Ok(());
             }
             let p = connect(args, config(args, None)).await?;
-            p.send_raw((case.bytes)().into());
+            p.announce(&route, &[CONTROL_PREFIX, CASE_PREFIX]);
+            println!("announced {CONTROL_PREFIX} (control) and {CASE_PREFIX} validly");
+            // Time for the target to install them (FRR takes about a second).
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            p.send_raw(case.bytes_as(args.asn).into());
             println!("sent {} ({})", case.name, case.expect);
             println!("{}", reaction(&p, wait.min(Duration::from_secs(5))).await);
         }
@@ -644,7 +752,7 @@ async fn chaos(args: &ChaosArgs) -> anyhow::Result<()> {
             println!("announced {count} routes");
             println!("{}", reaction(&p, wait.min(Duration::from_secs(10))).await);
         }
-        Fault::GracefulRestart => {
+        Fault::GracefulRestart { down } => {
             let all = routes(10);
             let refs: Vec<&str> = all.iter().map(String::as_str).collect();
             let p = connect(args, config(args, Some(120))).await?;
@@ -653,6 +761,7 @@ async fn chaos(args: &ChaosArgs) -> anyhow::Result<()> {
             tokio::time::sleep(Duration::from_secs(1)).await;
             p.kill();
             println!("session killed after announcing 10 routes (graceful restart, 120 s)");
+            tokio::time::sleep(Duration::from_secs(*down)).await;
             let t0 = Instant::now();
             let mut cfg = config(args, Some(120));
             cfg.graceful_restart_restarting = true;
@@ -668,11 +777,62 @@ async fn chaos(args: &ChaosArgs) -> anyhow::Result<()> {
         }
         Fault::WrongOrigin { prefix } => {
             let p = connect(args, config(args, None)).await?;
-            let wrong = LabRoute::new(vec![64514], args.next_hop);
+            let path = if args.asn == 64514 {
+                vec![64514]
+            } else {
+                vec![args.asn, 64514]
+            };
+            let shown: Vec<String> = path.iter().map(u32::to_string).collect();
+            let wrong = LabRoute::new(path, args.next_hop);
             p.announce(&wrong, &[prefix.as_str()]);
-            println!("announced {prefix} with AS_PATH 64514 (a pod block from MetalLB's AS)");
+            println!(
+                "announced {prefix} with AS_PATH {} (a pod block from MetalLB's AS)",
+                shown.join(" ")
+            );
             println!("{}", reaction(&p, Duration::from_secs(3)).await);
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(name: &str) -> &'static MalformedCase {
+        MALFORMED
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no case {name}"))
+    }
+
+    fn count(haystack: &[u8], needle: &[u8]) -> usize {
+        haystack
+            .windows(needle.len())
+            .filter(|w| *w == needle)
+            .count()
+    }
+
+    #[test]
+    fn bytes_as_puts_our_as_in_open_and_as_path() {
+        let ours = 64515u32.to_be_bytes();
+        let catalog = 64513u32.to_be_bytes();
+        // UPDATE: the AS_PATH segment carries our AS, the length is unchanged.
+        let u = case("bad-origin").bytes_as(64515);
+        assert_eq!(u.len(), (case("bad-origin").bytes)().len());
+        assert_eq!((count(&u, &ours), count(&u, &catalog)), (1, 0));
+        // OPEN: My AS and the 4-octet AS capability.
+        let o = case("open-capability-length").bytes_as(64515);
+        assert_eq!(o.get(20..22), Some(&64515u16.to_be_bytes()[..]));
+        let o = case("open-unknown-capabilities").bytes_as(4_200_000_000);
+        assert_eq!(o.get(20..22), Some(&23456u16.to_be_bytes()[..]));
+        assert_eq!(count(&o, &4_200_000_000u32.to_be_bytes()), 1);
+        // A wrong AS on purpose stays wrong; AS 64513 changes nothing.
+        let b = case("open-bad-peer-as");
+        assert_eq!(b.bytes_as(64515), (b.bytes)());
+        assert_eq!(
+            case("mp-reach-twice").bytes_as(64513),
+            (case("mp-reach-twice").bytes)()
+        );
+    }
 }

@@ -385,6 +385,19 @@ name = "upstream"
 match = { prefix_set = "upstream" }
 action = "accept"
 
+# scenario 12: the chaos speaker's test routes (RFC 2544 benchmark range), so that its
+# graceful-restart and flap routes show in the Loc-RIB
+[[prefix_sets]]
+name = "benchmark-nets"
+prefixes = ["198.18.0.0/15 le 32"]
+
+[[policies]]
+name = "from-chaos-benchmark-nets"
+[[policies.statements]]
+name = "benchmark-nets"
+match = { prefix_set = "benchmark-nets" }
+action = "accept"
+
 [[policies]]
 name = "to-clients"
 [[policies.statements]]
@@ -487,7 +500,7 @@ hold_time = $CHAOS_HOLD
 send_hold_time = $((CHAOS_HOLD + 2))
 max_prefixes = $CHAOS_MAX_PREFIXES
 max_prefixes_restart = 5
-import_policy = ["from-calico"]
+import_policy = ["from-calico", "from-chaos-benchmark-nets"]
 export_policy = ["to-clients"]
 C
     done
