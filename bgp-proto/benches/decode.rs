@@ -7,7 +7,12 @@
 //! - `update_messages`: only `Message::decode` on the UPDATE messages of the file, the work
 //!   a session does per received message.
 //!
+//! - `mrt_full_table_stream`: the same through the streaming reader (`MrtReader::new` over
+//!   `&[u8]`), which copies each record out of its read buffer, as for a file or socket.
+//!
 //! Run: `cargo bench -p bgp-proto --bench decode` (set `BGPD_BENCH_MRT` to use another file).
+//! The benchmark uses mimalloc, the allocator the `bgpd` binary ships with: decoding allocates
+//! a few times per message, so the allocator is part of the figure.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use bgp_proto::mrt::{Bgp4mpMessage, MrtBody, MrtReader};
@@ -15,6 +20,9 @@ use bgp_proto::{Message, SessionContext};
 use bytes::Bytes;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use std::io::Read;
+
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn load() -> Vec<u8> {
     let path = std::env::var("BGPD_BENCH_MRT").unwrap_or_else(|_| {
@@ -48,7 +56,15 @@ fn count_prefixes(data: &[u8]) -> (u64, Vec<(Bytes, SessionContext)>) {
     (prefixes, updates)
 }
 
-fn decode_mrt(data: &[u8]) -> usize {
+fn decode_mrt(data: &Bytes) -> usize {
+    let mut n = 0;
+    for r in MrtReader::from_bytes(data.clone()).unwrap().flatten() {
+        n += matches!(r.body, MrtBody::Message(_)) as usize;
+    }
+    n
+}
+
+fn decode_mrt_stream(data: &[u8]) -> usize {
     let mut n = 0;
     for r in MrtReader::new(data).unwrap().flatten() {
         n += matches!(r.body, MrtBody::Message(_)) as usize;
@@ -77,12 +93,19 @@ fn benches(c: &mut Criterion) {
         update_bytes,
         prefixes
     );
+    let data = Bytes::from(data);
     let mut g = c.benchmark_group("mrt_full_table");
     g.sample_size(20);
     g.throughput(Throughput::Bytes(data.len() as u64));
     g.bench_function("bytes", |b| b.iter(|| decode_mrt(black_box(&data))));
     g.throughput(Throughput::Elements(prefixes));
     g.bench_function("prefixes", |b| b.iter(|| decode_mrt(black_box(&data))));
+    g.finish();
+
+    let mut g = c.benchmark_group("mrt_full_table_stream");
+    g.sample_size(20);
+    g.throughput(Throughput::Bytes(data.len() as u64));
+    g.bench_function("bytes", |b| b.iter(|| decode_mrt_stream(black_box(&data))));
     g.finish();
 
     let mut g = c.benchmark_group("update_messages");

@@ -113,6 +113,9 @@ pub(crate) fn parse_nlri_field(
     out: &mut Vec<Nlri>,
     issues: &mut Vec<UpdateIssue>,
 ) -> Result<(), ParseError> {
+    if !add_path && family.max_prefix_len() == 32 {
+        input = ipv4_fast(input, out);
+    }
     while !input.is_empty() {
         let start = input;
         let path_id = if add_path {
@@ -144,6 +147,40 @@ pub(crate) fn parse_nlri_field(
         input = rest;
     }
     Ok(())
+}
+
+/// The common case of [`parse_nlri_field`]: IPv4 prefixes without path identifiers, read
+/// in one tight loop (the bulk of a full table). It stops at the first prefix that is not
+/// clean — a length over 32, missing octets, host bits set — and returns the rest, which the
+/// general loop then reports exactly as RFC 4271 §6.3 and RFC 7606 §5.3 require.
+fn ipv4_fast<'a>(mut input: &'a [u8], out: &mut Vec<Nlri>) -> &'a [u8] {
+    out.reserve(input.len() / 4);
+    while let Some((&len, rest)) = input.split_first() {
+        let n = usize::from(len).div_ceil(8);
+        let (Some(bytes), Some(after)) = (rest.get(..n), rest.get(n..)) else {
+            break;
+        };
+        let raw = match *bytes {
+            [] => 0,
+            [a] => u32::from_be_bytes([a, 0, 0, 0]),
+            [a, b] => u32::from_be_bytes([a, b, 0, 0]),
+            [a, b, c] => u32::from_be_bytes([a, b, c, 0]),
+            [a, b, c, d, ..] => u32::from_be_bytes([a, b, c, d]),
+        };
+        let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+        let Ok(net) = Ipv4Net::new(Ipv4Addr::from(raw), len) else {
+            break;
+        };
+        if raw & mask != raw {
+            break;
+        }
+        out.push(Nlri {
+            prefix: IpNet::V4(net),
+            path_id: None,
+        });
+        input = after;
+    }
+    input
 }
 
 /// Reads the bytes of one prefix for MRT (no path identifier), for callers that already

@@ -6,8 +6,8 @@
 //! everything RFC 7606 lets a session survive is recorded in [`Update::issues`].
 
 use crate::attribute::{
-    parse_attributes, type_code as tc, AttributeValue, MpReachForm, MpUnreach, PathAttribute,
-    PathAttributes,
+    parse_attributes_present, type_code as tc, AttributeValue, MpReachForm, MpUnreach,
+    PathAttribute, PathAttributes,
 };
 use crate::context::SessionContext;
 use crate::error::{AttributeAction, DecodeError, EncodeError, ErrorKind, UpdateIssue};
@@ -82,9 +82,9 @@ impl Update {
             &mut update.issues,
         )
         .map_err(nlri_error)?;
-        update.attributes =
-            parse_attributes(afield, ctx, MpReachForm::Full, base, &mut update.issues)?;
-        update.nlri.reserve(nfield.len() / 4);
+        let (attributes, present) =
+            parse_attributes_present(afield, ctx, MpReachForm::Full, base, &mut update.issues)?;
+        update.attributes = attributes;
         parse_nlri_field(
             nfield,
             Family::IPV4_UNICAST,
@@ -107,10 +107,7 @@ impl Update {
             } else if mp_nlri {
                 required = &[tc::ORIGIN, tc::AS_PATH];
             }
-            if let Some(missing) = required
-                .iter()
-                .find(|c| update.attributes.get(**c).is_none())
-            {
+            if let Some(missing) = required.iter().find(|c| present & (1u64 << **c) == 0) {
                 update.issues.push(UpdateIssue {
                     kind: ErrorKind::MissingWellKnownAttribute {
                         type_code: *missing,

@@ -4,6 +4,12 @@ use bgpd::logging::LogFormat;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+/// mimalloc instead of the system allocator: decoding and the RIB allocate small objects
+/// per message and per route, where it is markedly faster than glibc's malloc
+/// (BENCHMARKS.md, decode figures with both).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A BGP speaker for Kubernetes labs: route reflector, route server, prefix audit, MRT tools.
 #[derive(Debug, Parser)]
 #[command(name = "bgpd", version, about)]
@@ -64,6 +70,8 @@ enum Command {
     /// Check routes (API, MRT file or snapshot) against an intent file; exit 0 clean,
     /// 1 findings at or above --fail-on, 2 bad input.
     Audit(bgpd::audit::AuditArgs),
+    /// Race bgpd against BIRD, GoBGP and FRR on loopback (issue 7) and write the results.
+    Bench(bgpd::bench::BenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -71,6 +79,7 @@ fn main() -> std::process::ExitCode {
     let result = match &cli.command {
         Command::Audit(args) => return bgpd::audit::main(args),
         Command::Mrt(args) => bgpd::mrt_view::run(args),
+        Command::Bench(args) => bgpd::bench::run(args),
         Command::Demo(args) => bgpd::demo::run(args),
         Command::Show { what, api } => bgpd::show::show(what, api),
         Command::Watch { api } => bgpd::show::watch(api),

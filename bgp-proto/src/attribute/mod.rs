@@ -636,7 +636,13 @@ fn parse_value(
         }
         tc::COMMUNITIES => {
             multiple(4)?;
-            AttributeValue::Communities(data.chunks_exact(4).map(|c| Community(be32(c))).collect())
+            let mut v = Vec::with_capacity(data.len() / 4);
+            for c in data.chunks_exact(4) {
+                v.push(Community(u32::from_be_bytes(
+                    c.try_into().unwrap_or_default(),
+                )));
+            }
+            AttributeValue::Communities(v)
         }
         tc::ORIGINATOR_ID => {
             exact(4)?;
@@ -688,12 +694,25 @@ fn parse_value(
 /// Parses an attribute block. `base` is the first byte of the message (for offsets).
 /// Non-fatal problems go to `issues`; a returned error resets the session.
 pub(crate) fn parse_attributes(
-    mut input: &[u8],
+    input: &[u8],
     ctx: &SessionContext,
     mp_form: MpReachForm,
     base: &[u8],
     issues: &mut Vec<UpdateIssue>,
 ) -> Result<PathAttributes, DecodeError> {
+    parse_attributes_present(input, ctx, mp_form, base, issues).map(|(a, _)| a)
+}
+
+/// [`parse_attributes`], also returning a bit mask of the type codes below 64 that were kept
+/// (bit `n` set: an attribute of type `n` is in the result), for the RFC 7606 §3(d) check of
+/// mandatory attributes without a second pass.
+pub(crate) fn parse_attributes_present(
+    mut input: &[u8],
+    ctx: &SessionContext,
+    mp_form: MpReachForm,
+    base: &[u8],
+    issues: &mut Vec<UpdateIssue>,
+) -> Result<(PathAttributes, u64), DecodeError> {
     let offset = |s: &[u8]| (s.as_ptr() as usize).saturating_sub(base.as_ptr() as usize);
     let fatal = |e: ParseError| {
         e.into_decode(
@@ -705,6 +724,7 @@ pub(crate) fn parse_attributes(
     };
     let mut attrs = Vec::with_capacity(8);
     let mut seen = [0u64; 4];
+    let mut present = 0u64;
     while !input.is_empty() {
         let start = input;
         let (f, code) = match input {
@@ -796,6 +816,7 @@ pub(crate) fn parse_attributes(
                     data: Bytes::copy_from_slice(whole),
                 });
             }
+            present |= 1u64.checked_shl(u32::from(code)).unwrap_or(0);
             attrs.push(PathAttribute {
                 flags: f,
                 value: AttributeValue::Unknown {
@@ -831,6 +852,7 @@ pub(crate) fn parse_attributes(
                     action: AttributeAction::TreatAsWithdraw,
                 });
             }
+            present |= 1u64 << code;
             attrs.push(PathAttribute { flags: f, value });
             continue;
         }
@@ -856,7 +878,10 @@ pub(crate) fn parse_attributes(
             continue;
         }
         match parse_value(code, data, ctx) {
-            Ok(value) => attrs.push(PathAttribute { flags: f, value }),
+            Ok(value) => {
+                present |= 1u64.checked_shl(u32::from(code)).unwrap_or(0);
+                attrs.push(PathAttribute { flags: f, value })
+            }
             Err(e) => issues.push(UpdateIssue {
                 offset: e.offset_from(base),
                 kind: e.kind,
@@ -864,7 +889,7 @@ pub(crate) fn parse_attributes(
             }),
         }
     }
-    Ok(PathAttributes(attrs))
+    Ok((PathAttributes(attrs), present))
 }
 
 /// RFC 6396 §4.3.4: the abbreviated MP_REACH_NLRI of TABLE_DUMP_V2 RIB entries (next-hop

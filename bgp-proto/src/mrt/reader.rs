@@ -4,9 +4,9 @@
 
 use super::record::{MrtHeader, MrtRecord, MRT_HEADER_LEN};
 use crate::error::{DecodeError, ErrorKind};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use std::fs::File;
-use std::io::{self, BufReader, Chain, Cursor, Read};
+use std::io::{self, BufRead, BufReader, Chain, Cursor, Read};
 use std::path::Path;
 
 /// The default largest record the reader accepts (64 MiB): far above any real record (a
@@ -16,6 +16,10 @@ pub const DEFAULT_MAX_RECORD_LEN: usize = 64 << 20;
 
 /// Size of the buffer between the decompressor and the record decoder.
 const READ_BUFFER: usize = 256 << 10;
+
+/// Records are read into chunks of this size and handed out as [`Bytes`] views of the chunk,
+/// so a record costs no allocation of its own (a record larger than a chunk gets its own).
+const RECORD_CHUNK: usize = 64 << 10;
 
 /// The compression the reader detected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -53,17 +57,34 @@ type Input<R> = Chain<Cursor<Vec<u8>>, R>;
 
 /// The decompressed byte stream.
 enum Source<R: Read> {
+    /// Plain MRT already in memory: records are views of it, never copied.
+    Memory {
+        data: Bytes,
+        pos: usize,
+    },
     Plain(BufReader<Input<R>>),
     Gzip(Box<BufReader<flate2::read::MultiGzDecoder<Input<R>>>>),
     Bzip2(BufReader<bzip2::read::MultiBzDecoder<Input<R>>>),
 }
 
-impl<R: Read> Read for Source<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+impl<R: Read> Source<R> {
+    /// The buffered bytes not yet consumed (read more when empty; empty at the end).
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
         match self {
-            Source::Plain(r) => r.read(buf),
-            Source::Gzip(r) => r.read(buf),
-            Source::Bzip2(r) => r.read(buf),
+            Source::Memory { data, pos } => Ok(data.get(*pos..).unwrap_or_default()),
+            Source::Plain(r) => r.fill_buf(),
+            Source::Gzip(r) => r.fill_buf(),
+            Source::Bzip2(r) => r.fill_buf(),
+        }
+    }
+
+    /// Marks `n` buffered bytes as consumed.
+    fn consume(&mut self, n: usize) {
+        match self {
+            Source::Memory { pos, .. } => *pos += n,
+            Source::Plain(r) => r.consume(n),
+            Source::Gzip(r) => r.consume(n),
+            Source::Bzip2(r) => r.consume(n),
         }
     }
 }
@@ -76,7 +97,9 @@ impl<R: Read> Read for Source<R> {
 pub struct MrtReader<R: Read> {
     source: Source<R>,
     compression: Compression,
-    buf: Vec<u8>,
+    /// The record being read; earlier records are frozen views of the same allocation.
+    /// (Unused for in-memory input, whose records are views of the input itself.)
+    buf: BytesMut,
     offset: u64,
     max_record_len: usize,
     done: bool,
@@ -86,6 +109,27 @@ impl MrtReader<File> {
     /// Opens a file (plain, gzip or bzip2).
     pub fn open(path: impl AsRef<Path>) -> io::Result<Self> {
         MrtReader::new(File::open(path)?)
+    }
+}
+
+impl MrtReader<Cursor<Bytes>> {
+    /// A reader over a whole file already in memory. Plain MRT is decoded in place: each
+    /// record's bytes (and the `raw` BGP message of BGP4MP records) are views of `data`, so
+    /// nothing is copied; gzip and bzip2 input is decompressed as a stream, as by
+    /// [`MrtReader::new`].
+    pub fn from_bytes(data: Bytes) -> io::Result<Self> {
+        let plain = !matches!(data.as_ref(), [0x1f, 0x8b, ..] | [b'B', b'Z', b'h', ..]);
+        if !plain {
+            return MrtReader::new(Cursor::new(data));
+        }
+        Ok(MrtReader {
+            source: Source::Memory { data, pos: 0 },
+            compression: Compression::None,
+            buf: BytesMut::new(),
+            offset: 0,
+            max_record_len: DEFAULT_MAX_RECORD_LEN,
+            done: false,
+        })
     }
 }
 
@@ -122,7 +166,7 @@ impl<R: Read> MrtReader<R> {
         Ok(MrtReader {
             source,
             compression,
-            buf: Vec::with_capacity(64 << 10),
+            buf: BytesMut::with_capacity(RECORD_CHUNK),
             offset: 0,
             max_record_len: DEFAULT_MAX_RECORD_LEN,
             done: false,
@@ -171,13 +215,20 @@ impl<R: Read> MrtReader<R> {
             )
         };
         self.buf.clear();
-        match read_up_to(&mut self.source, &mut self.buf, MRT_HEADER_LEN as u64) {
+        let memory_start = match &self.source {
+            Source::Memory { pos, .. } => Some(*pos),
+            _ => None,
+        };
+        if memory_start.is_none() && self.buf.capacity() < MRT_HEADER_LEN + 4096 {
+            self.buf.reserve(RECORD_CHUNK);
+        }
+        match self.read_more(MRT_HEADER_LEN) {
             Ok(0) => return (None, true),
             Ok(n) if n < MRT_HEADER_LEN => return stop("truncated header at end of input", None),
             Ok(_) => {}
             Err(e) => return (Some(Err(MrtError::Io(e))), true),
         }
-        let Some(fixed) = MrtHeader::parse_fixed(&self.buf) else {
+        let Some(fixed) = MrtHeader::parse_fixed(self.current(memory_start)) else {
             return stop("truncated header at end of input", None);
         };
         let body_len = usize::try_from(fixed.length)
@@ -186,19 +237,47 @@ impl<R: Read> MrtReader<R> {
         let Some(body_len) = body_len else {
             return stop("record longer than the reader's limit", Some(fixed));
         };
-        match read_up_to(&mut self.source, &mut self.buf, body_len as u64) {
+        match self.read_more(body_len) {
             Ok(n) if n < body_len => return stop("truncated record at end of input", Some(fixed)),
             Ok(_) => {}
             Err(e) => return (Some(Err(MrtError::Io(e))), true),
         }
         self.offset += (MRT_HEADER_LEN + body_len) as u64;
-        let record = Bytes::copy_from_slice(&self.buf);
+        let record = match (&self.source, memory_start) {
+            (Source::Memory { data, pos }, Some(start)) => data.slice(start..*pos),
+            _ => self.buf.split().freeze(),
+        };
         let result = MrtRecord::decode(&record).map_err(|error| MrtError::Record {
             file_offset,
             header: MrtHeader::parse(&record),
             error,
         });
         (Some(result), false)
+    }
+}
+
+impl<R: Read> MrtReader<R> {
+    /// Reads up to `n` more bytes of the current record (copied into `buf`, or for in-memory
+    /// input only counted); returns how many there were.
+    fn read_more(&mut self, n: usize) -> io::Result<usize> {
+        match &mut self.source {
+            Source::Memory { data, pos } => {
+                let k = data.len().saturating_sub(*pos).min(n);
+                *pos += k;
+                Ok(k)
+            }
+            source => read_up_to(source, &mut self.buf, n as u64),
+        }
+    }
+
+    /// The bytes of the current record read so far.
+    fn current(&self, memory_start: Option<usize>) -> &[u8] {
+        match (&self.source, memory_start) {
+            (Source::Memory { data, pos }, Some(start)) => {
+                data.get(start..*pos).unwrap_or_default()
+            }
+            _ => &self.buf,
+        }
     }
 }
 
@@ -215,12 +294,26 @@ impl MrtHeader {
     }
 }
 
-/// Appends up to `n` bytes of `r` to `buf`; returns how many were read (fewer only at the
-/// end of the input).
-fn read_up_to(r: &mut impl Read, buf: &mut Vec<u8>, n: u64) -> io::Result<usize> {
-    let before = buf.len();
-    r.take(n).read_to_end(buf)?;
-    Ok(buf.len() - before)
+/// Appends up to `n` bytes of `src` to `buf`, copied straight out of the source's buffer;
+/// returns how many were read (fewer only at the end of the input).
+fn read_up_to<R: Read>(src: &mut Source<R>, buf: &mut BytesMut, n: u64) -> io::Result<usize> {
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    let mut got = 0;
+    while got < n {
+        let avail = match src.fill_buf() {
+            Ok(a) => a,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if avail.is_empty() {
+            break;
+        }
+        let take = avail.len().min(n - got);
+        buf.extend_from_slice(avail.get(..take).unwrap_or(avail));
+        src.consume(take);
+        got += take;
+    }
+    Ok(got)
 }
 
 impl<R: Read> Iterator for MrtReader<R> {
@@ -277,6 +370,30 @@ mod tests {
         assert_eq!(kinds(&plain), (Compression::None, expected.clone()));
         assert_eq!(kinds(&gz), (Compression::Gzip, expected.clone()));
         assert_eq!(kinds(&bz), (Compression::Bzip2, expected));
+    }
+
+    #[test]
+    fn in_memory_input_gives_the_same_records_as_a_stream() {
+        let mut plain = two_records();
+        plain.extend_from_slice(&[0, 0, 0, 1, 0, 17, 0, 4, 0, 0, 0, 9, 1, 2]); // truncated
+        let whole = plain.get(..plain.len() - 14).expect("two records").to_vec();
+        for input in [plain.clone(), whole] {
+            let streamed: Vec<String> = MrtReader::new(&input[..])
+                .expect("reader")
+                .map(|r| format!("{r:?}"))
+                .collect();
+            let reader = MrtReader::from_bytes(Bytes::from(input.clone())).expect("reader");
+            assert_eq!(reader.compression(), Compression::None);
+            let in_memory: Vec<String> = reader.map(|r| format!("{r:?}")).collect();
+            assert_eq!(streamed, in_memory);
+            assert!(!streamed.is_empty());
+        }
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&plain).expect("gzip");
+        let gz = gz.finish().expect("gzip");
+        let reader = MrtReader::from_bytes(Bytes::from(gz)).expect("reader");
+        assert_eq!(reader.compression(), Compression::Gzip);
+        assert_eq!(reader.count(), 3, "two records and the truncation error");
     }
 
     #[test]
