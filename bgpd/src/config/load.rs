@@ -82,6 +82,19 @@ pub(crate) fn locate(text: &str, key: &str) -> Option<usize> {
     best.map(|s| line_of(text, s.start))
 }
 
+/// The line of `key`, or else of the nearest enclosing table present in the text: a
+/// neighbor's value taken from its peer group is not in the neighbor's own table, so an error
+/// about it points at the neighbor.
+fn locate_or_enclosing(text: &str, key: &str) -> Option<usize> {
+    let mut k = key;
+    loop {
+        if let Some(line) = locate(text, k) {
+            return Some(line);
+        }
+        k = k.get(..k.rfind(['.', '['])?)?;
+    }
+}
+
 /// serde names the table, not the key, when a required key is missing (e.g. `global` in an
 /// empty file): the key of such an error is the table's path plus the missing key.
 fn with_missing_field(path: &str, message: &str) -> String {
@@ -116,7 +129,7 @@ pub fn load_str(text: &str, file: &str) -> Result<Config, ConfigError> {
     })?;
     let err = |key: String, message: String| ConfigError {
         file: file.to_string(),
-        line: locate(text, &key),
+        line: locate_or_enclosing(text, &key),
         key,
         message,
     };
@@ -562,6 +575,16 @@ action = "accept"
         assert_eq!(e.line, Some(17), "{e}");
         assert!(e.to_string().starts_with("lab.toml:17:"), "{e}");
         assert!(e.message.contains("unknown field `hold_tme`"), "{e}");
+    }
+
+    #[test]
+    fn inherited_value_error_has_a_line() {
+        // Found by the config_parse fuzz target: a bad policy name in a peer group gave an
+        // error keyed by the neighbor, whose own table lacks the key, and no line.
+        let text = "[global]\nasn = 64512\nrouter_id = \"198.51.100.2\"\n\n[[peer_groups]]\nname = \"g\"\nimport_policy = [\"nope\"]\n\n[[neighbors]]\naddress = \"198.51.100.1\"\npeer_as = 64513\npeer_group = \"g\"\n";
+        let e = load_str(text, "t.toml").expect_err("fails");
+        assert_eq!(e.key, "neighbors[0].import_policy", "{e}");
+        assert_eq!(e.line, Some(9), "{e}");
     }
 
     #[test]
