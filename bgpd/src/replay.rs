@@ -12,6 +12,7 @@ use crate::lab_peer::{LabPeer, LabPeerConfig};
 use anyhow::Context as _;
 use bgp_proto::mrt::{MrtBody, MrtReader};
 use bgp_proto::{Message, Nlri, Open, Update};
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -55,25 +56,41 @@ pub struct ReplayArgs {
 struct RecordedPeer {
     address: IpAddr,
     asn: u32,
-    open: Option<Open>,
+    /// The OPENs it sent, one per recorded session, in order.
+    opens: Vec<Open>,
     updates: u64,
 }
 
+/// The first pass: the peer to replay (the first with UPDATEs, or `--peer`), its AS, its
+/// UPDATE count, and the OPEN it sent for each session: the last OPEN recorded from it before
+/// each state change to Established (a connection that lost a collision sends an OPEN too).
+/// A file without state changes (a collector's updates file) gives its last OPEN, if any.
 fn scan(args: &ReplayArgs) -> anyhow::Result<RecordedPeer> {
     let mut found: Option<RecordedPeer> = None;
-    let mut opens: Vec<(IpAddr, Open)> = Vec::new();
+    let mut latest: HashMap<IpAddr, Open> = HashMap::new();
+    let mut sessions: Vec<(IpAddr, Open)> = Vec::new();
     for r in MrtReader::open(&args.file)
         .with_context(|| format!("cannot open {}", args.file.display()))?
         .flatten()
     {
-        let MrtBody::Message(m) = r.body else {
-            continue;
+        let m = match r.body {
+            MrtBody::Message(m) => m,
+            MrtBody::StateChange(c) if c.new_state == 6 => {
+                let address = c.peer.peer_address;
+                if let Some(o) = latest.get(&address) {
+                    sessions.push((address, o.clone()));
+                }
+                continue;
+            }
+            _ => continue,
         };
         if m.local || args.peer.is_some_and(|p| p != m.peer.peer_address) {
             continue;
         }
         match &m.message {
-            Message::Open(o) => opens.push((m.peer.peer_address, o.clone())),
+            Message::Open(o) => {
+                latest.insert(m.peer.peer_address, o.clone());
+            }
             Message::Update(_) => match &mut found {
                 Some(f) if f.address == m.peer.peer_address => f.updates += 1,
                 Some(_) => {}
@@ -81,7 +98,7 @@ fn scan(args: &ReplayArgs) -> anyhow::Result<RecordedPeer> {
                     found = Some(RecordedPeer {
                         address: m.peer.peer_address,
                         asn: m.peer.peer_as,
-                        open: None,
+                        opens: Vec::new(),
                         updates: 1,
                     })
                 }
@@ -98,11 +115,14 @@ fn scan(args: &ReplayArgs) -> anyhow::Result<RecordedPeer> {
             args.file.display()
         )
     })?;
-    peer.open = opens
+    peer.opens = sessions
         .into_iter()
-        .rev()
-        .find(|(a, _)| *a == peer.address)
-        .map(|(_, o)| o);
+        .filter(|(a, _)| *a == peer.address)
+        .map(|(_, o)| o)
+        .collect();
+    if peer.opens.is_empty() {
+        peer.opens.extend(latest.remove(&peer.address));
+    }
     Ok(peer)
 }
 
@@ -168,27 +188,39 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
 
 async fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
     let recorded = scan(args)?;
+    let last_open = recorded.opens.last();
     let asn = args
         .asn
-        .or(recorded.open.as_ref().map(Open::asn))
+        .or(last_open.map(Open::asn))
         .unwrap_or(recorded.asn);
     let router_id = args
         .router_id
-        .or(recorded.open.as_ref().map(|o| o.bgp_id))
+        .or(last_open.map(|o| o.bgp_id))
         .or(match recorded.address {
             IpAddr::V4(a) => Some(a),
             IpAddr::V6(_) => None,
         })
         .unwrap_or(Ipv4Addr::new(192, 0, 2, 1));
-    let mut config = LabPeerConfig::new(asn, router_id);
-    config.local_address = args.local_address;
-    if let Some(o) = &recorded.open {
-        config.open = Some(Open {
-            my_as: o.my_as,
-            bgp_id: router_id,
-            ..o.clone()
-        });
-    }
+    let mut base = LabPeerConfig::new(asn, router_id);
+    base.local_address = args.local_address;
+    // Session n (0 = the first) opens with the OPEN the peer sent for its n-th recorded
+    // session (the last one once they run out): a peer that came back from a graceful restart
+    // with the restart bit (RFC 4724 §3) does so again, and only then.
+    let config_for = |n: u64| {
+        let mut c = base.clone();
+        let o = usize::try_from(n)
+            .ok()
+            .and_then(|n| recorded.opens.get(n))
+            .or(last_open);
+        if let Some(o) = o {
+            c.open = Some(Open {
+                my_as: o.my_as,
+                bgp_id: router_id,
+                ..o.clone()
+            });
+        }
+        c
+    };
     eprintln!(
         "replaying {} UPDATEs of {} (AS {asn}, router id {router_id}) from {} into {}",
         recorded.updates,
@@ -200,7 +232,7 @@ async fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let (mut sent, mut prefixes, mut raw_sent, mut restarts) = (0u64, 0u64, 0u64, 0u64);
     let total = recorded.updates * u64::from(args.repeat.max(1));
-    let mut session: Option<LabPeer> = Some(connect(args.target, &config).await?);
+    let mut session: Option<LabPeer> = Some(connect(args.target, &config_for(0)).await?);
     let mut notification = None;
     for _ in 0..args.repeat.max(1) {
         let mut previous: Option<f64> = None;
@@ -238,7 +270,7 @@ async fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
                     }
                 }
                 Recorded::State(_, 6) if session.is_none() => {
-                    session = Some(connect(args.target, &config).await?);
+                    session = Some(connect(args.target, &config_for(restarts + 1)).await?);
                     restarts += 1;
                 }
                 Recorded::State(..) => {}
@@ -250,7 +282,7 @@ async fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
                     }
                     Message::Update(u) => {
                         if session.is_none() {
-                            session = Some(connect(args.target, &config).await?);
+                            session = Some(connect(args.target, &config_for(restarts + 1)).await?);
                             restarts += 1;
                         }
                         let Some(peer) = &session else { continue };
