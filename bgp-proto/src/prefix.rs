@@ -156,6 +156,11 @@ pub(crate) fn parse_nlri_field(
 fn ipv4_fast<'a>(mut input: &'a [u8], out: &mut Vec<Nlri>) -> &'a [u8] {
     out.reserve(input.len() / 4);
     while let Some((&len, rest)) = input.split_first() {
+        // A length over 32 is the general loop's to report (RFC 4271 §6.3); it must not
+        // reach the mask below, where `32 - len` would underflow.
+        if len > 32 {
+            break;
+        }
         let n = usize::from(len).div_ceil(8);
         let (Some(bytes), Some(after)) = (rest.get(..n), rest.get(n..)) else {
             break;
@@ -228,6 +233,16 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn fast_path_leaves_a_too_long_ipv4_prefix_to_the_general_loop() {
+        // Found by bgpd's session_rib fuzz target (overflow checks on): length 33.
+        let mut out = Vec::new();
+        let input = [24u8, 10, 244, 1, 33, 1, 2, 3, 4, 5];
+        let rest = ipv4_fast(&input, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(rest, &input[4..]);
     }
 
     #[test]
