@@ -13,7 +13,8 @@
 #      static*, vtysh show bgp ... json), and no path is stale;
 #   4. the well-behaved peers never left Established: GoBGP's flop count and uptime, BIRD's
 #      "since" time, FRR's connectionsEstablished/Dropped unchanged since the churn began, and
-#      bgpd's bgpd_peer_flaps_total for them 0 and bgpd_peer_up 1.
+#      bgpd's bgpd_peer_flaps_total for them unchanged since then (a connection collision while
+#      the lab comes up may count one before) and bgpd_peer_up 1.
 #
 #   usage (root):  bash tests/soak/run.sh [--duration SECONDS] [--seed N] [--keep]
 #     --duration: the whole run's budget for churn + settle (default 120, CI's short version;
