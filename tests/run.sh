@@ -35,6 +35,9 @@ COMPOSE_TIMEOUT=450 timeout --kill-after=30 480 bash tests/compose/run.sh
 step "soak: bgpd and 20 flapping/updating peers in network namespaces (short version, tests/soak)"
 timeout --kill-after=30 420 bash tests/soak/run.sh --duration 120
 
+step "performance race smoke run: bgpd, BIRD, GoBGP and FRR on loopback, small workloads (bgpd bench --smoke, bounded to 3 minutes)"
+timeout --kill-after=10 180 target/release/bgpd bench --smoke
+
 step "fuzz smoke run (bounded)"
 bash tests/fuzz-smoke.sh
 

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod bench;
 pub mod chaos;
 pub mod check;
 pub mod config;

@@ -1,0 +1,319 @@
+//! The bench's own minimal BGP session over a blocking socket: OPEN exchange (RFC 4271 §4.2,
+//! §8.2.2), message framing (§4.1) and a fast scan of IPv4 UPDATEs (§4.3) that reads only
+//! the withdrawn routes, the NLRI and, when asked, the MED. It is deliberately smaller and
+//! faster than the daemon's codec: the injector and the monitor must not be what is measured.
+
+use anyhow::Context as _;
+use bgp_proto::{
+    Capability, Family, GracefulRestartFamily, Message, Open, SessionContext, Update, HEADER_LEN,
+};
+use socket2::{Domain, Socket, Type};
+use std::io::{BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+/// Who one end of a bench session is.
+#[derive(Debug, Clone, Copy)]
+pub struct Speaker {
+    /// Its AS (also the first AS of the paths it announces).
+    pub asn: u32,
+    /// Its address: source of the connection and BGP identifier.
+    pub address: Ipv4Addr,
+}
+
+/// The hold time every bench session proposes and every daemon is configured with: an hour,
+/// so no run ever needs keepalives from the harness (0 would be simpler, but GoBGP uses the
+/// hold time as its write deadline and fails every write with 0).
+pub const HOLD_TIME: u16 = 3600;
+
+/// The OPEN a bench speaker sends: IPv4 unicast, 4-octet AS, route refresh, graceful restart
+/// (so the daemon sends End-of-RIB, RFC 4724 §2), hold time [`HOLD_TIME`] (RFC 4271 §4.2).
+pub fn open_message(me: Speaker) -> anyhow::Result<Vec<u8>> {
+    let caps = vec![
+        Capability::Multiprotocol(Family::IPV4_UNICAST),
+        Capability::RouteRefresh,
+        Capability::FourOctetAs(me.asn),
+        Capability::GracefulRestart {
+            flags: 0,
+            restart_time: 120,
+            families: vec![GracefulRestartFamily {
+                family: Family::IPV4_UNICAST,
+                flags: 0,
+            }],
+        },
+    ];
+    let open = Open::new(me.asn, HOLD_TIME, me.address, caps);
+    Ok(Message::Open(open)
+        .to_bytes(&SessionContext::default())?
+        .to_vec())
+}
+
+/// A KEEPALIVE (RFC 4271 §4.4).
+pub fn keepalive_message() -> anyhow::Result<Vec<u8>> {
+    Ok(Message::Keepalive
+        .to_bytes(&SessionContext::default())?
+        .to_vec())
+}
+
+/// An IPv4 unicast End-of-RIB marker (RFC 4724 §2: an UPDATE with nothing in it).
+pub fn end_of_rib_message() -> anyhow::Result<Vec<u8>> {
+    Ok(
+        Message::Update(Update::end_of_rib_marker(Family::IPV4_UNICAST))
+            .to_bytes(&SessionContext::default())?
+            .to_vec(),
+    )
+}
+
+/// Reads whole BGP messages from a stream into one reused buffer.
+pub struct MessageReader {
+    reader: BufReader<TcpStream>,
+    body: Vec<u8>,
+}
+
+/// One message read: its type code and body (header removed).
+pub struct Frame<'a> {
+    /// RFC 4271 §4.1 type code (2 = UPDATE).
+    pub kind: u8,
+    /// The octets after the 19-octet header.
+    pub body: &'a [u8],
+}
+
+impl MessageReader {
+    /// Wraps a connected stream.
+    pub fn new(stream: TcpStream) -> Self {
+        MessageReader {
+            reader: BufReader::with_capacity(256 * 1024, stream),
+            body: Vec::with_capacity(65536),
+        }
+    }
+
+    /// The next message; `Ok(None)` when the read timed out (the caller checks its deadline
+    /// and calls again), an error when the peer closed or sent garbage.
+    pub fn next(&mut self) -> anyhow::Result<Option<Frame<'_>>> {
+        let mut header = [0u8; HEADER_LEN];
+        match self.reader.read_exact(&mut header) {
+            Ok(()) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(e).context("reading a BGP header"),
+        }
+        let [marker @ .., l0, l1, kind] = header;
+        let len = usize::from(u16::from_be_bytes([l0, l1]));
+        if !(HEADER_LEN..=65535).contains(&len) || marker != [0xff; 16] {
+            anyhow::bail!("bad BGP header (length {len}, RFC 4271 §4.1)");
+        }
+        self.body.resize(len - HEADER_LEN, 0);
+        // A timeout inside a body is retried: a message is never split between two calls.
+        let mut got = 0;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while got < self.body.len() {
+            let rest = self.body.get_mut(got..).unwrap_or_default();
+            match self.reader.read(rest) {
+                Ok(0) => anyhow::bail!("connection closed inside a message"),
+                Ok(n) => got += n,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) && Instant::now() < deadline => {}
+                Err(e) => return Err(e).context("reading a BGP message body"),
+            }
+        }
+        Ok(Some(Frame {
+            kind,
+            body: &self.body,
+        }))
+    }
+}
+
+/// Binds a socket to `local` (port chosen by the kernel) and connects it to `remote`.
+pub fn connect_from(local: Ipv4Addr, remote: SocketAddr) -> anyhow::Result<TcpStream> {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket
+        .bind(&SocketAddr::V4(SocketAddrV4::new(local, 0)).into())
+        .with_context(|| format!("binding {local}"))?;
+    socket
+        .connect_timeout(&remote.into(), Duration::from_secs(2))
+        .with_context(|| format!("connecting {local} to {remote}"))?;
+    let stream: TcpStream = socket.into();
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// A listening socket on `addr` with SO_REUSEADDR (the floor runs' monitor).
+pub fn listen(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    socket
+        .bind(&addr.into())
+        .with_context(|| format!("binding the floor monitor to {addr}"))?;
+    socket.listen(128)?;
+    Ok(socket.into())
+}
+
+/// Completes the OPEN exchange on a connected stream (RFC 4271 §8.2.2: OPEN, then
+/// KEEPALIVE, both ways). Returns the reader and the peer's OPEN AS.
+pub fn establish(
+    stream: TcpStream,
+    me: Speaker,
+    timeout: Duration,
+) -> anyhow::Result<(TcpStream, MessageReader)> {
+    let mut writer = stream.try_clone()?;
+    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
+    writer.write_all(&open_message(me)?)?;
+    let mut reader = MessageReader::new(stream);
+    let deadline = Instant::now() + timeout;
+    let (mut got_open, mut got_keepalive) = (false, false);
+    while !(got_open && got_keepalive) {
+        if Instant::now() > deadline {
+            anyhow::bail!("no OPEN/KEEPALIVE within {timeout:?}");
+        }
+        let Some(frame) = reader.next()? else {
+            continue;
+        };
+        match frame.kind {
+            1 => {
+                got_open = true;
+                writer.write_all(&keepalive_message()?)?;
+            }
+            3 => {
+                let code = frame.body.first().copied().unwrap_or(0);
+                let sub = frame.body.get(1).copied().unwrap_or(0);
+                anyhow::bail!("NOTIFICATION {code}/{sub} during the OPEN exchange");
+            }
+            4 if got_open => got_keepalive = true,
+            _ => {}
+        }
+    }
+    Ok((writer, reader))
+}
+
+/// What one UPDATE said, as far as the bench cares.
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// IPv4 prefixes withdrawn, as keys ([`prefix_key`]).
+    pub withdrawn: Vec<u64>,
+    /// IPv4 prefixes announced, as keys.
+    pub announced: Vec<u64>,
+    /// The MED (type 4), when present.
+    pub med: Option<u32>,
+    /// No withdrawals, no attributes, no NLRI: IPv4 End-of-RIB (RFC 4724 §2).
+    pub end_of_rib: bool,
+}
+
+/// A prefix as one integer: address in the high bits, length in the low 8.
+pub fn prefix_key(addr: u32, len: u8) -> u64 {
+    (u64::from(addr) << 8) | u64::from(len)
+}
+
+fn prefixes(mut field: &[u8], out: &mut Vec<u64>) -> anyhow::Result<()> {
+    while let Some((&len, rest)) = field.split_first() {
+        if len > 32 {
+            anyhow::bail!("IPv4 prefix length {len} (RFC 4271 §4.3)");
+        }
+        let n = usize::from(len).div_ceil(8);
+        let Some(bytes) = rest.get(..n) else {
+            anyhow::bail!("prefix runs past its field");
+        };
+        let mut a = [0u8; 4];
+        if let Some(dst) = a.get_mut(..n) {
+            dst.copy_from_slice(bytes);
+        }
+        out.push(prefix_key(u32::from_be_bytes(a), len));
+        field = rest.get(n..).unwrap_or_default();
+    }
+    Ok(())
+}
+
+/// Scans an UPDATE body (RFC 4271 §4.3) into `scan` (cleared first).
+pub fn scan_update(body: &[u8], want_med: bool, scan: &mut Scan) -> anyhow::Result<()> {
+    scan.withdrawn.clear();
+    scan.announced.clear();
+    scan.med = None;
+    let field = |b: &[u8], at: usize| -> anyhow::Result<(usize, usize)> {
+        let Some(&[l0, l1]) = b.get(at..at + 2) else {
+            anyhow::bail!("UPDATE too short");
+        };
+        Ok((at + 2, usize::from(u16::from_be_bytes([l0, l1]))))
+    };
+    let (wstart, wlen) = field(body, 0)?;
+    let withdrawn = body
+        .get(wstart..wstart + wlen)
+        .context("withdrawn routes run past the UPDATE")?;
+    prefixes(withdrawn, &mut scan.withdrawn)?;
+    let (astart, alen) = field(body, wstart + wlen)?;
+    let attrs = body
+        .get(astart..astart + alen)
+        .context("path attributes run past the UPDATE")?;
+    if want_med {
+        scan.med = find_med(attrs);
+    }
+    let nlri = body.get(astart + alen..).unwrap_or_default();
+    prefixes(nlri, &mut scan.announced)?;
+    scan.end_of_rib = wlen == 0 && alen == 0 && nlri.is_empty();
+    Ok(())
+}
+
+/// The MED in an attribute block (RFC 4271 §4.3: flags, type, 1- or 2-octet length).
+fn find_med(mut attrs: &[u8]) -> Option<u32> {
+    while let Some(&[flags, code, l0]) = attrs.get(..3) {
+        let (len, head) = if flags & 0x10 != 0 {
+            (usize::from(u16::from_be_bytes([l0, *attrs.get(3)?])), 4)
+        } else {
+            (usize::from(l0), 3)
+        };
+        let value = attrs.get(head..head + len)?;
+        if let (4, &[a, b, c, d]) = (code, value) {
+            return Some(u32::from_be_bytes([a, b, c, d]));
+        }
+        attrs = attrs.get(head + len..)?;
+    }
+    None
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scans_withdrawals_nlri_and_med() {
+        // withdrawn 10.0.0.0/8; attributes: MED 7; NLRI 192.168.1.0/24, 0.0.0.0/0
+        let body = [
+            0, 2, 8, 10, // withdrawn
+            0, 7, 0x80, 4, 4, 0, 0, 0, 7, // MED
+            24, 192, 168, 1, 0,
+        ];
+        let mut s = Scan::default();
+        scan_update(&body, true, &mut s).unwrap();
+        assert_eq!(s.withdrawn, vec![prefix_key(0x0a00_0000, 8)]);
+        assert_eq!(
+            s.announced,
+            vec![prefix_key(0xc0a8_0100, 24), prefix_key(0, 0)]
+        );
+        assert_eq!(s.med, Some(7));
+        assert!(!s.end_of_rib);
+        scan_update(&[0, 0, 0, 0], false, &mut s).unwrap();
+        assert!(s.end_of_rib);
+    }
+
+    #[test]
+    fn bad_updates_are_errors_not_panics() {
+        let mut s = Scan::default();
+        for body in [
+            &[0u8][..],
+            &[0, 5, 1],
+            &[0, 0, 0, 0, 33, 1],
+            &[0, 0, 0, 9, 0x80],
+        ] {
+            assert!(scan_update(body, true, &mut s).is_err() || s.announced.is_empty());
+        }
+    }
+}
