@@ -326,3 +326,86 @@ async fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bgp_proto::mrt::{Bgp4mpMessage, Bgp4mpPeer, MrtWriter, StateChange};
+    use bgp_proto::{Capability, SessionContext};
+
+    fn restarting(o: &Open) -> bool {
+        o.capabilities()
+            .any(|c| matches!(c, Capability::GracefulRestart { flags, .. } if flags & 0x8 != 0))
+    }
+
+    /// A graceful restart as bgpd records it: a first session (OPEN without the restart bit),
+    /// an UPDATE, the session lost, a colliding connection's OPEN, then the session again
+    /// with the restart bit.
+    #[test]
+    fn each_session_gets_the_open_it_was_recorded_with() -> anyhow::Result<()> {
+        let peer = Bgp4mpPeer {
+            peer_as: 64513,
+            local_as: 64515,
+            interface_index: 0,
+            peer_address: "198.51.100.11".parse()?,
+            local_address: "198.51.100.2".parse()?,
+        };
+        let open = |r: bool| {
+            let gr = Capability::GracefulRestart {
+                flags: if r { 0x8 } else { 0 },
+                restart_time: 120,
+                families: Vec::new(),
+            };
+            let caps = vec![Capability::FourOctetAs(64513), gr];
+            Open::new(64513, 90, Ipv4Addr::new(198, 51, 100, 11), caps)
+        };
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("updates.mrt");
+        let mut w = MrtWriter::new(std::fs::File::create(&file)?);
+        let message = |w: &mut MrtWriter<std::fs::File>, m: Message| -> anyhow::Result<()> {
+            let raw = m.to_bytes(&SessionContext::default())?;
+            let m = Bgp4mpMessage {
+                peer,
+                four_octet_as: true,
+                local: false,
+                add_path: false,
+                message: Message::Keepalive,
+                raw,
+            };
+            Ok(w.write_message_et(1, 0, &m)?)
+        };
+        let state = |w: &mut MrtWriter<std::fs::File>, old, new| {
+            let c = StateChange {
+                peer,
+                four_octet_as: true,
+                old_state: old,
+                new_state: new,
+            };
+            w.write_state_change_et(1, 0, &c)
+        };
+        message(&mut w, Message::Open(open(false)))?;
+        state(&mut w, 5, 6)?;
+        message(&mut w, Message::Update(Update::default()))?;
+        state(&mut w, 6, 1)?;
+        message(&mut w, Message::Open(open(false)))?;
+        message(&mut w, Message::Open(open(true)))?;
+        state(&mut w, 5, 6)?;
+        w.flush()?;
+        let args = ReplayArgs {
+            file,
+            target: "127.0.0.1:179".parse()?,
+            peer: None,
+            local_address: None,
+            asn: None,
+            router_id: None,
+            speed: 1.0,
+            fast: true,
+            repeat: 1,
+            hold: 0,
+        };
+        let recorded = scan(&args)?;
+        let flags: Vec<bool> = recorded.opens.iter().map(restarting).collect();
+        assert_eq!(flags, [false, true]);
+        Ok(())
+    }
+}
