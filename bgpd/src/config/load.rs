@@ -105,6 +105,8 @@ fn with_missing_field(path: &str, message: &str) -> String {
     match field {
         Some(f) if path.is_empty() => f.to_string(),
         Some(f) => format!("{path}.{f}"),
+        // An unknown key that is the empty string (`'' = 0`) leaves the path empty.
+        None if path.is_empty() && message.starts_with("unknown field ``") => "\"\"".into(),
         None => path.to_string(),
     }
 }
@@ -596,6 +598,10 @@ action = "accept"
         let e = load_str("[global]\nasn = 64512\n", "t.toml").expect_err("fails");
         assert_eq!(e.key, "global.router_id", "{e}");
         assert!(e.line.is_some(), "{e}");
+        // Also found by the fuzz target: an unknown key that is the empty string.
+        let e = load_str("'' = 0\n", "t.toml").expect_err("fails");
+        assert_eq!(e.key, "\"\"", "{e}");
+        assert_eq!(e.line, Some(1), "{e}");
     }
 
     #[test]
