@@ -225,6 +225,7 @@ fn main() {
             class: None,
             age_seconds: Some(60),
             stale: false,
+            llgr_stale: false,
         })
         .collect();
     let json = serde_json::to_vec(&entries).unwrap();
