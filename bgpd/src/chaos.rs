@@ -15,7 +15,8 @@
 //! speaker's own AS in their place, so a target that knows us under another AS sees the named
 //! fault, not a bad peer AS or a failed first-AS check.
 //!
-//! Every fault is bounded in time and count and stops by itself.
+//! Every fault is bounded in time and count and stops by itself; a session still up at the
+//! end is closed with Cease 6/2, so no graceful-restart helper keeps its routes as stale.
 
 use crate::lab_peer::{LabPeer, LabPeerConfig, LabRoute};
 use anyhow::Context as _;
@@ -628,6 +629,15 @@ async fn reaction_since(peer: &LabPeer, wait: Duration, started: Instant) -> Str
     }
 }
 
+/// Ends a session that is still up with Cease 6/2: a session that just drops would leave its
+/// routes as stale for the restart time at every graceful-restart helper (RFC 4724 §4.2).
+async fn finish(peer: LabPeer) {
+    if !peer.received().closed {
+        let n = bgp_proto::Notification::cease_with_message(2, "bgpd chaos: fault done");
+        peer.close(Some(n)).await;
+    }
+}
+
 /// Receive buffer of the `stop-reading` connection: small, so that the TCP window closes
 /// after a few KB (the kernel doubles it and keeps a minimum).
 const SMALL_RCVBUF: u32 = 2048;
@@ -700,6 +710,7 @@ async fn chaos(args: &ChaosArgs) -> anyhow::Result<()> {
                 p.remote_open.hold_time
             );
             println!("{}", reaction(&p, wait).await);
+            finish(p).await;
         }
         Fault::StopReading => {
             let p = connect_small_window(args).await?;
@@ -714,6 +725,7 @@ async fn chaos(args: &ChaosArgs) -> anyhow::Result<()> {
                 p.wait_for(Duration::from_secs(1), |r| r.closed).await;
             }
             println!("{}", reaction_since(&p, Duration::ZERO, started).await);
+            finish(p).await;
         }
         Fault::Malformed { name } => {
             let case = MALFORMED.iter().find(|c| c.name == name).ok_or_else(|| {
@@ -741,6 +753,7 @@ async fn chaos(args: &ChaosArgs) -> anyhow::Result<()> {
             p.send_raw(case.bytes_as(args.asn).into());
             println!("sent {} ({})", case.name, case.expect);
             println!("{}", reaction(&p, wait.min(Duration::from_secs(5))).await);
+            finish(p).await;
         }
         Fault::MaxPrefix { count } => {
             let p = connect(args, config(args, None)).await?;
@@ -751,6 +764,7 @@ async fn chaos(args: &ChaosArgs) -> anyhow::Result<()> {
             }
             println!("announced {count} routes");
             println!("{}", reaction(&p, wait.min(Duration::from_secs(10))).await);
+            finish(p).await;
         }
         Fault::GracefulRestart { down } => {
             let all = routes(10);
@@ -774,6 +788,7 @@ async fn chaos(args: &ChaosArgs) -> anyhow::Result<()> {
             p.end_of_rib(Family::IPV4_UNICAST);
             tokio::time::sleep(Duration::from_secs(2)).await;
             println!("{}", reaction(&p, Duration::from_secs(1)).await);
+            finish(p).await;
         }
         Fault::WrongOrigin { prefix } => {
             let p = connect(args, config(args, None)).await?;
@@ -790,6 +805,7 @@ async fn chaos(args: &ChaosArgs) -> anyhow::Result<()> {
                 shown.join(" ")
             );
             println!("{}", reaction(&p, Duration::from_secs(3)).await);
+            finish(p).await;
         }
     }
     Ok(())

@@ -74,7 +74,15 @@ chaos_probe() {
   case $kind in
     flap)
       chaos_at "$out" "flap 1/.*Established" 1.5 && echo "up: $(chaos_view "$t" "$host" | tr '\n' ' ')"
-      chaos_at "$out" "flap 1/.*dropped" 0.6 && echo "dropped: $(chaos_view "$t" "$host" | tr '\n' ' ')" ;;
+      # chaos reconnects 1 s after the drop: look until then
+      if chaos_at "$out" "flap 1/.*dropped" 0; then
+        for _ in 1 2 3 4 5 6 7 8; do
+          v=$(chaos_view "$t" "$host" | tr '\n' ' ')
+          has_prefix "$v" 198.18.255.0/24 || break
+          sleep 0.1
+        done
+        echo "dropped: $v"
+      fi ;;
     malformed)
       chaos_at "$out" "^announced" 1.6 && echo "before: $(chaos_view "$t" "$host" | tr '\n' ' ')"
       chaos_at "$out" "^sent" 2 && echo "after: $(chaos_view "$t" "$host" | tr '\n' ' ')" ;;

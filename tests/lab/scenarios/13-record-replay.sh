@@ -38,12 +38,12 @@ rr_received() {
   awk -F'|' -v a="$RS" -v b="$RS6" '$1 !~ /LOCAL/ && $4 != a && $4 != b' "$1"
 }
 
-# rr_lab_state : what "converged" means: bgpd's Established sessions and the vMX's IPv4 and
-# IPv6 path counts
+# rr_lab_state : what "converged" means: bgpd's Established sessions and what the vMX
+# received from bgpd on each of its two sessions
 rr_lab_state() {
-  printf 'established=%s vmx-ipv4=%s vmx-ipv6=%s\n' \
+  printf 'established=%s vmx-from-bgpd-ipv4=%s vmx-from-bgpd-ipv6=%s\n' \
     "$(inside rs "$BGPD" show neighbors --json 2>/dev/null | jq '[.[] | select(.state == "Established")] | length')" \
-    "$(gobgp_routes vmx ipv4 | wc -l)" "$(gobgp_routes vmx ipv6 | wc -l)"
+    "$(gobgp_adj_in vmx "$RS" ipv4 | wc -l)" "$(gobgp_adj_in vmx "$RS6" ipv6 | wc -l)"
 }
 # rr_converged STATE : the lab is back to STATE (taken before bgpd's restart)
 rr_converged() {
