@@ -56,9 +56,9 @@ frr_saw_restart_bit() {
 
 # watcher: compares the views with the snapshot every 0.5 s until told to stop (at most 120 s)
 s14_watch() {
-  local i now
+  local now
   set +e
-  for i in $(seq 1 240); do
+  for _ in $(seq 1 240); do
     [ -f "$LAB_DIR/s14.stop" ] && return 0
     now=$(s14_view 2>&1)
     if [ "$now" != "$(cat "$LAB_DIR/s14.before")" ]; then
@@ -97,6 +97,7 @@ bgpd_api_llgr_stale() {
   jq -e 'any(.[]; .stale == true and .llgr_stale == true)' <<<"$j" >/dev/null && return 0
   echo "bgpd's API does not show 10.244.1.0/26 as llgr_stale:"; echo "$j"; return 1
 }
+spk4_has_node1() { local v; v=$(gobgp_adj_in spk4 "$RS" ipv4); grep -qx 10.244.1.0/26 <<<"$v" || { echo "spk4 adj-in: $v"; return 1; }; }
 node1_sessions_llgr_up() {
   local out; out=$(birdc_in node1 show protocols)
   grep -q "^Global_${RS//./_} .*Established" <<<"$out" && grep -q "^Global_${RS6//:/_} .*Established" <<<"$out" && return 0
@@ -119,7 +120,6 @@ scenario_14() {
   eventually 30 "node-1's sessions up" node1_sessions_llgr_up
   eventually 20 "node-1's blocks at the vMX" node1_blocks_at_vmx ipv4 plain "${v4[@]}"
   eventually 20 "node-1's IPv6 blocks at the vMX" node1_blocks_at_vmx ipv6 plain "${v6[@]}"
-  spk4_has_node1() { local v; v=$(gobgp_adj_in spk4 "$RS" ipv4); grep -qx 10.244.1.0/26 <<<"$v" || { echo "spk4 adj-in: $v"; return 1; }; }
   eventually 20 "the native speaker receives node-1's blocks" spk4_has_node1
   sleep 3 # let late UPDATEs arrive before the snapshot
 
