@@ -15,6 +15,7 @@
 # and keeps every chaos output in $LAB_DIR/chaos/. INCIDENTS.md holds the measured matrix:
 #   FAULT_MATRIX=/tmp/fault-matrix.md flock /tmp/bgpd-lab.lock bash tests/lab/run.sh 12
 EXTRA_RS+=(12)
+# shellcheck disable=SC2034 # read by run.sh
 TITLE[12]="fault matrix: bgpd chaos against bgpd, GoBGP, BIRD and FRR, each reaction from its own view"
 
 # "HOST|CHAOS ARGUMENTS|TIMEOUT|PROBE": PROBE names what to look at in the peers' tables
@@ -58,8 +59,7 @@ chaos_view() {
 # chaos_at FILE PATTERN DELAY : wait (at most 40 s) until chaos printed a line matching
 # PATTERN, then DELAY seconds more
 chaos_at() {
-  local i
-  for i in $(seq 1 400); do
+  for _ in $(seq 1 400); do
     grep -q -- "$2" "$1" 2>/dev/null && { sleep "$3"; return 0; }
     sleep 0.1
   done
@@ -177,7 +177,7 @@ chaos_cell() {
     origin)
       a=$(sed -n 's/^in: //p' "$probe"); b=$(sed -n 's/^loc: //p' "$probe")
       if has_prefix "$a" 10.244.200.0/26; then r="$r; 10.244.200.0/26 accepted"; else r="$r; 10.244.200.0/26 not accepted"; fi
-      if [ -n "$b" ]; then r="$r (Loc-RIB: $(sed 's/ *$//' <<<"$b"))"; fi
+      if [ -n "$b" ]; then r="$r (Loc-RIB: ${b%" "})"; fi
       a=$(sed -n 's/^audit: //p' "$probe" | sed 's/ *$//')
       if grep -q '^audit:' "$probe"; then r="$r; bgpd audit: ${a:-no finding}"; fi ;;
   esac

@@ -13,6 +13,7 @@
 #     recorded peer into it from that peer's address. Its Loc-RIB and its prefix log (lines
 #     without timestamps, sorted) must equal the original's; a mismatch fails with the diff.
 EXTRA_RS+=(13)
+# shellcheck disable=SC2034 # read by run.sh
 TITLE[13]="record -> replay: graceful restart and a moving service IP, replayed into a fresh bgpd, same Loc-RIB and prefix log"
 
 RR_SPEED=4   # the recording is replayed four times faster than it happened
@@ -73,7 +74,7 @@ rr_same_rib() { # FILE : the replay bgpd's Loc-RIB equals FILE
 }
 
 scenario_13() {
-  local from to rec f peers p pids=() n b_lines a_rib=$LAB_DIR/rr-rib-original.txt i before
+  local from to rec f peers p pids=() n b_lines a_rib=$LAB_DIR/rr-rib-original.txt before
   # 1. bgpd restarts, recording
   mkdir -p "$LAB_DIR/recording"
   printf '\n[recording]\ndirectory = "%s"\n' "$LAB_DIR/recording" >>"$LAB_DIR/rs.toml"
@@ -107,7 +108,7 @@ scenario_13() {
   # 3. the recording, copied with every session up
   rr_rib rs >"$a_rib"
   to=$(rr_log_lines "$LAB_DIR/rs.log")
-  f=$(ls "$LAB_DIR"/recording/updates.all.*.mrt 2>/dev/null | head -1)
+  f=$(find "$LAB_DIR/recording" -name 'updates.all.*.mrt' | sort | head -1)
   [ -n "$f" ] || fail "bgpd wrote no recording in $LAB_DIR/recording" "$(ls -la "$LAB_DIR/recording")"
   rec=$LAB_DIR/rr-recording.mrt
   cp "$f" "$rec"
@@ -142,7 +143,7 @@ scenario_13() {
   sed -e '/^password = /d' -e '/^\[recording\]/,$d' -e 's/^connect_retry = 5$/connect_retry = 5\npassive = true/' \
     "$LAB_DIR/rs.toml" >"$LAB_DIR/replay.toml"
   start_bgpd replay "$LAB_DIR/replay.toml"
-  for i in $(seq 1 50); do inside replay "$BGPD" show neighbors >/dev/null 2>&1 && break; sleep 0.2; done
+  for _ in $(seq 1 50); do inside replay "$BGPD" show neighbors >/dev/null 2>&1 && break; sleep 0.2; done
   for p in $peers; do
     case $p in *:*) n="[$RS6]:179" ;; *) n="$RS:179" ;; esac
     timeout 120 ip netns exec "$(ns replay)" "$BGPD" replay "$rec" --peer "$p" --local-address "$p" \
@@ -156,7 +157,7 @@ scenario_13() {
   fi
   # the prefix log: wait until the fresh bgpd has logged as many prefix lines as the original
   n=$(rr_prefix_log "$LAB_DIR/rs.log" "$from" "$to" | wc -l)
-  for i in $(seq 1 40); do
+  for _ in $(seq 1 40); do
     b_lines=$(rr_log_lines "$LAB_DIR/replay.log")
     [ "$(rr_prefix_log "$LAB_DIR/replay.log" 1 "$b_lines" | wc -l)" -ge "$n" ] && break
     sleep 0.5
