@@ -113,7 +113,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         }
     }
     let load = report::Machine::loadavg();
-    let summary = report::Summary::new(&records);
+    let mut summary = report::Summary::new(&records);
+    summary.timeout = Some(timeout.as_secs_f64());
     std::fs::create_dir_all(&out)?;
     let text = report::write_all(
         &out,
