@@ -451,6 +451,9 @@ impl Rib {
             Some(p) => (p.neighbor.address, p.neighbor.peer_as),
             None => return dirty,
         };
+        // The Adj-RIB-In entries behind removed paths go too: a flushed stale route must not
+        // count towards max-prefix or come back at the next reload (RFC 4724 §4.2: deleted).
+        let mut gone_in = Vec::new();
         for (key, d) in self.loc.iter_mut() {
             let before = d.paths.len();
             let classes = &self.classes;
@@ -458,6 +461,7 @@ impl Rib {
             d.paths.retain(|p| {
                 let gone = p.peer == id && which(key.0, p);
                 if gone {
+                    gone_in.push((key.0, key.1, p.received_path_id));
                     prefix_log::log(
                         &PrefixEvent {
                             peer: addr,
@@ -477,6 +481,11 @@ impl Rib {
             });
             if d.paths.len() != before {
                 dirty.push(*key);
+            }
+        }
+        if let Some(p) = self.peers.get_mut(&id) {
+            for k in &gone_in {
+                p.adj_in.remove(k);
             }
         }
         dirty

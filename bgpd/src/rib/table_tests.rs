@@ -353,6 +353,13 @@ fn graceful_restart_keeps_stale_until_flush() {
         vec![Nlri::new("10.244.1.0/26".parse().unwrap())]
     );
     assert_eq!(rib.loc.len(), 1);
+    // RFC 4724 §4.2: the flushed route is gone from the Adj-RIB-In too (it would count
+    // towards max-prefix and come back at the next reload).
+    assert_eq!(
+        rib.peers[&0].adj_in.count(Family::IPV4_UNICAST),
+        1,
+        "only the refreshed route is left in the Adj-RIB-In"
+    );
 }
 
 pub(super) fn pod6_update(prefix: &str, nh: &str) -> Update {
