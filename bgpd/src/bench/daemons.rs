@@ -120,7 +120,10 @@ impl Running {
     pub fn log_tail(&self) -> String {
         let text = std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
-        lines[lines.len().saturating_sub(15)..].join("\n")
+        lines
+            .get(lines.len().saturating_sub(15)..)
+            .unwrap_or_default()
+            .join("\n")
     }
 
     /// Kills the whole process group and reaps the child.

@@ -29,7 +29,7 @@ impl Hasher for KeyHasher {
     }
     fn write(&mut self, bytes: &[u8]) {
         for b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7cc1_b727_220a_95);
+            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x517c_c1b7_2722_0a95);
         }
     }
     fn write_u64(&mut self, v: u64) {
@@ -140,7 +140,7 @@ fn monitor_loop(
         .map(|c| vec![0; c.withdraw_sent.len()])
         .unwrap_or_default();
     while !stop.load(Ordering::Relaxed) {
-        let frame = match reader.next() {
+        let frame = match reader.next_frame() {
             Ok(Some(f)) => f,
             Ok(None) => continue,
             Err(e) => {
@@ -206,7 +206,7 @@ fn monitor_loop(
 /// the other clients' routes; a reader that stops would stall the daemon).
 fn drain_loop(mut reader: MessageReader, stop: Arc<AtomicBool>) {
     while !stop.load(Ordering::Relaxed) {
-        if reader.next().is_err() {
+        if reader.next_frame().is_err() {
             break;
         }
     }

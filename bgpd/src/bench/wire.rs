@@ -89,7 +89,7 @@ impl MessageReader {
 
     /// The next message; `Ok(None)` when the read timed out (the caller checks its deadline
     /// and calls again), an error when the peer closed or sent garbage.
-    pub fn next(&mut self) -> anyhow::Result<Option<Frame<'_>>> {
+    pub fn next_frame(&mut self) -> anyhow::Result<Option<Frame<'_>>> {
         let mut header = [0u8; HEADER_LEN];
         match self.reader.read_exact(&mut header) {
             Ok(()) => {}
@@ -175,7 +175,7 @@ pub fn establish(
         if Instant::now() > deadline {
             anyhow::bail!("no OPEN/KEEPALIVE within {timeout:?}");
         }
-        let Some(frame) = reader.next()? else {
+        let Some(frame) = reader.next_frame()? else {
             continue;
         };
         match frame.kind {
