@@ -23,10 +23,17 @@ pub async fn start(
             tokio::net::TcpSocket::new_v6()?
         };
         socket.set_reuseaddr(true)?;
+        let s = socket2::SockRef::from(&socket);
+        // RFC 5082 §3: a GTSM peer drops segments with a TTL below 255, and the kernel answers
+        // its SYN with the listening socket's TTL, before bgpd can set anything on the
+        // accepted connection; so the listeners send with TTL / hop limit 255 (accepted
+        // connections inherit it; the minimum TTL is set per neighbor on its connection).
         if addr.is_ipv6() {
             // Keep [::]:179 IPv6-only so 0.0.0.0:179 can be bound beside it.
-            let s = socket2::SockRef::from(&socket);
             s.set_only_v6(true)?;
+            s.set_unicast_hops_v6(255)?;
+        } else {
+            s.set_ttl(255)?;
         }
         socket
             .bind(*addr)
