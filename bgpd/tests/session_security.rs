@@ -192,10 +192,14 @@ async fn tcp_md5_right_key_wrong_key_no_key() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ttl_security_drops_peers_that_do_not_send_ttl_255() {
-    let bgpd = start("[[neighbors]]\naddress = \"127.0.0.11\"\npeer_as = 64513\npassive = true\nttl_security = 1\n");
+    let bgpd = start(
+        "[[neighbors]]\naddress = \"127.0.0.11\"\npeer_as = 64513\npassive = true\nttl_security = 1\n\
+         [[neighbors]]\naddress = \"127.0.0.12\"\npeer_as = 64513\npassive = true\nttl_security = 1\n",
+    );
     // A peer sending with TTL 64: its first segment may be queued before bgpd sets the
     // minimum TTL on the accepted socket, but nothing after it passes, so bgpd never reaches
-    // Established (whatever the peer believes).
+    // Established (whatever the peer believes). Its half-open session stays in bgpd until the
+    // hold timer, so the GTSM peer below is another neighbor.
     let far = try_connect(
         bgpd.port,
         peer([127, 0, 0, 11], 64513),
@@ -209,10 +213,19 @@ async fn ttl_security_drops_peers_that_do_not_send_ttl_255() {
         "TTL 64 must not pass a minimum TTL of 255"
     );
     drop(far);
-    let mut gtsm = peer([127, 0, 0, 11], 64513);
+    let mut gtsm = peer([127, 0, 0, 12], 64513);
     gtsm.ttl_255 = true;
     let _p = connect(bgpd.port, gtsm).await;
-    assert_eq!(neighbor(&bgpd.api, "127.0.0.11")["state"], "Established");
+    // The peer is Established once it has our KEEPALIVE; bgpd once it has the peer's.
+    let mut state = Value::Null;
+    for _ in 0..50 {
+        state = neighbor(&bgpd.api, "127.0.0.12")["state"].clone();
+        if state == "Established" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(state, "Established", "a peer sending TTL 255 gets in");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
