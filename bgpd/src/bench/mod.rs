@@ -41,8 +41,9 @@ pub struct BenchArgs {
     /// After a timeout, skip the remaining repetitions of that daemon and workload.
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     pub skip_after_timeout: bool,
-    /// The full-table MRT updates file of W1.
-    #[arg(long, default_value = "../shared/data/mrt/updates.et-header.2015.gz")]
+    /// The full-table MRT updates file of W1 (default: the repository's copy of RIPE RIS
+    /// `updates.et-header.2015.gz`, so a fresh clone needs nothing beside it).
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/mrt/updates.et-header.2015.gz"))]
     pub mrt: PathBuf,
     /// Where to write the markdown table, CSV files and PNG chart (default:
     /// bench/results, or a temporary directory with --smoke).
