@@ -75,11 +75,8 @@ pub(crate) fn parse_prefix(input: &[u8], family: Family) -> PResult<'_, (IpNet, 
     }
     let (bytes, rest) = rest.split_at(n);
     if family.max_prefix_len() == 32 {
-        let mut octets = [0u8; 4];
-        octets.iter_mut().zip(bytes).for_each(|(d, s)| *d = *s);
-        let raw = u32::from_be_bytes(octets);
-        let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-        let masked = raw & mask;
+        let raw = ipv4_octets(bytes);
+        let masked = raw & ipv4_mask(len);
         let net = Ipv4Net::new(Ipv4Addr::from(masked), len).map_err(|_| {
             nom::Err::Failure(ParseError::at(
                 input,
@@ -165,20 +162,13 @@ fn ipv4_fast<'a>(mut input: &'a [u8], out: &mut Vec<Nlri>) -> &'a [u8] {
         let (Some(bytes), Some(after)) = (rest.get(..n), rest.get(n..)) else {
             break;
         };
-        let raw = match *bytes {
-            [] => 0,
-            [a] => u32::from_be_bytes([a, 0, 0, 0]),
-            [a, b] => u32::from_be_bytes([a, b, 0, 0]),
-            [a, b, c] => u32::from_be_bytes([a, b, c, 0]),
-            [a, b, c, d, ..] => u32::from_be_bytes([a, b, c, d]),
-        };
-        let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+        let raw = ipv4_octets(bytes);
+        if raw & ipv4_mask(len) != raw {
+            break;
+        }
         let Ok(net) = Ipv4Net::new(Ipv4Addr::from(raw), len) else {
             break;
         };
-        if raw & mask != raw {
-            break;
-        }
         out.push(Nlri {
             prefix: IpNet::V4(net),
             path_id: None,
@@ -186,6 +176,24 @@ fn ipv4_fast<'a>(mut input: &'a [u8], out: &mut Vec<Nlri>) -> &'a [u8] {
         input = after;
     }
     input
+}
+
+/// The (at most four) octets of an IPv4 prefix as an address number, missing octets zero.
+fn ipv4_octets(bytes: &[u8]) -> u32 {
+    match *bytes {
+        [] => 0,
+        [a] => u32::from_be_bytes([a, 0, 0, 0]),
+        [a, b] => u32::from_be_bytes([a, b, 0, 0]),
+        [a, b, c] => u32::from_be_bytes([a, b, c, 0]),
+        [a, b, c, d, ..] => u32::from_be_bytes([a, b, c, d]),
+    }
+}
+
+/// The network mask of an IPv4 prefix length (0 for /0; callers check `len <= 32`).
+fn ipv4_mask(len: u8) -> u32 {
+    u32::MAX
+        .checked_shl(32u32.saturating_sub(u32::from(len)))
+        .unwrap_or(0)
 }
 
 /// Reads the bytes of one prefix for MRT (no path identifier), for callers that already

@@ -523,6 +523,11 @@ fn registered_optional(type_code: u8) -> bool {
     )
 }
 
+/// The bit of `type_code` in the mask [`parse_attributes_present`] returns (none above 63).
+fn type_bit(type_code: u8) -> u64 {
+    1u64.checked_shl(u32::from(type_code)).unwrap_or(0)
+}
+
 /// The first four octets of `c` as a big-endian number (missing octets read as zero; callers
 /// check lengths first).
 fn be32(c: &[u8]) -> u32 {
@@ -816,7 +821,7 @@ pub(crate) fn parse_attributes_present(
                     data: Bytes::copy_from_slice(whole),
                 });
             }
-            present |= 1u64.checked_shl(u32::from(code)).unwrap_or(0);
+            present |= type_bit(code);
             attrs.push(PathAttribute {
                 flags: f,
                 value: AttributeValue::Unknown {
@@ -852,7 +857,7 @@ pub(crate) fn parse_attributes_present(
                     action: AttributeAction::TreatAsWithdraw,
                 });
             }
-            present |= 1u64 << code;
+            present |= type_bit(code);
             attrs.push(PathAttribute { flags: f, value });
             continue;
         }
@@ -879,7 +884,7 @@ pub(crate) fn parse_attributes_present(
         }
         match parse_value(code, data, ctx) {
             Ok(value) => {
-                present |= 1u64.checked_shl(u32::from(code)).unwrap_or(0);
+                present |= type_bit(code);
                 attrs.push(PathAttribute { flags: f, value })
             }
             Err(e) => issues.push(UpdateIssue {
