@@ -88,6 +88,32 @@ impl PolicySet {
         }
     }
 
+    /// Whether the outcome of `chain` can depend on the prefix itself (a `prefix_set`
+    /// match). When it cannot, routes with the same attributes, family, class and neighbor get
+    /// the same verdict, so the RIB computes it once per attribute set (see
+    /// `rib::table`'s export memo).
+    pub fn depends_on_prefix(&self, chain: &[String]) -> bool {
+        self.statements(chain)
+            .any(|st| st.conditions.prefix_set.is_some())
+    }
+
+    /// Whether the outcome of `chain` can depend on the neighbor's address (a `neighbor`
+    /// match): peers that differ only in address then cannot share an export result.
+    pub fn depends_on_neighbor(&self, chain: &[String]) -> bool {
+        self.statements(chain)
+            .any(|st| !st.conditions.neighbor.is_empty())
+    }
+
+    fn statements<'a>(
+        &'a self,
+        chain: &'a [String],
+    ) -> impl Iterator<Item = &'a crate::config::StatementConfig> + 'a {
+        chain
+            .iter()
+            .filter_map(|name| self.policies.get(name))
+            .flat_map(|p| p.statements.iter())
+    }
+
     /// Evaluates `chain` (policy names, in order) on a route, changing `attrs` as the
     /// statements say. Changes made by statements are kept only when the route is accepted.
     pub fn evaluate(

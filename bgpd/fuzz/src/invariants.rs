@@ -43,19 +43,16 @@ pub fn check(lab: &Lab) {
                 );
             }
         }
+        let sent = lab.rib.advertised_keys(id);
         if !up {
             assert!(
-                entry.adj_out.is_empty(),
+                sent.is_empty(),
                 "step {step}: peer {i} is down but its Adj-RIB-Out holds {} prefixes",
-                entry.adj_out.len()
+                sent.len()
             );
         }
         // The Adj-RIB-Out is exactly what the peer was sent and not withdrawn since.
-        let adj_out: HashSet<WireKey> = entry
-            .adj_out
-            .iter()
-            .flat_map(|((f, n), v)| v.iter().map(move |(pid, _)| (*f, *n, *pid)))
-            .collect();
+        let adj_out: HashSet<WireKey> = sent.iter().copied().collect();
         let holds: HashSet<WireKey> = p.holds.keys().copied().collect();
         if adj_out != holds {
             let only_rib: Vec<_> = adj_out.difference(&holds).collect();
@@ -67,7 +64,7 @@ pub fn check(lab: &Lab) {
         }
         // Nothing goes back to the peer it came from, and nothing stays advertised that the
         // Loc-RIB no longer has from another peer.
-        for (f, n) in entry.adj_out.keys() {
+        for (f, n, _) in &sent {
             let others = lab
                 .rib
                 .loc

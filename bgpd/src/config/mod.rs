@@ -166,7 +166,7 @@ pub struct ClassConfig {
 }
 
 /// The role a neighbor plays toward us.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// A plain BGP peer (RFC 4271 rules).
@@ -194,7 +194,7 @@ pub enum AddPathSetting {
 }
 
 /// A policy's fallback when no statement decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DefaultAction {
     /// Accept the route.

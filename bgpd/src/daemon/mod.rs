@@ -518,7 +518,11 @@ impl Daemon {
                 self.start_llgr(peer, &plan.llgr_now);
                 self.deliver(out);
             }
-            RibEvent::Update { peer, update } => {
+            RibEvent::Update {
+                peer,
+                update,
+                permit: _permit,
+            } => {
                 self.directory.update(peer, |s| s.updates_received += 1);
                 if let Some(family) = update.end_of_rib() {
                     tracing::info!(peer = %self.peer_name(peer), %family, "End-of-RIB received");
@@ -715,7 +719,7 @@ impl Daemon {
                         .spawn(id, n.clone(), &new, self.rib_tx.clone());
                 }
                 Some(id) => {
-                    let old = self.rib.peers.get(&id).map(|p| p.neighbor.clone());
+                    let old = self.rib.peers.get(&id).map(|p| (*p.neighbor).clone());
                     let Some(old) = old else { continue };
                     let session_changed = {
                         let mut a = old.clone();

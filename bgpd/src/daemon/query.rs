@@ -69,9 +69,7 @@ impl Daemon {
                         .unwrap_or(0),
                     received: rib_peer.map(|p| p.adj_in.len()).unwrap_or(0),
                     accepted: acc,
-                    advertised: rib_peer
-                        .map(|p| p.adj_out.values().map(Vec::len).sum())
-                        .unwrap_or(0),
+                    advertised: rib_peer.map(|p| p.advertised_total()).unwrap_or(0),
                     accepted_by_class: by_class,
                     last_down_reason: s.last_down_reason,
                     flaps: s.flaps,
@@ -416,7 +414,7 @@ impl Daemon {
                         let mut e = entry(prefix, *family, addr, p.received_path_id, &p.attrs);
                         e.best = d.best == Some(i);
                         e.class = class;
-                        e.age_seconds = Some(now.saturating_sub(p.since));
+                        e.age_seconds = Some(now.saturating_sub(u64::from(p.since)));
                         e.stale = p.stale;
                         e.llgr_stale = p.llgr_stale;
                         out.push(e);
@@ -443,21 +441,19 @@ impl Daemon {
                         }
                     }
                 } else {
-                    for ((family, prefix), paths) in &peer.adj_out {
-                        if family_ok(*family) && prefix_ok(prefix) {
-                            for (path_id, a) in paths {
-                                let mut e = entry(prefix, *family, addr, *path_id, a);
-                                e.class = self
-                                    .rib
-                                    .classes
-                                    .name(
-                                        self.rib.classes.classify(prefix, a.as_path().origin_as()),
-                                    )
-                                    .map(str::to_string);
-                                if q.class.is_none() || q.class == e.class {
-                                    out.push(e);
-                                }
-                            }
+                    let id = peer_id.unwrap_or_default();
+                    for (family, prefix, path_id, a) in self.rib.adj_rib_out(id) {
+                        if !family_ok(family) || !prefix_ok(&prefix) {
+                            continue;
+                        }
+                        let mut e = entry(&prefix, family, addr, path_id, &a);
+                        e.class = self
+                            .rib
+                            .classes
+                            .name(self.rib.classes.classify(&prefix, a.as_path().origin_as()))
+                            .map(str::to_string);
+                        if q.class.is_none() || q.class == e.class {
+                            out.push(e);
                         }
                     }
                 }
@@ -517,6 +513,9 @@ impl Daemon {
                 let mut tx: BTreeMap<String, i64> = BTreeMap::new();
                 for ((f, _), v) in &p.adj_out {
                     *tx.entry(f.to_string()).or_default() += v.len() as i64;
+                }
+                for (f, n) in &p.advertised_count {
+                    *tx.entry(f.to_string()).or_default() += *n as i64;
                 }
                 for (f, n) in tx {
                     M.prefixes_advertised.with_label_values(&[&peer, &f]).set(n);

@@ -123,7 +123,7 @@ pub fn write(rib: &Rib, router_id: Ipv4Addr, dir: &Path) -> anyhow::Result<(Path
             loc.entry((*family, *prefix)).or_default().push(DumpPath {
                 peer: p.peer,
                 path_id: p.received_path_id,
-                originated: p.since as u32,
+                originated: p.since,
                 attrs: p.attrs.clone(),
             });
         }

@@ -2,9 +2,9 @@
 //! family kept up to date (max-prefix checks must not scan the table).
 
 use super::route::SharedAttrs;
+use super::FastMap;
 use bgp_proto::Family;
 use ipnet::IpNet;
-use std::collections::HashMap;
 
 /// (family, prefix, path id).
 pub type RouteKey = (Family, IpNet, u32);
@@ -12,8 +12,8 @@ pub type RouteKey = (Family, IpNet, u32);
 /// The routes a peer sent, before policy.
 #[derive(Debug, Default)]
 pub struct AdjRibIn {
-    routes: HashMap<RouteKey, SharedAttrs>,
-    counts: HashMap<Family, usize>,
+    routes: FastMap<RouteKey, SharedAttrs>,
+    counts: FastMap<Family, usize>,
 }
 
 impl AdjRibIn {

@@ -2,6 +2,7 @@
 //! and what was advertised to each peer (Adj-RIB-Out).
 
 pub mod adj_rib_in;
+pub mod advertise;
 pub mod best_path;
 pub mod classes;
 pub mod deferral;
@@ -9,9 +10,17 @@ pub mod export;
 #[cfg(test)]
 mod graceful_tests;
 pub mod llgr;
+pub mod peer_set;
 pub mod prefix_log;
 pub mod route;
 pub mod table;
 #[cfg(test)]
 mod table_tests;
 pub mod wire;
+
+/// The hash map of the RIB: foldhash, seeded per process (fast on small keys such as
+/// prefixes, and not predictable by a peer choosing its prefixes).
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The hash set of the RIB (see [`FastMap`]).
+pub type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;

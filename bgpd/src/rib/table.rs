@@ -4,21 +4,23 @@
 //! Sans-IO: every operation returns an [`Outbox`] of encoded UPDATEs (and session resets) per
 //! peer; the daemon task writes them out. One task owns this; no locks.
 
+use super::advertise::{intern_in, Pass};
 use super::best_path::{self, Candidate};
 use super::classes::{ClassId, ClassTable};
-use super::export::{export, LocalIdentity, Source, Target};
+use super::export::LocalIdentity;
 use super::llgr::{carries_llgr_stale, llgr_stale_attrs, LlgrSession, StalePlan};
+use super::peer_set::PeerSet;
 use super::prefix_log::{self, PrefixAction, PrefixEvent, PrefixSummary};
 use super::route::{NextHop, PeerId, RouteAttrs, SharedAttrs};
-use super::wire::{route_attrs, wire_attributes};
+use super::wire::route_attrs;
+use super::{FastMap, FastSet};
 use crate::config::{Neighbor, Role};
 use crate::policy::{PolicySet, RouteFacts};
-use bgp_proto::{
-    cease_subcode, Family, FamilySet, Nlri, Notification, SessionContext, Update, UpdatePacker,
-};
+use bgp_proto::{cease_subcode, Family, FamilySet, Nlri, Notification, SessionContext, Update};
 use bytes::BytesMut;
 use ipnet::IpNet;
-use std::collections::{HashMap, HashSet};
+use smallvec::SmallVec;
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -83,7 +85,7 @@ pub struct Path {
     /// Class.
     pub class: Option<ClassId>,
     /// When it was received (seconds since the epoch).
-    pub since: u64,
+    pub since: u32,
     /// Kept across a graceful restart, waiting for a refresh (RFC 4724 §4.2).
     pub stale: bool,
     /// In the long-lived stale phase: carries LLGR_STALE, least preferred, sent only to
@@ -94,23 +96,34 @@ pub struct Path {
 /// Every path for one prefix.
 #[derive(Debug, Clone, Default)]
 pub struct Destination {
-    /// The accepted paths.
-    pub paths: Vec<Path>,
+    /// The accepted paths (one, inline, in the common case).
+    pub paths: SmallVec<[Path; 1]>,
     /// Index of the best path.
     pub best: Option<usize>,
+    /// The peers without ADD-PATH for the family that were sent this destination (its best
+    /// path, as exported to them) and not a withdrawal since: their Adj-RIB-Out entry.
+    pub advertised: PeerSet,
+    /// The local id of the best path as of the last export to every peer (0: none, or its
+    /// attributes changed since); while it is the best path's id, a re-selection has nothing
+    /// to send to peers without ADD-PATH.
+    pub exported_best: u32,
 }
 
 /// A peer as the RIB sees it.
 #[derive(Debug)]
 pub struct PeerEntry {
     /// Configuration.
-    pub neighbor: Neighbor,
+    pub neighbor: Arc<Neighbor>,
     /// Present while Established.
-    pub session: Option<SessionInfo>,
+    pub session: Option<Arc<SessionInfo>>,
     /// Routes as received, before policy: (family, prefix, path id) → attributes.
     pub adj_in: super::adj_rib_in::AdjRibIn,
-    /// What was advertised: (family, prefix) → [(path id, attributes)].
-    pub adj_out: HashMap<(Family, IpNet), Vec<(u32, SharedAttrs)>>,
+    /// What was advertised in families with ADD-PATH (RFC 7911): (family, prefix) → [(path
+    /// id, attributes)]. Other families: [`Destination::advertised`], see
+    /// [`Rib::adj_rib_out`].
+    pub adj_out: FastMap<(Family, IpNet), Vec<(u32, SharedAttrs)>>,
+    /// Destinations advertised per family through [`Destination::advertised`].
+    pub advertised_count: FastMap<Family, usize>,
     /// Counts for the summary log line.
     pub summary: PrefixSummary,
     /// Families for which the max-prefix warning was logged (cleared below the threshold).
@@ -135,7 +148,14 @@ impl PeerEntry {
             .iter()
             .filter(|((f, _), _)| *f == family)
             .map(|(_, v)| v.len())
-            .sum()
+            .sum::<usize>()
+            + self.advertised_count.get(&family).copied().unwrap_or(0)
+    }
+
+    /// Routes advertised in every family.
+    pub fn advertised_total(&self) -> usize {
+        self.adj_out.values().map(Vec::len).sum::<usize>()
+            + self.advertised_count.values().sum::<usize>()
     }
 }
 
@@ -149,10 +169,11 @@ pub struct Rib {
     /// Policies.
     pub policies: PolicySet,
     /// Peers by id.
-    pub peers: HashMap<PeerId, PeerEntry>,
+    pub peers: FastMap<PeerId, PeerEntry>,
     /// The Loc-RIB.
-    pub loc: HashMap<(Family, IpNet), Destination>,
-    interned: HashSet<SharedAttrs>,
+    /// Boxed: the table's slots stay small (32 bytes), so growing it moves and zeroes little.
+    pub loc: FastMap<(Family, IpNet), Box<Destination>>,
+    pub(super) interned: FastSet<SharedAttrs>,
     next_local_id: u32,
     /// The live event stream, if the daemon has one.
     pub events: Option<crate::events::EventBus>,
@@ -161,10 +182,10 @@ pub struct Rib {
     pub deferring: bool,
 }
 
-fn now() -> u64 {
+fn now() -> u32 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
+        .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
         .unwrap_or(0)
 }
 
@@ -194,9 +215,9 @@ impl Rib {
             identity,
             classes,
             policies,
-            peers: HashMap::new(),
-            loc: HashMap::new(),
-            interned: HashSet::new(),
+            peers: FastMap::default(),
+            loc: FastMap::default(),
+            interned: FastSet::default(),
             next_local_id: 1,
             events: None,
             deferring: false,
@@ -206,15 +227,16 @@ impl Rib {
     /// Adds (or replaces the configuration of) a peer.
     pub fn configure_peer(&mut self, id: PeerId, neighbor: Neighbor) {
         match self.peers.get_mut(&id) {
-            Some(p) => p.neighbor = neighbor,
+            Some(p) => p.neighbor = Arc::new(neighbor),
             None => {
                 self.peers.insert(
                     id,
                     PeerEntry {
-                        neighbor,
+                        neighbor: Arc::new(neighbor),
                         session: None,
                         adj_in: Default::default(),
-                        adj_out: HashMap::new(),
+                        adj_out: FastMap::default(),
+                        advertised_count: FastMap::default(),
                         summary: PrefixSummary::default(),
                         max_prefix_warned: FamilySet::EMPTY,
                         last_bgp_id: Ipv4Addr::UNSPECIFIED,
@@ -231,12 +253,7 @@ impl Rib {
     }
 
     fn intern(&mut self, attrs: RouteAttrs) -> SharedAttrs {
-        if let Some(a) = self.interned.get(&attrs) {
-            return a.clone();
-        }
-        let a = Arc::new(attrs);
-        self.interned.insert(a.clone());
-        a
+        intern_in(&mut self.interned, attrs)
     }
 
     /// Drops attribute sets nothing refers to any more.
@@ -247,10 +264,10 @@ impl Rib {
     /// A session came up: send it the whole table and End-of-RIB per family (RFC 4724 §2);
     /// while deferring after our own restart, nothing yet (RFC 4724 §4.1).
     pub fn peer_up(&mut self, id: PeerId, session: SessionInfo) -> Outbox {
+        self.forget_advertised(id);
         if let Some(p) = self.peers.get_mut(&id) {
             p.last_bgp_id = session.bgp_id;
-            p.session = Some(session);
-            p.adj_out.clear();
+            p.session = Some(Arc::new(session));
         }
         if self.deferring {
             return Outbox::new();
@@ -282,6 +299,7 @@ impl Rib {
             let out = self.initial_advertisement(id);
             merge(&mut outbox, out);
         }
+        self.mark_all_exported();
         outbox
     }
 
@@ -301,7 +319,7 @@ impl Rib {
                 .filter(|(f, _)| *f == family)
                 .copied()
                 .collect();
-            self.export_to(&keys, Some(id), &mut outbox);
+            self.export_to(&keys, Some(id), Pass::Full, &mut outbox);
             if let Some((ctx, _)) = self.send_context(id) {
                 let out = outbox.entry(id).or_default();
                 let _ = bgp_proto::Message::Update(Update::end_of_rib_marker(family))
@@ -334,12 +352,12 @@ impl Rib {
     /// every other path is withdrawn now.
     pub fn peer_down(&mut self, id: PeerId, graceful: bool) -> Outbox {
         let plan = self.stale_plan(id, graceful);
+        self.forget_advertised(id);
         let Some(p) = self.peers.get_mut(&id) else {
             return Outbox::new();
         };
         let kept = plan.kept();
         p.session = None;
-        p.adj_out.clear();
         if kept == FamilySet::EMPTY {
             p.adj_in.clear();
         } else {
@@ -362,7 +380,7 @@ impl Rib {
         }
         let mut outbox = Outbox::new();
         let dirty = self.remove_paths(id, |family, _| !kept.contains(family), "session down");
-        self.export_to(&dirty, None, &mut outbox);
+        self.export_to(&dirty, None, Pass::Changes, &mut outbox);
         let now = plan.llgr_now_set();
         if now != FamilySet::EMPTY {
             let out = self.enter_llgr(id, now);
@@ -396,7 +414,12 @@ impl Rib {
         }
         for (key, i, a) in marked {
             let a = self.intern(a);
-            if let Some(p) = self.loc.get_mut(&key).and_then(|d| d.paths.get_mut(i)) {
+            let Some(d) = self.loc.get_mut(&key) else {
+                continue;
+            };
+            // Its attributes change: the next export pass must not skip it.
+            d.exported_best = 0;
+            if let Some(p) = d.paths.get_mut(i) {
                 p.attrs = a;
                 p.llgr_stale = true;
                 dirty.push(key);
@@ -404,7 +427,7 @@ impl Rib {
         }
         dirty.sort_unstable();
         dirty.dedup();
-        self.export_to(&dirty, None, &mut outbox);
+        self.export_to(&dirty, None, Pass::Changes, &mut outbox);
         outbox
     }
 
@@ -416,7 +439,7 @@ impl Rib {
             |f, p| p.stale && families.contains(f),
             "graceful restart: stale route flushed",
         );
-        self.export_to(&dirty, None, &mut outbox);
+        self.export_to(&dirty, None, Pass::Changes, &mut outbox);
         outbox
     }
 
@@ -429,7 +452,7 @@ impl Rib {
             |f, p| p.stale && family.is_none_or(|x| x == f),
             "graceful restart: stale route flushed",
         );
-        self.export_to(&dirty, None, &mut outbox);
+        self.export_to(&dirty, None, Pass::Changes, &mut outbox);
         outbox
     }
 
@@ -610,7 +633,7 @@ impl Rib {
         }
         dirty.sort_unstable();
         dirty.dedup();
-        self.export_to(&dirty, None, &mut outbox);
+        self.export_to(&dirty, None, Pass::Changes, &mut outbox);
         outbox
     }
 
@@ -719,6 +742,10 @@ impl Rib {
         {
             Some(p) => {
                 let same = Arc::ptr_eq(&p.attrs, &attrs) && !p.stale;
+                if !Arc::ptr_eq(&p.attrs, &attrs) {
+                    // The next export pass must not skip this destination.
+                    dest.exported_best = 0;
+                }
                 p.attrs = attrs.clone();
                 p.class = class;
                 p.stale = false;
@@ -818,183 +845,23 @@ impl Rib {
         })
     }
 
-    /// Recomputes best paths of `keys` and advertises the changes to every established
-    /// peer (or only to `only`). Nothing is advertised while deferring (RFC 4724 §4.1).
-    fn export_to(&mut self, keys: &[(Family, IpNet)], only: Option<PeerId>, outbox: &mut Outbox) {
-        self.reselect(keys);
-        if self.deferring {
-            return;
-        }
-        let targets: Vec<PeerId> = match only {
-            Some(id) => vec![id],
-            None => self
-                .peers
-                .iter()
-                .filter(|(_, p)| p.session.is_some())
-                .map(|(id, _)| *id)
-                .collect(),
-        };
-        for target in targets {
-            self.export_keys_to_peer(keys, target, outbox);
-        }
-    }
-
-    /// Recomputes the best path of `keys`; drops destinations without paths.
-    fn reselect(&mut self, keys: &[(Family, IpNet)]) {
+    /// Recomputes the best path of `keys` (RFC 4271 §9.1.2). Destinations left without
+    /// paths stay until the export pass has withdrawn them (see `advertise`).
+    pub(super) fn reselect(&mut self, keys: &[(Family, IpNet)]) {
         for key in keys {
             let best = match self.loc.get(key) {
                 Some(d) => best_path::select(d.paths.iter().filter_map(|p| self.candidate(p))),
                 None => None,
             };
-            match self.loc.get_mut(key) {
-                Some(d) if d.paths.is_empty() => {
-                    self.loc.remove(key);
-                }
-                Some(d) => d.best = best,
-                None => {}
+            if let Some(d) = self.loc.get_mut(key) {
+                d.best = best;
             }
         }
-    }
-
-    fn export_keys_to_peer(
-        &mut self,
-        keys: &[(Family, IpNet)],
-        target_id: PeerId,
-        outbox: &mut Outbox,
-    ) {
-        let Some(tp) = self.peers.get(&target_id) else {
-            return;
-        };
-        let Some(ts) = tp.session.clone() else { return };
-        let tn = tp.neighbor.clone();
-        // RFC 9494 §4.3: LLGR-stale paths go only to peers that negotiated LLGR.
-        let target_llgr = tp.llgr.is_some();
-        let target = Target {
-            peer: target_id,
-            ibgp: tn.ibgp,
-            role: tn.role,
-            peer_as: tn.peer_as,
-            next_hop_self: tn.next_hop_self,
-            local_address: ts.local_address,
-        };
-        // (family, attrs pointer) → (attrs, prefixes); withdrawals per family.
-        let mut announce: HashMap<(Family, usize), (SharedAttrs, Vec<Nlri>)> = HashMap::new();
-        let mut withdraw: HashMap<Family, Vec<Nlri>> = HashMap::new();
-        for key in keys {
-            let (family, prefix) = *key;
-            if !ts.families.contains(&family) {
-                continue;
-            }
-            let add_path = ts.add_path_send.contains(family);
-            let mut desired: Vec<(u32, RouteAttrs)> = Vec::new();
-            if let Some(dest) = self.loc.get(key) {
-                let chosen: Vec<&Path> = if add_path {
-                    dest.paths.iter().collect()
-                } else {
-                    dest.best
-                        .and_then(|b| dest.paths.get(b))
-                        .into_iter()
-                        .collect()
-                };
-                let chosen = chosen
-                    .into_iter()
-                    .filter(|p| target_llgr || !(p.llgr_stale || carries_llgr_stale(&p.attrs)));
-                for path in chosen {
-                    if let Some(a) = self.exported_attrs(path, family, prefix, &target, &tn) {
-                        desired.push((if add_path { path.local_id } else { 0 }, a));
-                    }
-                }
-            }
-            let mut interned = Vec::with_capacity(desired.len());
-            for (pid, a) in desired {
-                interned.push((pid, self.intern(a)));
-            }
-            let Some(tp) = self.peers.get_mut(&target_id) else {
-                return;
-            };
-            let current = tp.adj_out.remove(key).unwrap_or_default();
-            for (pid, _) in current
-                .iter()
-                .filter(|(pid, _)| !interned.iter().any(|(d, _)| d == pid))
-            {
-                withdraw.entry(family).or_default().push(Nlri {
-                    prefix,
-                    path_id: add_path.then_some(*pid),
-                });
-            }
-            for (pid, a) in &interned {
-                let unchanged = current.iter().any(|(c, ca)| c == pid && Arc::ptr_eq(ca, a));
-                if !unchanged {
-                    announce
-                        .entry((family, Arc::as_ptr(a) as usize))
-                        .or_insert_with(|| (a.clone(), Vec::new()))
-                        .1
-                        .push(Nlri {
-                            prefix,
-                            path_id: add_path.then_some(*pid),
-                        });
-                }
-            }
-            if !interned.is_empty() {
-                tp.adj_out.insert(*key, interned);
-            }
-        }
-        if announce.is_empty() && withdraw.is_empty() {
-            return;
-        }
-        let packer = UpdatePacker::new(ts.send_context);
-        let out = outbox.entry(target_id).or_default();
-        for (family, nlri) in withdraw {
-            if let Err(e) = packer.withdraw(family, &nlri, &mut out.bytes) {
-                tracing::error!(peer = %tn.address, error = %e, "cannot encode withdrawals");
-            }
-        }
-        for ((family, _), (attrs, nlri)) in announce {
-            let (wire, mp_nh) = wire_attributes(&attrs, family, &ts.send_context);
-            if let Err(e) = packer.announce(&wire, family, mp_nh.as_ref(), &nlri, &mut out.bytes) {
-                tracing::error!(peer = %tn.address, error = %e, "cannot encode announcements");
-            }
-        }
-    }
-
-    fn exported_attrs(
-        &self,
-        path: &Path,
-        family: Family,
-        prefix: IpNet,
-        target: &Target,
-        tn: &Neighbor,
-    ) -> Option<RouteAttrs> {
-        let sp = self.peers.get(&path.peer)?;
-        let source = Source {
-            peer: path.peer,
-            ibgp: sp.neighbor.ibgp,
-            role: sp.neighbor.role,
-            bgp_id: sp.last_bgp_id,
-        };
-        let mut out = export(&self.identity, family, &source, target, &path.attrs).ok()?;
-        let verdict = self.policies.evaluate(
-            &tn.export_policy,
-            tn.default_export,
-            &RouteFacts {
-                prefix: &prefix,
-                family,
-                neighbor: tn.address,
-                class: self.classes.name(path.class),
-                local_address: target.local_address,
-                prepend_as: self.identity.asn,
-            },
-            &mut out,
-        );
-        verdict.accept.then_some(out)
     }
 
     /// Re-sends everything for `family` to a peer (ROUTE-REFRESH received, RFC 2918 §4),
     /// wrapped in BoRR/EoRR when enhanced route refresh was negotiated (RFC 7313 §4).
     pub fn refresh_out(&mut self, id: PeerId, family: Family) -> Outbox {
-        if let Some(p) = self.peers.get_mut(&id) {
-            p.adj_out.retain(|(f, _), _| *f != family);
-        }
         let keys: Vec<(Family, IpNet)> = self
             .loc
             .keys()
@@ -1002,7 +869,7 @@ impl Rib {
             .copied()
             .collect();
         let mut outbox = Outbox::new();
-        self.export_to(&keys, Some(id), &mut outbox);
+        self.export_to(&keys, Some(id), Pass::Full, &mut outbox);
         outbox
     }
 
@@ -1030,7 +897,7 @@ impl Rib {
         }
         dirty.sort_unstable();
         dirty.dedup();
-        self.export_to(&dirty, None, &mut outbox);
+        self.export_to(&dirty, None, Pass::Changes, &mut outbox);
         outbox
     }
 
@@ -1038,7 +905,7 @@ impl Rib {
     pub fn reexport_all(&mut self) -> Outbox {
         let keys: Vec<(Family, IpNet)> = self.loc.keys().copied().collect();
         let mut outbox = Outbox::new();
-        self.export_to(&keys, None, &mut outbox);
+        self.export_to(&keys, None, Pass::Full, &mut outbox);
         outbox
     }
 

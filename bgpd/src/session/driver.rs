@@ -74,6 +74,8 @@ pub enum RibEvent {
         peer: PeerId,
         /// The message.
         update: Box<Update>,
+        /// Its place in the peer's backlog, freed when the RIB drops the event.
+        permit: super::backlog::Permit,
     },
     /// The peer asked for our routes again.
     RouteRefresh {
@@ -233,6 +235,8 @@ pub struct PeerTask {
     quiet_until: Option<Instant>,
     /// MRT recording of this session's messages and state changes, when configured.
     recorder: Option<crate::recording::RecorderHandle>,
+    /// UPDATEs waiting for the RIB: reading pauses while it is full.
+    backlog: std::sync::Arc<super::backlog::Backlog>,
 }
 
 fn timer_index(t: Timer) -> usize {
@@ -291,6 +295,7 @@ impl PeerTask {
             flush_on_down: false,
             quiet_until: None,
             recorder,
+            backlog: super::backlog::Backlog::new(super::backlog::DEFAULT_LIMIT),
         }
     }
 
@@ -303,9 +308,11 @@ impl PeerTask {
         self.handle(Event::AutomaticStart).await;
         loop {
             let deadline = self.timers.iter().flatten().min().copied();
+            let paused = self.backlog.full();
             let wake = tokio::select! {
                 cmd = self.commands.recv() => Wake::Command(cmd),
-                msg = read_next(&mut self.connection) => Wake::Read(msg),
+                msg = read_next(&mut self.connection), if !paused => Wake::Read(msg),
+                () = self.backlog.drained(), if paused => Wake::Drained,
                 res = connected(&mut self.connecting) => Wake::Connected(res),
                 () = sleep_until(deadline) => Wake::Timer,
             };
@@ -317,6 +324,7 @@ impl PeerTask {
                     }
                 }
                 Wake::Read(msg) => self.received(msg).await,
+                Wake::Drained => {}
                 Wake::Connected(res) => {
                     self.connecting = None;
                     match res {
@@ -767,6 +775,7 @@ impl PeerTask {
                     let _ = self.rib.send(RibEvent::Update {
                         peer: self.id,
                         update: Box::new(u),
+                        permit: self.backlog.permit(),
                     });
                 }
                 Output::RouteRefresh(rr) => {
@@ -872,6 +881,8 @@ enum Wake {
     Read(Option<Result<Message, CodecError>>),
     Connected(Result<std::io::Result<TcpStream>, tokio::task::JoinError>),
     Timer,
+    /// The RIB caught up with this peer's UPDATEs: reading may resume.
+    Drained,
 }
 
 /// The next message on the connection; never completes without one.

@@ -1,6 +1,7 @@
 //! BGP sessions: the RFC 4271 §8 state machine (sans-IO), capability negotiation, and the
 //! task that drives one peer over TCP.
 
+pub mod backlog;
 pub mod driver;
 pub mod fsm;
 pub mod negotiate;

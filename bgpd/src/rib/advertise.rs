@@ -1,0 +1,536 @@
+//! The Update-Send process (RFC 4271 §9.2): after the Decision Process re-selected some
+//! destinations, work out what each established peer must now be sent and encode it.
+//!
+//! Three design choices keep this cheap with many routes and many peers:
+//! - **No per-peer copy of the table.** For a family without ADD-PATH a peer is sent at most
+//!   the best path, and what it is sent is a pure function of that path and the peer's
+//!   configuration; so the RIB keeps only *which* peers hold each destination (a bitmap in
+//!   [`Destination::advertised`]) and recomputes the attributes when they are shown. Peers with
+//!   ADD-PATH for a family keep an explicit Adj-RIB-Out (`PeerEntry::adj_out`).
+//! - **Export once per attribute set and group of alike peers.** Peers whose export rules and
+//!   policy are the same ([`Signature`]) share one result per (attribute set, source peer,
+//!   class) — the idea other daemons call update groups — unless their export policy looks at
+//!   the prefix itself. Split horizon and the AS-loop check differ per peer and run per peer.
+//! - **Nothing when the best path did not change.** A destination whose best path is still
+//!   the one last advertised (same path, same attributes: [`Destination::exported_best`]) is
+//!   skipped for peers without ADD-PATH.
+
+use super::classes::{ClassId, ClassTable};
+use super::export::{export, LocalIdentity, Source, Target};
+use super::llgr::carries_llgr_stale;
+use super::route::{PeerId, RouteAttrs, SharedAttrs};
+use super::table::{Destination, Outbox, Path, PeerEntry, Rib, SessionInfo};
+use super::wire::wire_attributes;
+use super::{FastMap, FastSet};
+use crate::config::{DefaultAction, Neighbor, Role};
+use crate::policy::{PolicySet, RouteFacts};
+use bgp_proto::{Family, Nlri, UpdatePacker};
+use ipnet::IpNet;
+use smallvec::SmallVec;
+use std::net::IpAddr;
+use std::sync::Arc;
+
+/// How much of `keys` an export pass sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pass {
+    /// What changed: destinations whose best path is the one last advertised to every peer
+    /// are skipped for peers without ADD-PATH.
+    Changes,
+    /// Everything (initial advertisement, route refresh, export policy changed).
+    Full,
+}
+
+/// What decides the attributes a peer is sent, apart from split horizon and the AS-loop
+/// check: peers with equal signatures share export results.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Signature {
+    ibgp: bool,
+    role: Role,
+    next_hop_self: bool,
+    local_address: Option<IpAddr>,
+    export_policy: Vec<String>,
+    default_export: DefaultAction,
+    /// Only when the export policy matches on neighbor addresses.
+    neighbor: Option<IpAddr>,
+}
+
+/// (signature, family, attribute set, source peer, class) → exported attributes.
+type MemoKey = (u32, Family, usize, PeerId, Option<ClassId>);
+
+/// One established peer during an export pass.
+struct Receiver {
+    id: PeerId,
+    target: Target,
+    neighbor: Arc<Neighbor>,
+    session: Arc<SessionInfo>,
+    /// Negotiated long-lived graceful restart: may be sent LLGR-stale paths (RFC 9494 §4.3).
+    llgr: bool,
+    signature: u32,
+    /// The export policy does not look at the prefix: results can be shared.
+    memoize: bool,
+    /// The ADD-PATH Adj-RIB-Out, taken out of the peer entry for the pass.
+    adj_out: FastMap<(Family, IpNet), Vec<(u32, SharedAttrs)>>,
+    /// Change in the number of advertised destinations per family (bitmap side).
+    count_delta: FastMap<Family, isize>,
+    announce: FastMap<(Family, usize), (SharedAttrs, Vec<Nlri>)>,
+    withdraw: FastMap<Family, Vec<Nlri>>,
+}
+
+/// The parts of the RIB that export reads, borrowed apart from the Loc-RIB.
+pub(super) struct ExportView<'a> {
+    pub(super) identity: &'a LocalIdentity,
+    pub(super) policies: &'a PolicySet,
+    pub(super) peers: &'a FastMap<PeerId, PeerEntry>,
+    pub(super) classes: &'a ClassTable,
+}
+
+/// Export with interning and the per-pass memo.
+struct Exporter<'a> {
+    view: ExportView<'a>,
+    interned: &'a mut FastSet<SharedAttrs>,
+    memo: FastMap<MemoKey, Option<SharedAttrs>>,
+}
+
+/// Returns the shared copy of `attrs`, adding it to the set if new.
+pub(super) fn intern_in(set: &mut FastSet<SharedAttrs>, attrs: RouteAttrs) -> SharedAttrs {
+    if let Some(a) = set.get(&attrs) {
+        return a.clone();
+    }
+    let a = Arc::new(attrs);
+    set.insert(a.clone());
+    a
+}
+
+/// Whether a path may go to a peer at all: not back to where it came from (split horizon)
+/// and, toward an external peer, not with that peer's AS in the path (RFC 4271 §9.1.2; the
+/// same checks as [`export`], done before the shared part).
+fn passes_peer_checks(path: &Path, target: &Target) -> bool {
+    if path.peer == target.peer {
+        return false;
+    }
+    target.ibgp
+        || !path
+            .attrs
+            .attributes
+            .as_path()
+            .is_some_and(|p| p.contains(target.peer_as))
+}
+
+/// The attributes of `path` as sent to a peer with export `target`/`tn`, or `None` when
+/// suppressed by the protocol rules or the export policy.
+pub(super) fn export_attrs(
+    view: &ExportView<'_>,
+    path: &Path,
+    (family, prefix): (Family, IpNet),
+    target: &Target,
+    tn: &Neighbor,
+) -> Option<RouteAttrs> {
+    let ExportView {
+        identity,
+        policies,
+        peers,
+        classes,
+    } = view;
+    let sp = peers.get(&path.peer)?;
+    let source = Source {
+        peer: path.peer,
+        ibgp: sp.neighbor.ibgp,
+        role: sp.neighbor.role,
+        bgp_id: sp.last_bgp_id,
+    };
+    let mut out = export(identity, family, &source, target, &path.attrs).ok()?;
+    let verdict = policies.evaluate(
+        &tn.export_policy,
+        tn.default_export,
+        &RouteFacts {
+            prefix: &prefix,
+            family,
+            neighbor: tn.address,
+            class: classes.name(path.class),
+            local_address: target.local_address,
+            prepend_as: identity.asn,
+        },
+        &mut out,
+    );
+    verdict.accept.then_some(out)
+}
+
+impl Exporter<'_> {
+    fn exported(
+        &mut self,
+        r: &Receiver,
+        path: &Path,
+        family: Family,
+        prefix: IpNet,
+    ) -> Option<SharedAttrs> {
+        if !passes_peer_checks(path, &r.target) {
+            return None;
+        }
+        let key: MemoKey = (
+            r.signature,
+            family,
+            Arc::as_ptr(&path.attrs) as usize,
+            path.peer,
+            path.class,
+        );
+        if r.memoize {
+            if let Some(v) = self.memo.get(&key) {
+                return v.clone();
+            }
+        }
+        let out = export_attrs(&self.view, path, (family, prefix), &r.target, &r.neighbor)
+            .map(|a| intern_in(self.interned, a));
+        if r.memoize {
+            self.memo.insert(key, out.clone());
+        }
+        out
+    }
+}
+
+/// Whether `best` is the path last advertised to everyone, with the same attributes (the
+/// RIB zeroes `last` when a path's attributes change).
+fn same_best(last: u32, best: Option<&Path>) -> bool {
+    best.is_some_and(|p| last != 0 && p.local_id == last)
+}
+
+/// Whether `path` may go to a peer (RFC 9494 §4.3: LLGR-stale paths only to LLGR peers).
+fn llgr_ok(path: &Path, receiver_llgr: bool) -> bool {
+    receiver_llgr || !(path.llgr_stale || carries_llgr_stale(&path.attrs))
+}
+
+impl Rib {
+    /// Recomputes the best path of `keys` and advertises the changes to every established
+    /// peer (or only to `only`); then drops destinations left without paths. Nothing is
+    /// advertised while deferring (RFC 4724 §4.1).
+    pub(super) fn export_to(
+        &mut self,
+        keys: &[(Family, IpNet)],
+        only: Option<PeerId>,
+        pass: Pass,
+        outbox: &mut Outbox,
+    ) {
+        self.reselect(keys);
+        if !self.deferring {
+            self.advertise(keys, only, pass, outbox);
+        }
+        for key in keys {
+            if self.loc.get(key).is_some_and(|d| d.paths.is_empty()) {
+                self.loc.remove(key);
+            }
+        }
+    }
+
+    fn receivers(&mut self, only: Option<PeerId>) -> Vec<Receiver> {
+        let mut signatures: FastMap<Signature, u32> = FastMap::default();
+        let mut ids: Vec<PeerId> = match only {
+            Some(id) => vec![id],
+            None => self
+                .peers
+                .iter()
+                .filter(|(_, p)| p.session.is_some())
+                .map(|(id, _)| *id)
+                .collect(),
+        };
+        ids.sort_unstable();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(p) = self.peers.get_mut(&id) else {
+                continue;
+            };
+            let Some(session) = p.session.clone() else {
+                continue;
+            };
+            let tn = p.neighbor.clone();
+            let by_neighbor = self.policies.depends_on_neighbor(&tn.export_policy);
+            let sig = Signature {
+                ibgp: tn.ibgp,
+                role: tn.role,
+                next_hop_self: tn.next_hop_self,
+                local_address: session.local_address,
+                export_policy: tn.export_policy.clone(),
+                default_export: tn.default_export,
+                neighbor: by_neighbor.then_some(tn.address),
+            };
+            let n = signatures.len() as u32;
+            let signature = *signatures.entry(sig).or_insert(n);
+            out.push(Receiver {
+                id,
+                target: Target {
+                    peer: id,
+                    ibgp: tn.ibgp,
+                    role: tn.role,
+                    peer_as: tn.peer_as,
+                    next_hop_self: tn.next_hop_self,
+                    local_address: session.local_address,
+                },
+                memoize: !self.policies.depends_on_prefix(&tn.export_policy),
+                llgr: p.llgr.is_some(),
+                adj_out: std::mem::take(&mut p.adj_out),
+                neighbor: tn,
+                session,
+                signature,
+                count_delta: FastMap::default(),
+                announce: FastMap::default(),
+                withdraw: FastMap::default(),
+            });
+        }
+        out
+    }
+
+    /// The Update-Send process for `keys` (see the module documentation).
+    fn advertise(
+        &mut self,
+        keys: &[(Family, IpNet)],
+        only: Option<PeerId>,
+        pass: Pass,
+        outbox: &mut Outbox,
+    ) {
+        let mut receivers = self.receivers(only);
+        let record_best = only.is_none();
+        let Rib {
+            loc,
+            peers,
+            interned,
+            identity,
+            policies,
+            classes,
+            ..
+        } = self;
+        let mut ex = Exporter {
+            view: ExportView {
+                identity,
+                policies,
+                peers,
+                classes,
+            },
+            interned,
+            memo: FastMap::default(),
+        };
+        // Bitmap changes for the current destination: (receiver index, now advertised).
+        let mut flips: SmallVec<[(usize, bool); 8]> = SmallVec::new();
+        for key in keys {
+            let (family, prefix) = *key;
+            flips.clear();
+            let dest: Option<&Destination> = loc.get(key).map(|d| &**d);
+            let best = dest.and_then(|d| d.best.and_then(|b| d.paths.get(b)));
+            let unchanged =
+                pass == Pass::Changes && dest.is_some_and(|d| same_best(d.exported_best, best));
+            for (ri, r) in receivers.iter_mut().enumerate() {
+                if !r.session.families.contains(&family) {
+                    continue;
+                }
+                let add_path = r.session.add_path_send.contains(family);
+                if add_path {
+                    // RFC 7911: every path that passes goes, each with our own path id.
+                    let mut desired: SmallVec<[(u32, SharedAttrs); 2]> = SmallVec::new();
+                    for path in dest.into_iter().flat_map(|d| d.paths.iter()) {
+                        if !llgr_ok(path, r.llgr) {
+                            continue;
+                        }
+                        if let Some(a) = ex.exported(r, path, family, prefix) {
+                            desired.push((path.local_id, a));
+                        }
+                    }
+                    let current = r.adj_out.remove(key).unwrap_or_default();
+                    for (pid, _) in current
+                        .iter()
+                        .filter(|(pid, _)| !desired.iter().any(|(d, _)| d == pid))
+                    {
+                        r.withdraw.entry(family).or_default().push(Nlri {
+                            prefix,
+                            path_id: Some(*pid),
+                        });
+                    }
+                    for (pid, a) in &desired {
+                        let same = pass == Pass::Changes
+                            && current.iter().any(|(c, ca)| c == pid && Arc::ptr_eq(ca, a));
+                        if !same {
+                            r.announce
+                                .entry((family, Arc::as_ptr(a) as usize))
+                                .or_insert_with(|| (a.clone(), Vec::new()))
+                                .1
+                                .push(Nlri {
+                                    prefix,
+                                    path_id: Some(*pid),
+                                });
+                        }
+                    }
+                    if !desired.is_empty() {
+                        r.adj_out.insert(*key, desired.into_vec());
+                    }
+                    continue;
+                }
+                if unchanged {
+                    continue;
+                }
+                let had = dest.is_some_and(|d| d.advertised.contains(r.id));
+                let desired = best
+                    .filter(|p| llgr_ok(p, r.llgr))
+                    .and_then(|p| ex.exported(r, p, family, prefix));
+                match desired {
+                    Some(a) => {
+                        r.announce
+                            .entry((family, Arc::as_ptr(&a) as usize))
+                            .or_insert_with(|| (a.clone(), Vec::new()))
+                            .1
+                            .push(Nlri {
+                                prefix,
+                                path_id: None,
+                            });
+                        if !had {
+                            flips.push((ri, true));
+                        }
+                    }
+                    None if had => {
+                        r.withdraw.entry(family).or_default().push(Nlri {
+                            prefix,
+                            path_id: None,
+                        });
+                        flips.push((ri, false));
+                    }
+                    None => {}
+                }
+            }
+            let new_best = best.map_or(0, |p| p.local_id);
+            if flips.is_empty() && (!record_best || unchanged) {
+                continue;
+            }
+            let Some(d) = loc.get_mut(key) else {
+                continue;
+            };
+            for (ri, on) in &flips {
+                let Some(r) = receivers.get_mut(*ri) else {
+                    continue;
+                };
+                let delta = r.count_delta.entry(family).or_default();
+                if *on {
+                    d.advertised.insert(r.id);
+                    *delta += 1;
+                } else {
+                    d.advertised.remove(r.id);
+                    *delta -= 1;
+                }
+            }
+            if record_best {
+                d.exported_best = new_best;
+            }
+        }
+        drop(ex);
+        for r in receivers {
+            let Some(p) = self.peers.get_mut(&r.id) else {
+                continue;
+            };
+            p.adj_out = r.adj_out;
+            for (f, delta) in r.count_delta {
+                let c = p.advertised_count.entry(f).or_default();
+                *c = c.saturating_add_signed(delta);
+            }
+            if r.announce.is_empty() && r.withdraw.is_empty() {
+                continue;
+            }
+            let packer = UpdatePacker::new(r.session.send_context);
+            let out = outbox.entry(r.id).or_default();
+            for (family, nlri) in r.withdraw {
+                if let Err(e) = packer.withdraw(family, &nlri, &mut out.bytes) {
+                    tracing::error!(peer = %r.neighbor.address, error = %e, "cannot encode withdrawals");
+                }
+            }
+            for ((family, _), (attrs, nlri)) in r.announce {
+                let (wire, mp_nh) = wire_attributes(&attrs, family, &r.session.send_context);
+                if let Err(e) =
+                    packer.announce(&wire, family, mp_nh.as_ref(), &nlri, &mut out.bytes)
+                {
+                    tracing::error!(peer = %r.neighbor.address, error = %e, "cannot encode announcements");
+                }
+            }
+        }
+    }
+
+    /// Records the current best path of every destination as advertised to everyone (after
+    /// the per-peer full passes that end a selection deferral).
+    pub(super) fn mark_all_exported(&mut self) {
+        for d in self.loc.values_mut() {
+            d.exported_best = d
+                .best
+                .and_then(|b| d.paths.get(b))
+                .map_or(0, |p| p.local_id);
+        }
+    }
+
+    /// Forgets what was advertised to a peer (its session ended or restarts).
+    pub(super) fn forget_advertised(&mut self, id: PeerId) {
+        if let Some(p) = self.peers.get_mut(&id) {
+            p.adj_out.clear();
+            if p.advertised_count.values().all(|n| *n == 0) {
+                return;
+            }
+            p.advertised_count.clear();
+        } else {
+            return;
+        }
+        for d in self.loc.values_mut() {
+            d.advertised.remove(id);
+        }
+    }
+
+    /// The Adj-RIB-Out of a peer: (family, prefix, path id, attributes as sent), computed
+    /// from the Loc-RIB for families without ADD-PATH.
+    pub fn adj_rib_out(&self, id: PeerId) -> Vec<(Family, IpNet, u32, SharedAttrs)> {
+        let Some(p) = self.peers.get(&id) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(Family, IpNet, u32, SharedAttrs)> = p
+            .adj_out
+            .iter()
+            .flat_map(|((f, n), v)| v.iter().map(move |(pid, a)| (*f, *n, *pid, a.clone())))
+            .collect();
+        let Some(session) = p.session.as_ref() else {
+            return out;
+        };
+        let target = Target {
+            peer: id,
+            ibgp: p.neighbor.ibgp,
+            role: p.neighbor.role,
+            peer_as: p.neighbor.peer_as,
+            next_hop_self: p.neighbor.next_hop_self,
+            local_address: session.local_address,
+        };
+        for ((family, prefix), d) in &self.loc {
+            if !d.advertised.contains(id) {
+                continue;
+            }
+            let Some(best) = d.best.and_then(|b| d.paths.get(b)) else {
+                continue;
+            };
+            let view = ExportView {
+                identity: &self.identity,
+                policies: &self.policies,
+                peers: &self.peers,
+                classes: &self.classes,
+            };
+            if let Some(a) = export_attrs(&view, best, (*family, *prefix), &target, &p.neighbor) {
+                out.push((*family, *prefix, 0, Arc::new(a)));
+            }
+        }
+        out
+    }
+
+    /// What a peer holds from us: (family, prefix, path id) — without computing attributes.
+    pub fn advertised_keys(&self, id: PeerId) -> Vec<(Family, IpNet, u32)> {
+        let Some(p) = self.peers.get(&id) else {
+            return Vec::new();
+        };
+        let mut out: Vec<(Family, IpNet, u32)> = p
+            .adj_out
+            .iter()
+            .flat_map(|((f, n), v)| v.iter().map(move |(pid, _)| (*f, *n, *pid)))
+            .collect();
+        out.extend(
+            self.loc
+                .iter()
+                .filter(|(_, d)| d.advertised.contains(id))
+                .map(|((f, n), _)| (*f, *n, 0)),
+        );
+        out
+    }
+}
