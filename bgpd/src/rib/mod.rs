@@ -3,6 +3,8 @@
 
 pub mod adj_rib_in;
 pub mod advertise;
+#[cfg(test)]
+mod advertise_tests;
 pub mod best_path;
 pub mod classes;
 pub mod deferral;
