@@ -39,6 +39,7 @@ impl Message {
 
     /// Decodes exactly one message; `buf` must hold the whole message and nothing more
     /// (see [`crate::frame_len`]). Errors carry the byte offset from the marker.
+    #[inline]
     pub fn decode(buf: &[u8], ctx: &SessionContext) -> Result<Message, DecodeError> {
         let Some(header) = parse_header(buf, ctx.max_message_len())? else {
             return Err(DecodeError::new(

@@ -151,18 +151,37 @@ pub(crate) fn parse_nlri_field(
 /// clean — a length over 32, missing octets, host bits set — and returns the rest, which the
 /// general loop then reports exactly as RFC 4271 §6.3 and RFC 7606 §5.3 require.
 fn ipv4_fast<'a>(mut input: &'a [u8], out: &mut Vec<Nlri>) -> &'a [u8] {
-    out.reserve(input.len() / 4);
-    while let Some((&len, rest)) = input.split_first() {
-        // A length over 32 is the general loop's to report (RFC 4271 §6.3); it must not
-        // reach the mask below, where `32 - len` would underflow.
-        if len > 32 {
-            break;
-        }
-        let n = usize::from(len).div_ceil(8);
-        let (Some(bytes), Some(after)) = (rest.get(..n), rest.get(n..)) else {
-            break;
+    // Most prefixes of a full table take 4 octets (/17 to /24); shorter ones may still grow
+    // the vector once.
+    out.reserve(input.len().div_ceil(4));
+    loop {
+        // The length octet decides how many address octets follow (RFC 4271 §4.3). A length
+        // over 32, or missing octets, is the general loop's to report (RFC 4271 §6.3).
+        let (len, raw, rest) = if let [len @ 0..=32, a, b, c, d, ..] = *input {
+            // At least four octets follow: read them at once and keep the prefix's own
+            // (the others belong to the next prefix).
+            let n = usize::from(len).div_ceil(8);
+            let keep = u32::MAX.checked_shl(32 - 8 * n as u32).unwrap_or(0);
+            let Some(rest) = input.get(1 + n..) else {
+                break;
+            };
+            (len, u32::from_be_bytes([a, b, c, d]) & keep, rest)
+        } else {
+            match *input {
+                [len @ 0, ref rest @ ..] => (len, 0, rest),
+                [len @ 1..=8, a, ref rest @ ..] => (len, u32::from_be_bytes([a, 0, 0, 0]), rest),
+                [len @ 9..=16, a, b, ref rest @ ..] => {
+                    (len, u32::from_be_bytes([a, b, 0, 0]), rest)
+                }
+                [len @ 17..=24, a, b, c, ref rest @ ..] => {
+                    (len, u32::from_be_bytes([a, b, c, 0]), rest)
+                }
+                [len @ 25..=32, a, b, c, d, ref rest @ ..] => {
+                    (len, u32::from_be_bytes([a, b, c, d]), rest)
+                }
+                _ => break,
+            }
         };
-        let raw = ipv4_octets(bytes);
         if raw & ipv4_mask(len) != raw {
             break;
         }
@@ -173,7 +192,7 @@ fn ipv4_fast<'a>(mut input: &'a [u8], out: &mut Vec<Nlri>) -> &'a [u8] {
             prefix: IpNet::V4(net),
             path_id: None,
         });
-        input = after;
+        input = rest;
     }
     input
 }

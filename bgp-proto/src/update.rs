@@ -31,6 +31,7 @@ pub struct Update {
 impl Update {
     /// Decodes an UPDATE body (`body` follows the 19-octet header; `base` is the message's
     /// first octet, for offsets).
+    #[inline]
     pub(crate) fn parse(
         body: &[u8],
         ctx: &SessionContext,
@@ -71,7 +72,12 @@ impl Update {
         }
         let (afield, nfield) = rest.split_at(alen);
 
-        let mut update = Update::default();
+        // Sized for prefixes of up to /24 (four octets each), the bulk of a table.
+        let mut update = Update {
+            withdrawn: Vec::with_capacity(wfield.len().div_ceil(4)),
+            nlri: Vec::with_capacity(nfield.len().div_ceil(4)),
+            ..Update::default()
+        };
         let v4_add_path = ctx.add_path.contains(Family::IPV4_UNICAST);
         parse_nlri_field(
             wfield,
@@ -97,14 +103,18 @@ impl Update {
 
         // RFC 7606 §3(d): mandatory attributes missing while NLRI are present.
         if !update.treat_as_withdraw() {
-            let mp_nlri = update
-                .attributes
-                .mp_reach()
-                .is_some_and(|m| !m.nlri.is_empty());
+            // MP_REACH_NLRI is looked for only when it is in the block and matters.
+            let mp_nlri = || {
+                present & (1u64 << tc::MP_REACH_NLRI) != 0
+                    && update
+                        .attributes
+                        .mp_reach()
+                        .is_some_and(|m| !m.nlri.is_empty())
+            };
             let mut required: &[u8] = &[];
             if !update.nlri.is_empty() {
                 required = &[tc::ORIGIN, tc::AS_PATH, tc::NEXT_HOP];
-            } else if mp_nlri {
+            } else if mp_nlri() {
                 required = &[tc::ORIGIN, tc::AS_PATH];
             }
             if let Some(missing) = required.iter().find(|c| present & (1u64 << **c) == 0) {
@@ -172,13 +182,11 @@ impl Update {
             return Update::default();
         }
         Update {
-            attributes: PathAttributes(vec![PathAttribute::new(AttributeValue::MpUnreach(
-                MpUnreach {
-                    family,
-                    withdrawn: Vec::new(),
-                    opaque_nlri: Bytes::new(),
-                },
-            ))]),
+            attributes: PathAttributes(vec![PathAttribute::new(AttributeValue::from(MpUnreach {
+                family,
+                withdrawn: Vec::new(),
+                opaque_nlri: Bytes::new(),
+            }))]),
             ..Update::default()
         }
     }

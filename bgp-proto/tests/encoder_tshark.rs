@@ -215,7 +215,7 @@ fn modern_session() -> (SessionContext, Vec<Sent>) {
     let ipv6_reach = update(
         Vec::new(),
         vec![
-            attr(AttributeValue::MpReach(MpReach {
+            attr(AttributeValue::from(MpReach {
                 family: V6,
                 next_hop: MpNextHop::Ipv6 {
                     global: v6("2001:db8::1"),
@@ -240,7 +240,7 @@ fn modern_session() -> (SessionContext, Vec<Sent>) {
         vec![
             attr(AttributeValue::Origin(Origin::Egp)),
             attr(AttributeValue::AsPath(AsPath::sequence(vec![65001]))),
-            attr(AttributeValue::MpReach(MpReach {
+            attr(AttributeValue::from(MpReach {
                 family: V4,
                 next_hop: MpNextHop::Ipv6 {
                     global: v6("2001:db8::1"),
@@ -257,7 +257,7 @@ fn modern_session() -> (SessionContext, Vec<Sent>) {
     );
     let ipv6_unreach = update(
         Vec::new(),
-        vec![attr(AttributeValue::MpUnreach(MpUnreach {
+        vec![attr(AttributeValue::from(MpUnreach {
             family: V6,
             withdrawn: vec![
                 nlri("2001:db8:3::/48", Some(3)),
@@ -429,7 +429,7 @@ fn legacy_session() -> (SessionContext, Vec<Sent>) {
     let multicast = update(
         Vec::new(),
         vec![
-            attr(AttributeValue::MpReach(MpReach {
+            attr(AttributeValue::from(MpReach {
                 family: Family::IPV4_MULTICAST,
                 next_hop: MpNextHop::Ipv4(Ipv4Addr::new(198, 51, 100, 2)),
                 nlri: vec![nlri("232.0.0.0/8", None), nlri("233.252.0.0/24", None)],
@@ -437,7 +437,7 @@ fn legacy_session() -> (SessionContext, Vec<Sent>) {
             })),
             attr(AttributeValue::Origin(Origin::Igp)),
             attr(AttributeValue::AsPath(AsPath::sequence(vec![65020]))),
-            attr(AttributeValue::MpUnreach(MpUnreach {
+            attr(AttributeValue::from(MpUnreach {
                 family: Family::IPV6_MULTICAST,
                 withdrawn: vec![nlri("ff3e::/16", None)],
                 opaque_nlri: Bytes::new(),
@@ -450,7 +450,7 @@ fn legacy_session() -> (SessionContext, Vec<Sent>) {
         vec![
             attr(AttributeValue::Origin(Origin::Igp)),
             attr(AttributeValue::AsPath(AsPath::sequence(vec![65020]))),
-            attr(AttributeValue::MpReach(MpReach {
+            attr(AttributeValue::from(MpReach {
                 family: Family::IPV6_MULTICAST,
                 next_hop: MpNextHop::Ipv6 {
                     global: v6("2001:db8:ffff::2"),

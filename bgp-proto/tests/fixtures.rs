@@ -285,7 +285,7 @@ fn update_ipv6_mp_reach_link_local() {
         attributes: PathAttributes(vec![
             attribute(AttributeValue::Origin(Origin::Igp)),
             attribute(AttributeValue::AsPath(AsPath::sequence(vec![65001]))),
-            attribute(AttributeValue::MpReach(MpReach {
+            attribute(AttributeValue::from(MpReach {
                 family: Family::IPV6_UNICAST,
                 next_hop: MpNextHop::Ipv6 {
                     global: v6("2001:db8::1"),
@@ -331,7 +331,7 @@ fn update_add_path() {
             attribute(AttributeValue::Origin(Origin::Igp)),
             attribute(AttributeValue::AsPath(AsPath::sequence(vec![65001]))),
             attribute(AttributeValue::NextHop(Ipv4Addr::new(192, 0, 2, 1))),
-            attribute(AttributeValue::MpUnreach(MpUnreach {
+            attribute(AttributeValue::from(MpUnreach {
                 family: Family::IPV6_UNICAST,
                 withdrawn: vec![nlri_with_path("2001:db8:9::/48", 7)],
                 opaque_nlri: Bytes::new(),

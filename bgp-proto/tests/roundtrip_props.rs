@@ -88,12 +88,12 @@ fn single_attribute(p: Profile) -> BoxedStrategy<Message> {
     let mut values = strategies::attribute_values(p);
     values.push(
         strategies::mp_reach(p, 4)
-            .prop_map(AttributeValue::MpReach)
+            .prop_map(AttributeValue::from)
             .boxed(),
     );
     values.push(
         strategies::mp_unreach(p, 4)
-            .prop_map(AttributeValue::MpUnreach)
+            .prop_map(AttributeValue::from)
             .boxed(),
     );
     let all: Vec<BoxedStrategy<PathAttribute>> = values
@@ -610,7 +610,7 @@ fn oversized_mp_next_hop_is_an_encode_error() {
     let family = Family::new(25, 65);
     let next_hop = MpNextHop::Opaque(bytes::Bytes::from(vec![1u8; 300]));
     let m = Message::Update(Update {
-        attributes: PathAttributes(vec![PathAttribute::new(AttributeValue::MpReach(MpReach {
+        attributes: PathAttributes(vec![PathAttribute::new(AttributeValue::from(MpReach {
             family,
             next_hop: next_hop.clone(),
             nlri: Vec::new(),

@@ -347,7 +347,7 @@ impl LabPeer {
         }
         if !v6.is_empty() {
             let u = Update {
-                attributes: PathAttributes(vec![PathAttribute::new(AttributeValue::MpUnreach(
+                attributes: PathAttributes(vec![PathAttribute::new(AttributeValue::from(
                     MpUnreach {
                         family: Family::IPV6_UNICAST,
                         withdrawn: v6,
@@ -549,7 +549,7 @@ impl LabRoute {
                 };
                 a.insert(
                     0,
-                    PathAttribute::new(AttributeValue::MpReach(MpReach {
+                    PathAttribute::new(AttributeValue::from(MpReach {
                         family,
                         next_hop,
                         nlri,

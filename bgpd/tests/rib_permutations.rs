@@ -118,7 +118,7 @@ fn update(op: &Op) -> Update {
     let Some(v) = variant else {
         return if v6 {
             Update {
-                attributes: PathAttributes(vec![PathAttribute::new(AttributeValue::MpUnreach(
+                attributes: PathAttributes(vec![PathAttribute::new(AttributeValue::from(
                     MpUnreach {
                         family,
                         withdrawn: vec![Nlri::new(net)],
@@ -151,7 +151,7 @@ fn update(op: &Op) -> Update {
         attrs.push(PathAttribute::new(AttributeValue::LocalPref(100)));
     }
     if v6 {
-        attrs.push(PathAttribute::new(AttributeValue::MpReach(MpReach {
+        attrs.push(PathAttribute::new(AttributeValue::from(MpReach {
             family,
             next_hop: MpNextHop::Ipv6 {
                 global: Ipv6Addr::new(0x2001, 0xdb8, 0x51, 0, 0, 0, 0, u16::from(id)),

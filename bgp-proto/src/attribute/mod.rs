@@ -123,10 +123,12 @@ pub enum AttributeValue {
     OriginatorId(Ipv4Addr),
     /// CLUSTER_LIST (10, RFC 4456).
     ClusterList(Vec<Ipv4Addr>),
-    /// MP_REACH_NLRI (14, RFC 4760).
-    MpReach(MpReach),
-    /// MP_UNREACH_NLRI (15, RFC 4760).
-    MpUnreach(MpUnreach),
+    /// MP_REACH_NLRI (14, RFC 4760). Boxed: it is the one large value (family, next hop,
+    /// prefix vector and opaque bytes), and keeping it inline would make every attribute
+    /// of every UPDATE as large as it is (112 instead of 48 octets per [`PathAttribute`]).
+    MpReach(Box<MpReach>),
+    /// MP_UNREACH_NLRI (15, RFC 4760). Boxed for the same reason as [`AttributeValue::MpReach`].
+    MpUnreach(Box<MpUnreach>),
     /// EXTENDED_COMMUNITIES (16, RFC 4360).
     ExtendedCommunities(Vec<ExtendedCommunity>),
     /// AS4_PATH (17, RFC 6793).
@@ -251,6 +253,20 @@ impl AttributeValue {
     }
 }
 
+impl From<MpReach> for AttributeValue {
+    /// `AttributeValue::MpReach`, boxed.
+    fn from(m: MpReach) -> Self {
+        AttributeValue::MpReach(Box::new(m))
+    }
+}
+
+impl From<MpUnreach> for AttributeValue {
+    /// `AttributeValue::MpUnreach`, boxed.
+    fn from(m: MpUnreach) -> Self {
+        AttributeValue::MpUnreach(Box::new(m))
+    }
+}
+
 /// One path attribute: flags as received (or the defaults) and the value.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PathAttribute {
@@ -358,10 +374,20 @@ impl PathAttributes {
         originator_id, OriginatorId, Ipv4Addr);
     accessor!(/// CLUSTER_LIST.
         cluster_list, ClusterList, Vec<Ipv4Addr>);
-    accessor!(/// MP_REACH_NLRI.
-        mp_reach, MpReach, MpReach);
-    accessor!(/// MP_UNREACH_NLRI.
-        mp_unreach, MpUnreach, MpUnreach);
+    /// MP_REACH_NLRI.
+    pub fn mp_reach(&self) -> Option<&MpReach> {
+        self.0.iter().find_map(|a| match &a.value {
+            AttributeValue::MpReach(v) => Some(&**v),
+            _ => None,
+        })
+    }
+    /// MP_UNREACH_NLRI.
+    pub fn mp_unreach(&self) -> Option<&MpUnreach> {
+        self.0.iter().find_map(|a| match &a.value {
+            AttributeValue::MpUnreach(v) => Some(&**v),
+            _ => None,
+        })
+    }
     accessor!(/// AS4_PATH.
         as4_path, As4Path, AsPath);
     accessor!(/// AS4_AGGREGATOR.
@@ -727,43 +753,16 @@ pub(crate) fn parse_attributes_present(
             }),
         )
     };
-    let mut attrs = Vec::with_capacity(8);
+    let mut attrs = Vec::with_capacity(count_attributes(input));
     let mut seen = [0u64; 4];
     let mut present = 0u64;
     while !input.is_empty() {
         let start = input;
-        let (f, code) = match input {
-            [f, code, ..] => (*f, *code),
-            _ => {
-                issues.push(UpdateIssue {
-                    kind: ErrorKind::AttributeOverrun {
-                        type_code: 0,
-                        length: input.len(),
-                    },
-                    offset: offset(start),
-                    action: AttributeAction::TreatAsWithdraw,
-                });
-                break;
-            }
-        };
-        let ext = f & flags::EXTENDED_LENGTH != 0;
-        let header = if ext { 4 } else { 3 };
-        let len = match (ext, input.get(2), input.get(3)) {
-            (false, Some(l), _) => Some(usize::from(*l)),
-            (true, Some(h), Some(l)) => Some(usize::from(u16::from_be_bytes([*h, *l]))),
-            _ => None,
-        };
-        let Some((data, rest)) = len.and_then(|len| {
-            let body = input.get(header..)?;
-            (body.len() >= len).then(|| body.split_at(len))
-        }) else {
-            // RFC 7606 §4: an attribute that overruns the block. The NLRI of an MP attribute
-            // cannot be found, so that case resets the session (RFC 7606 §5.3).
-            let kind = ErrorKind::AttributeOverrun {
-                type_code: code,
-                length: len.unwrap_or(0),
-            };
-            if matches!(code, tc::MP_REACH_NLRI | tc::MP_UNREACH_NLRI) {
+        let Some((f, code, data, rest)) = split_attribute(input) else {
+            // RFC 7606 §4: an attribute (or its header) that overruns the block. The NLRI of
+            // an MP attribute cannot be found, so that case resets the session (§5.3).
+            let (kind, fatal) = overrun(input);
+            if fatal {
                 return Err(DecodeError::new(kind, offset(start)));
             }
             issues.push(UpdateIssue {
@@ -777,11 +776,15 @@ pub(crate) fn parse_attributes_present(
 
         // RFC 7606 §3(g): repeated attributes. MP_REACH/MP_UNREACH twice resets; any other
         // keeps the first.
-        let (word, bit) = (usize::from(code / 64), 1u64 << (code % 64));
-        let dup = seen.get(word).is_some_and(|w| w & bit != 0);
-        if let Some(w) = seen.get_mut(word) {
-            *w |= bit;
-        }
+        let bit = 1u64 << (code % 64);
+        let dup = match seen.get_mut(usize::from(code / 64)) {
+            Some(w) => {
+                let dup = *w & bit != 0;
+                *w |= bit;
+                dup
+            }
+            None => false,
+        };
         if dup {
             if matches!(code, tc::MP_REACH_NLRI | tc::MP_UNREACH_NLRI) {
                 return Err(DecodeError::new(
@@ -794,6 +797,15 @@ pub(crate) fn parse_attributes_present(
                 offset: offset(start),
                 action: AttributeAction::Discard,
             });
+            continue;
+        }
+
+        // The common attributes, well-formed and with their expected flags, in one step;
+        // everything else (and every problem) takes the general path below, which decides
+        // exactly as before.
+        if let Some(value) = common_value(f, code, data, ctx) {
+            present |= bit; // every type `common_value` accepts is below 64
+            attrs.push(PathAttribute { flags: f, value });
             continue;
         }
 
@@ -814,7 +826,7 @@ pub(crate) fn parse_attributes_present(
             }
             // Unknown attribute. RFC 4271 §6.3: well-known → reset 3/2 with the attribute.
             if f & flags::OPTIONAL == 0 {
-                let whole = start.get(..header + data.len()).unwrap_or(start);
+                let whole = start.get(..start.len() - rest.len()).unwrap_or(start);
                 return Err(DecodeError {
                     kind: ErrorKind::UnrecognizedWellKnownAttribute { type_code: code },
                     offset: offset(start),
@@ -837,15 +849,15 @@ pub(crate) fn parse_attributes_present(
         // still lets the NLRI be found, so it is treat-as-withdraw.
         if matches!(code, tc::MP_REACH_NLRI | tc::MP_UNREACH_NLRI) {
             let value = match (code, mp_form) {
-                (tc::MP_REACH_NLRI, MpReachForm::Full) => {
-                    AttributeValue::MpReach(MpReach::parse(data, ctx, base, issues).map_err(fatal)?)
-                }
-                (tc::MP_REACH_NLRI, MpReachForm::Abbreviated(family)) => {
-                    AttributeValue::MpReach(abbreviated_mp_reach(data, family).map_err(fatal)?)
-                }
-                _ => AttributeValue::MpUnreach(
-                    MpUnreach::parse(data, ctx, base, issues).map_err(fatal)?,
+                (tc::MP_REACH_NLRI, MpReachForm::Full) => AttributeValue::MpReach(Box::new(
+                    MpReach::parse(data, ctx, base, issues).map_err(fatal)?,
+                )),
+                (tc::MP_REACH_NLRI, MpReachForm::Abbreviated(family)) => AttributeValue::MpReach(
+                    Box::new(abbreviated_mp_reach(data, family).map_err(fatal)?),
                 ),
+                _ => AttributeValue::MpUnreach(Box::new(
+                    MpUnreach::parse(data, ctx, base, issues).map_err(fatal)?,
+                )),
             };
             if !flags_ok {
                 issues.push(UpdateIssue {
@@ -895,6 +907,145 @@ pub(crate) fn parse_attributes_present(
         }
     }
     Ok((PathAttributes(attrs), present))
+}
+
+/// Splits the first attribute off a block: (flags, type code, value, rest), or `None` when
+/// its header or value overruns the block.
+#[inline(always)]
+fn split_attribute(input: &[u8]) -> Option<(u8, u8, &[u8], &[u8])> {
+    let (f, code, len, body) = match input {
+        [f, code, len, body @ ..] if f & flags::EXTENDED_LENGTH == 0 => {
+            (*f, *code, usize::from(*len), body)
+        }
+        [f, code, hi, lo, body @ ..] if f & flags::EXTENDED_LENGTH != 0 => {
+            (*f, *code, usize::from(u16::from_be_bytes([*hi, *lo])), body)
+        }
+        _ => return None,
+    };
+    let (data, rest) = body.split_at_checked(len)?;
+    Some((f, code, data, rest))
+}
+
+/// How many attributes a block holds (up to the first that overruns it), to size the
+/// attribute vector once.
+fn count_attributes(input: &[u8]) -> usize {
+    let (mut n, mut at) = (0, 0usize);
+    while let (Some(f), Some(len)) = (input.get(at), input.get(at + 2)) {
+        let next = if f & flags::EXTENDED_LENGTH == 0 {
+            at + 3 + usize::from(*len)
+        } else {
+            match input.get(at + 3) {
+                Some(lo) => at + 4 + usize::from(u16::from_be_bytes([*len, *lo])),
+                None => break,
+            }
+        };
+        if next > input.len() {
+            break;
+        }
+        n += 1;
+        at = next;
+    }
+    n
+}
+
+/// The RFC 7606 §4 error for an attribute at the start of `input` that overruns the block,
+/// and whether it is fatal (an MP attribute, whose NLRI cannot be found).
+#[cold]
+fn overrun(input: &[u8]) -> (ErrorKind, bool) {
+    let (f, code) = match input {
+        [f, code, ..] => (*f, *code),
+        _ => {
+            return (
+                ErrorKind::AttributeOverrun {
+                    type_code: 0,
+                    length: input.len(),
+                },
+                false,
+            )
+        }
+    };
+    let len = match (f & flags::EXTENDED_LENGTH != 0, input.get(2), input.get(3)) {
+        (false, Some(l), _) => usize::from(*l),
+        (true, Some(h), Some(l)) => usize::from(u16::from_be_bytes([*h, *l])),
+        _ => 0,
+    };
+    (
+        ErrorKind::AttributeOverrun {
+            type_code: code,
+            length: len,
+        },
+        matches!(code, tc::MP_REACH_NLRI | tc::MP_UNREACH_NLRI),
+    )
+}
+
+/// The value of one of the attributes nearly every UPDATE carries, when it has exactly the
+/// flags ([`expected_flags`]) and the form [`parse_value`] accepts without an issue; `None`
+/// for anything else, which the general path then decodes (and reports) as always. Only type
+/// codes below 64 are accepted.
+#[inline(always)]
+fn common_value(f: u8, code: u8, data: &[u8], ctx: &SessionContext) -> Option<AttributeValue> {
+    use flags::{OPTIONAL, TRANSITIVE};
+    const BOTH: u8 = OPTIONAL | TRANSITIVE;
+    Some(match (code, f & BOTH, data) {
+        (tc::ORIGIN, TRANSITIVE, [0]) => AttributeValue::Origin(Origin::Igp),
+        (tc::ORIGIN, TRANSITIVE, [1]) => AttributeValue::Origin(Origin::Egp),
+        (tc::ORIGIN, TRANSITIVE, [2]) => AttributeValue::Origin(Origin::Incomplete),
+        (tc::AS_PATH, TRANSITIVE, _) if ctx.enforce_first_as.is_none() => {
+            AttributeValue::AsPath(AsPath::parse(data, ctx.four_octet_as, code).ok()?)
+        }
+        (tc::NEXT_HOP, TRANSITIVE, &[a, b, c, d]) => {
+            AttributeValue::NextHop(Ipv4Addr::new(a, b, c, d))
+        }
+        (tc::MULTI_EXIT_DISC, OPTIONAL, &[a, b, c, d]) => {
+            AttributeValue::Med(u32::from_be_bytes([a, b, c, d]))
+        }
+        (tc::LOCAL_PREF, TRANSITIVE, &[a, b, c, d]) if ctx.ibgp => {
+            AttributeValue::LocalPref(u32::from_be_bytes([a, b, c, d]))
+        }
+        (tc::ATOMIC_AGGREGATE, TRANSITIVE, []) => AttributeValue::AtomicAggregate,
+        (tc::AGGREGATOR, BOTH, &[a, b, c, d, e, g, h, i]) if ctx.four_octet_as => {
+            let asn = u32::from_be_bytes([a, b, c, d]);
+            if asn == 0 {
+                return None;
+            }
+            AttributeValue::Aggregator(Aggregator {
+                asn,
+                address: Ipv4Addr::new(e, g, h, i),
+            })
+        }
+        (tc::AGGREGATOR, BOTH, &[a, b, e, g, h, i]) if !ctx.four_octet_as => {
+            let asn = u32::from(u16::from_be_bytes([a, b]));
+            if asn == 0 {
+                return None;
+            }
+            AttributeValue::Aggregator(Aggregator {
+                asn,
+                address: Ipv4Addr::new(e, g, h, i),
+            })
+        }
+        (tc::COMMUNITIES, BOTH, _) if !data.is_empty() && data.len().is_multiple_of(4) => {
+            AttributeValue::Communities(
+                data.as_chunks::<4>()
+                    .0
+                    .iter()
+                    .map(|c| Community(u32::from_be_bytes(*c)))
+                    .collect(),
+            )
+        }
+        (tc::ORIGINATOR_ID, OPTIONAL, &[a, b, c, d]) => {
+            AttributeValue::OriginatorId(Ipv4Addr::new(a, b, c, d))
+        }
+        (tc::CLUSTER_LIST, OPTIONAL, _) if !data.is_empty() && data.len().is_multiple_of(4) => {
+            AttributeValue::ClusterList(
+                data.as_chunks::<4>()
+                    .0
+                    .iter()
+                    .map(|c| Ipv4Addr::from(*c))
+                    .collect(),
+            )
+        }
+        _ => return None,
+    })
 }
 
 /// RFC 6396 §4.3.4: the abbreviated MP_REACH_NLRI of TABLE_DUMP_V2 RIB entries (next-hop

@@ -18,6 +18,7 @@ use std::net::{IpAddr, Ipv4Addr};
 /// Decodes a BGP4MP / BGP4MP_ET body (the microsecond field already removed). `record` is
 /// the whole record as one buffer, so the message keeps a zero-copy slice of it. `None` for
 /// subtypes this crate does not decode.
+#[inline]
 pub(crate) fn parse_bgp4mp(
     subtype: u16,
     record: &Bytes,
@@ -59,6 +60,22 @@ pub(crate) fn parse_bgp4mp(
 
 /// The peering fields shared by every BGP4MP subtype (RFC 6396 §4.4.1).
 fn parse_peer(f: &mut Fields<'_>, four_octet_as: bool) -> Result<Bgp4mpPeer, DecodeError> {
+    // The usual case in one step: 4-octet AS numbers and IPv4 addresses (AFI 1).
+    let fields = f.rest();
+    if let (
+        true,
+        &[p0, p1, p2, p3, l0, l1, l2, l3, i0, i1, 0, 1, a0, a1, a2, a3, b0, b1, b2, b3, ref rest @ ..],
+    ) = (four_octet_as, fields)
+    {
+        f.advance_to(rest);
+        return Ok(Bgp4mpPeer {
+            peer_as: u32::from_be_bytes([p0, p1, p2, p3]),
+            local_as: u32::from_be_bytes([l0, l1, l2, l3]),
+            interface_index: u16::from_be_bytes([i0, i1]),
+            peer_address: IpAddr::V4(Ipv4Addr::new(a0, a1, a2, a3)),
+            local_address: IpAddr::V4(Ipv4Addr::new(b0, b1, b2, b3)),
+        });
+    }
     let peer_as = f.asn(four_octet_as, "truncated peer AS")?;
     let local_as = f.asn(four_octet_as, "truncated local AS")?;
     let interface_index = f.u16("truncated interface index")?;

@@ -36,6 +36,7 @@ impl MrtRecord {
     /// field announces. Types and subtypes this crate does not decode come back as
     /// [`MrtBody::Raw`]; errors carry [`ErrorKind::Mrt`] (or the BGP error of an embedded
     /// message) and the byte offset from the record's first octet. Never panics.
+    #[inline]
     pub fn decode(record: &Bytes) -> Result<MrtRecord, DecodeError> {
         let truncated = |reason| DecodeError::new(ErrorKind::Mrt { reason }, 0);
         let header = MrtHeader::parse(record).ok_or_else(|| truncated("truncated header"))?;
@@ -56,8 +57,9 @@ impl MrtRecord {
                 8,
             ));
         }
-        let body_bytes = record.slice(start..);
-        let body: &[u8] = &body_bytes;
+        // The body as a plain slice: a `Bytes` view (a reference count taken and dropped) is
+        // made only for a body kept raw.
+        let body: &[u8] = record.get(start..).unwrap_or_default();
         let decoded = match header.mrt_type {
             mrt_type::TABLE_DUMP => parse_table_dump(header.subtype, record, body)?,
             mrt_type::TABLE_DUMP_V2 => parse_table_dump_v2(header.subtype, record, body)?,
@@ -67,7 +69,10 @@ impl MrtRecord {
         };
         Ok(MrtRecord {
             header,
-            body: decoded.unwrap_or(MrtBody::Raw(body_bytes)),
+            body: match decoded {
+                Some(body) => body,
+                None => MrtBody::Raw(record.slice(start..)),
+            },
         })
     }
 }

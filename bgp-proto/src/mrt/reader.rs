@@ -191,6 +191,7 @@ impl<R: Read> MrtReader<R> {
     }
 
     /// Reads and decodes the next record; `None` at the end of the input.
+    #[inline]
     pub fn next_record(&mut self) -> Option<Result<MrtRecord, MrtError>> {
         if self.done {
             return None;
@@ -201,6 +202,7 @@ impl<R: Read> MrtReader<R> {
     }
 
     /// The next record, and whether the stream ends after it.
+    #[inline]
     fn read_record(&mut self) -> (Option<Result<MrtRecord, MrtError>>, bool) {
         let file_offset = self.offset;
         let stop = |reason, header| {
@@ -214,12 +216,11 @@ impl<R: Read> MrtReader<R> {
                 true,
             )
         };
+        if let Source::Memory { data, pos } = &mut self.source {
+            return read_memory_record(data, pos, &mut self.offset, self.max_record_len);
+        }
         self.buf.clear();
-        let memory_start = match &self.source {
-            Source::Memory { pos, .. } => Some(*pos),
-            _ => None,
-        };
-        if memory_start.is_none() && self.buf.capacity() < MRT_HEADER_LEN + 4096 {
+        if self.buf.capacity() < MRT_HEADER_LEN + 4096 {
             self.buf.reserve(RECORD_CHUNK);
         }
         match self.read_more(MRT_HEADER_LEN) {
@@ -228,7 +229,7 @@ impl<R: Read> MrtReader<R> {
             Ok(_) => {}
             Err(e) => return (Some(Err(MrtError::Io(e))), true),
         }
-        let Some(fixed) = MrtHeader::parse_fixed(self.current(memory_start)) else {
+        let Some(fixed) = MrtHeader::parse_fixed(&self.buf) else {
             return stop("truncated header at end of input", None);
         };
         let body_len = usize::try_from(fixed.length)
@@ -243,10 +244,7 @@ impl<R: Read> MrtReader<R> {
             Err(e) => return (Some(Err(MrtError::Io(e))), true),
         }
         self.offset += (MRT_HEADER_LEN + body_len) as u64;
-        let record = match (&self.source, memory_start) {
-            (Source::Memory { data, pos }, Some(start)) => data.slice(start..*pos),
-            _ => self.buf.split().freeze(),
-        };
+        let record = self.buf.split().freeze();
         let result = MrtRecord::decode(&record).map_err(|error| MrtError::Record {
             file_offset,
             header: MrtHeader::parse(&record),
@@ -256,28 +254,71 @@ impl<R: Read> MrtReader<R> {
     }
 }
 
-impl<R: Read> MrtReader<R> {
-    /// Reads up to `n` more bytes of the current record (copied into `buf`, or for in-memory
-    /// input only counted); returns how many there were.
-    fn read_more(&mut self, n: usize) -> io::Result<usize> {
-        match &mut self.source {
-            Source::Memory { data, pos } => {
-                let k = data.len().saturating_sub(*pos).min(n);
-                *pos += k;
-                Ok(k)
-            }
-            source => read_up_to(source, &mut self.buf, n as u64),
-        }
+/// [`MrtReader::read_record`] for input in memory: the record is a view of `data` at `pos`,
+/// found without copying; the outcomes (and errors) are those of the streaming path.
+#[inline]
+fn read_memory_record(
+    data: &Bytes,
+    pos: &mut usize,
+    offset: &mut u64,
+    max_record_len: usize,
+) -> (Option<Result<MrtRecord, MrtError>>, bool) {
+    let file_offset = *offset;
+    let start = *pos;
+    let stop = |reason, header| {
+        let error = DecodeError::new(ErrorKind::Mrt { reason }, 0);
+        (
+            Some(Err(MrtError::Record {
+                file_offset,
+                header,
+                error,
+            })),
+            true,
+        )
+    };
+    let rest = data.get(start..).unwrap_or_default();
+    if rest.is_empty() {
+        return (None, true);
     }
+    let Some(fixed) = rest.first_chunk::<MRT_HEADER_LEN>() else {
+        *pos = data.len();
+        return stop("truncated header at end of input", None);
+    };
+    let [.., l0, l1, l2, l3] = *fixed;
+    let body_len = usize::try_from(u32::from_be_bytes([l0, l1, l2, l3]))
+        .ok()
+        .filter(|l| *l <= max_record_len);
+    let Some(body_len) = body_len else {
+        *pos = data.len();
+        return stop(
+            "record longer than the reader's limit",
+            MrtHeader::parse_fixed(fixed),
+        );
+    };
+    let len = MRT_HEADER_LEN + body_len;
+    if rest.len() < len {
+        *pos = data.len();
+        return stop(
+            "truncated record at end of input",
+            MrtHeader::parse_fixed(fixed),
+        );
+    }
+    *pos = start + len;
+    *offset += len as u64;
+    let record = data.slice(start..start + len);
+    let result = MrtRecord::decode(&record).map_err(|error| MrtError::Record {
+        file_offset,
+        header: MrtHeader::parse(&record),
+        error,
+    });
+    (Some(result), false)
+}
 
-    /// The bytes of the current record read so far.
-    fn current(&self, memory_start: Option<usize>) -> &[u8] {
-        match (&self.source, memory_start) {
-            (Source::Memory { data, pos }, Some(start)) => {
-                data.get(start..*pos).unwrap_or_default()
-            }
-            _ => &self.buf,
-        }
+impl<R: Read> MrtReader<R> {
+    /// Reads up to `n` more bytes of the current record into `buf` (streaming input; records
+    /// in memory are read by [`read_memory_record`]); returns how many there were.
+    fn read_more(&mut self, n: usize) -> io::Result<usize> {
+        read_up_to(&mut self.source, &mut self.buf, n as u64)
     }
 }
 

@@ -140,6 +140,7 @@ fn update_layout(message: &[u8]) -> Option<(std::ops::Range<usize>, usize)> {
 
 /// Decodes a BGP4MP message; an UPDATE whose NLRI field ends in a truncated prefix is
 /// decoded up to it. AS 0 attributes are restored.
+#[inline]
 pub(crate) fn decode_recorded_message(
     bgp: &[u8],
     ctx: &SessionContext,
@@ -149,6 +150,10 @@ pub(crate) fn decode_recorded_message(
         Err(e) => salvage_truncated_nlri(bgp, ctx, e)?,
     };
     if let Message::Update(u) = &mut message {
+        // Only an AS 0 issue can have dropped an attribute to restore.
+        if u.issues.is_empty() {
+            return Ok(message);
+        }
         if let Some((block, _)) = update_layout(bgp) {
             let block = bgp.get(block).unwrap_or(&[]);
             restore_as_zero(block, ctx.four_octet_as, &mut u.attributes, &u.issues);

@@ -82,7 +82,7 @@ fn writer_output_reads_back_byte_exact() {
                 PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(vec![
                     4_200_000_000,
                 ]))),
-                PathAttribute::new(AttributeValue::MpReach(MpReach {
+                PathAttribute::new(AttributeValue::from(MpReach {
                     family: Family::IPV4_UNICAST,
                     next_hop: MpNextHop::Ipv6 {
                         global: "2001:db8::1".parse().expect("address"),

@@ -347,8 +347,8 @@ pub fn update(p: Profile) -> BoxedStrategy<Update> {
     let optional: Vec<BoxedStrategy<Option<PathAttribute>>> = attribute_values(p)
         .into_iter()
         .chain([
-            mp_reach(p, 6).prop_map(AttributeValue::MpReach).boxed(),
-            mp_unreach(p, 6).prop_map(AttributeValue::MpUnreach).boxed(),
+            mp_reach(p, 6).prop_map(AttributeValue::from).boxed(),
+            mp_unreach(p, 6).prop_map(AttributeValue::from).boxed(),
         ])
         .map(|v| proptest::option::of(with_flags(v, p)).boxed())
         .collect();

@@ -568,7 +568,7 @@ impl Lab {
                 } else {
                     Ipv6Addr::new(0x2001, 0xdb8, 0x51, 0, 0, 0, 0, 0x11)
                 };
-                attrs.push(PathAttribute::new(AttributeValue::MpReach(MpReach {
+                attrs.push(PathAttribute::new(AttributeValue::from(MpReach {
                     family,
                     next_hop: MpNextHop::Ipv6 {
                         global,
@@ -590,7 +590,7 @@ impl Lab {
                 update
                     .attributes
                     .0
-                    .push(PathAttribute::new(AttributeValue::MpUnreach(MpUnreach {
+                    .push(PathAttribute::new(AttributeValue::from(MpUnreach {
                         family,
                         withdrawn: withdraw,
                         opaque_nlri: Default::default(),

@@ -28,7 +28,7 @@ fn rib_attributes(attrs: &RouteAttrs, family: Family) -> bgp_proto::PathAttribut
     if let Some(next_hop) = mp {
         wire.0.insert(
             0,
-            PathAttribute::new(AttributeValue::MpReach(MpReach {
+            PathAttribute::new(AttributeValue::from(MpReach {
                 family,
                 next_hop,
                 nlri: Vec::new(),

@@ -314,7 +314,7 @@ fn ipv6_over_mp_reach_with_link_local() {
         attributes: PathAttributes(vec![
             PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
             PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(vec![64513]))),
-            PathAttribute::new(AttributeValue::MpReach(MpReach {
+            PathAttribute::new(AttributeValue::from(MpReach {
                 family: Family::IPV6_UNICAST,
                 next_hop: nh.clone(),
                 nlri: vec![Nlri::new("fd00:10:244::40/122".parse().unwrap())],
@@ -367,7 +367,7 @@ pub(super) fn pod6_update(prefix: &str, nh: &str) -> Update {
         attributes: PathAttributes(vec![
             PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
             PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(vec![64513]))),
-            PathAttribute::new(AttributeValue::MpReach(MpReach {
+            PathAttribute::new(AttributeValue::from(MpReach {
                 family: Family::IPV6_UNICAST,
                 next_hop: MpNextHop::Ipv6 {
                     global: nh.parse().unwrap(),
