@@ -427,7 +427,9 @@ impl Daemon {
                 };
                 let addr = peer.neighbor.address;
                 if q.view == RibView::In {
-                    for ((family, prefix, path_id), a) in peer.adj_in.iter() {
+                    let id = peer_id.unwrap_or_default();
+                    for ((family, prefix, path_id), a) in self.rib.adj_rib_in(id) {
+                        let (family, prefix, path_id, a) = (&family, &prefix, &path_id, &a);
                         if family_ok(*family) && prefix_ok(prefix) {
                             let mut e = entry(prefix, *family, addr, *path_id, a);
                             e.class = self

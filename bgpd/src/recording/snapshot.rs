@@ -129,13 +129,13 @@ pub fn write(rib: &Rib, router_id: Ipv4Addr, dir: &Path) -> anyhow::Result<(Path
         }
     }
     let mut adj: BTreeMap<(Family, IpNet), Vec<DumpPath>> = BTreeMap::new();
-    for (id, peer) in &rib.peers {
-        for ((family, prefix, path_id), attrs) in peer.adj_in.iter() {
-            adj.entry((*family, *prefix)).or_default().push(DumpPath {
+    for id in rib.peers.keys() {
+        for ((family, prefix, path_id), attrs) in rib.adj_rib_in(*id) {
+            adj.entry((family, prefix)).or_default().push(DumpPath {
                 peer: *id,
-                path_id: *path_id,
+                path_id,
                 originated: now.as_secs() as u32,
-                attrs: attrs.clone(),
+                attrs,
             });
         }
     }

@@ -1,5 +1,10 @@
-//! One peer's Adj-RIB-In: the routes as received, before import policy, with a count per
-//! family kept up to date (max-prefix checks must not scan the table).
+//! One peer's Adj-RIB-In (RFC 4271 §3.2): the routes as received, before import policy.
+//!
+//! Accepted routes are not stored twice: their Loc-RIB path keeps the received attributes
+//! (`Path::raw` when the import policy changed them, else `Path::attrs`), so this table
+//! holds only what the import policy *rejected* (kept so that a policy change can accept it
+//! later) and the count of received routes per family, kept up to date for the max-prefix
+//! check (RFC 4486) without a scan. [`crate::rib::table::Rib::adj_rib_in`] lists everything.
 
 use super::route::SharedAttrs;
 use super::FastMap;
@@ -9,54 +14,64 @@ use ipnet::IpNet;
 /// (family, prefix, path id).
 pub type RouteKey = (Family, IpNet, u32);
 
-/// The routes a peer sent, before policy.
+/// The rejected routes of a peer and its received-route counts.
 #[derive(Debug, Default)]
 pub struct AdjRibIn {
-    routes: FastMap<RouteKey, SharedAttrs>,
+    rejected: FastMap<RouteKey, SharedAttrs>,
     counts: FastMap<Family, usize>,
 }
 
 impl AdjRibIn {
-    /// Stores a route, replacing the previous one with the same key.
-    pub fn insert(&mut self, key: RouteKey, attrs: SharedAttrs) {
-        if self.routes.insert(key, attrs).is_none() {
-            *self.counts.entry(key.0).or_default() += 1;
+    /// Stores a route the import policy rejected; returns whether it was already there.
+    pub fn reject(&mut self, key: RouteKey, attrs: SharedAttrs) -> bool {
+        self.rejected.insert(key, attrs).is_some()
+    }
+
+    /// Forgets a rejected route; returns whether it was there.
+    pub fn unreject(&mut self, key: &RouteKey) -> bool {
+        self.rejected.remove(key).is_some()
+    }
+
+    /// One more received route in `family`.
+    pub fn count_in(&mut self, family: Family) {
+        *self.counts.entry(family).or_default() += 1;
+    }
+
+    /// One received route fewer in `family`.
+    pub fn count_out(&mut self, family: Family) {
+        if let Some(c) = self.counts.get_mut(&family) {
+            *c = c.saturating_sub(1);
         }
     }
 
-    /// Removes a route.
-    pub fn remove(&mut self, key: &RouteKey) {
-        if self.routes.remove(key).is_some() {
-            if let Some(c) = self.counts.get_mut(&key.0) {
-                *c = c.saturating_sub(1);
-            }
-        }
+    /// Sets the counts (after a bulk change such as a session end).
+    pub fn set_counts(&mut self, counts: FastMap<Family, usize>) {
+        self.counts = counts;
     }
 
-    /// Removes everything.
-    pub fn clear(&mut self) {
-        self.routes.clear();
-        self.counts.clear();
+    /// Drops the rejected routes of the families `keep` refuses.
+    pub fn retain_families(&mut self, keep: impl Fn(Family) -> bool) {
+        self.rejected.retain(|k, _| keep(k.0));
     }
 
-    /// Routes of `family`.
+    /// Routes received in `family`.
     pub fn count(&self, family: Family) -> usize {
         self.counts.get(&family).copied().unwrap_or(0)
     }
 
-    /// All routes.
+    /// Routes received in every family.
     pub fn len(&self) -> usize {
-        self.routes.len()
+        self.counts.values().sum()
     }
 
-    /// Whether empty.
+    /// Whether nothing was received.
     pub fn is_empty(&self) -> bool {
-        self.routes.is_empty()
+        self.len() == 0
     }
 
-    /// Every route.
-    pub fn iter(&self) -> impl Iterator<Item = (&RouteKey, &SharedAttrs)> {
-        self.routes.iter()
+    /// The routes the import policy rejected.
+    pub fn rejected(&self) -> impl Iterator<Item = (&RouteKey, &SharedAttrs)> {
+        self.rejected.iter()
     }
 
     /// Route counts per family.

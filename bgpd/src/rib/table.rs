@@ -82,6 +82,9 @@ pub struct Path {
     pub local_id: u32,
     /// Attributes after import policy.
     pub attrs: SharedAttrs,
+    /// The attributes as received, when they differ from `attrs` (import policy changed
+    /// them, or long-lived graceful restart marked the path): the Adj-RIB-In entry.
+    pub raw: Option<SharedAttrs>,
     /// Class.
     pub class: Option<ClassId>,
     /// When it was received (seconds since the epoch).
@@ -116,7 +119,8 @@ pub struct PeerEntry {
     pub neighbor: Arc<Neighbor>,
     /// Present while Established.
     pub session: Option<Arc<SessionInfo>>,
-    /// Routes as received, before policy: (family, prefix, path id) → attributes.
+    /// Received-route counts and the routes the import policy rejected (accepted ones are
+    /// in the Loc-RIB, see [`Rib::adj_rib_in`]).
     pub adj_in: super::adj_rib_in::AdjRibIn,
     /// What was advertised in families with ADD-PATH (RFC 7911): (family, prefix) → [(path
     /// id, attributes)]. Other families: [`Destination::advertised`], see
@@ -358,19 +362,7 @@ impl Rib {
         };
         let kept = plan.kept();
         p.session = None;
-        if kept == FamilySet::EMPTY {
-            p.adj_in.clear();
-        } else {
-            let gone: Vec<_> = p
-                .adj_in
-                .iter()
-                .map(|(k, _)| *k)
-                .filter(|k| !kept.contains(k.0))
-                .collect();
-            for k in &gone {
-                p.adj_in.remove(k);
-            }
-        }
+        p.adj_in.retain_families(|f| kept.contains(f));
         for ((family, _), d) in self.loc.iter_mut() {
             if kept.contains(*family) {
                 for path in d.paths.iter_mut().filter(|x| x.peer == id) {
@@ -420,6 +412,10 @@ impl Rib {
             // Its attributes change: the next export pass must not skip it.
             d.exported_best = 0;
             if let Some(p) = d.paths.get_mut(i) {
+                // The Adj-RIB-In keeps the attributes as received.
+                if p.raw.is_none() {
+                    p.raw = Some(p.attrs.clone());
+                }
                 p.attrs = a;
                 p.llgr_stale = true;
                 dirty.push(key);
@@ -474,17 +470,22 @@ impl Rib {
             Some(p) => (p.neighbor.address, p.neighbor.peer_as),
             None => return dirty,
         };
-        // The Adj-RIB-In entries behind removed paths go too: a flushed stale route must not
-        // count towards max-prefix or come back at the next reload (RFC 4724 §4.2: deleted).
-        let mut gone_in = Vec::new();
+        // The Adj-RIB-In entries behind removed paths go too (they are the paths): a flushed
+        // stale route must not count towards max-prefix or come back at the next reload
+        // (RFC 4724 §4.2: deleted). The received counts are recomputed on the way.
+        let mut counts: FastMap<Family, usize> = FastMap::default();
         for (key, d) in self.loc.iter_mut() {
             let before = d.paths.len();
             let classes = &self.classes;
             let bus = self.events.as_ref();
             d.paths.retain(|p| {
-                let gone = p.peer == id && which(key.0, p);
-                if gone {
-                    gone_in.push((key.0, key.1, p.received_path_id));
+                if p.peer != id {
+                    return true;
+                }
+                let gone = which(key.0, p);
+                if !gone {
+                    *counts.entry(key.0).or_default() += 1;
+                } else {
                     prefix_log::log(
                         &PrefixEvent {
                             peer: addr,
@@ -507,9 +508,10 @@ impl Rib {
             }
         }
         if let Some(p) = self.peers.get_mut(&id) {
-            for k in &gone_in {
-                p.adj_in.remove(k);
+            for (k, _) in p.adj_in.rejected() {
+                *counts.entry(k.0).or_default() += 1;
             }
+            p.adj_in.set_counts(counts);
         }
         dirty
     }
@@ -542,12 +544,8 @@ impl Rib {
             withdrawn.extend(update.announced().map(|(f, n)| (f, *n)));
         }
         for (family, n) in withdrawn {
-            let path_id = n.path_id.unwrap_or(0);
-            if let Some(p) = self.peers.get_mut(&id) {
-                p.adj_in.remove(&(family, n.prefix, path_id));
-            }
             let reason = withdraw_reason.as_deref().unwrap_or_default();
-            self.remove_path(id, family, n.prefix, path_id, reason, &mut dirty);
+            self.forget_received(id, family, &n, reason, &mut dirty);
         }
 
         if withdraw_reason.is_none() {
@@ -573,12 +571,8 @@ impl Rib {
                     (Some(a), None) => self.intern(a),
                     (_, Some(reason)) => {
                         for n in nlri {
-                            let path_id = n.path_id.unwrap_or(0);
-                            if let Some(p) = self.peers.get_mut(&id) {
-                                p.adj_in.remove(&(family, n.prefix, path_id));
-                            }
                             self.log_rejected(id, &neighbor, family, &n, None, &reason);
-                            self.remove_path(id, family, n.prefix, path_id, &reason, &mut dirty);
+                            self.forget_received(id, family, &n, &reason, &mut dirty);
                         }
                         continue;
                     }
@@ -586,10 +580,6 @@ impl Rib {
                 };
                 let origin_as = raw.as_path().origin_as();
                 for n in nlri {
-                    let path_id = n.path_id.unwrap_or(0);
-                    if let Some(p) = self.peers.get_mut(&id) {
-                        p.adj_in.insert((family, n.prefix, path_id), raw.clone());
-                    }
                     let class = self.classes.classify(&n.prefix, origin_as);
                     self.import_one(
                         id,
@@ -725,13 +715,24 @@ impl Rib {
         if !verdict.accept {
             let reason = format!("import policy {}", verdict.decided_by);
             self.log_rejected(id, neighbor, family, &n, Some(&raw), &reason);
-            self.remove_path(id, family, n.prefix, path_id, &reason, dirty);
+            let had_path = self.remove_path(id, family, n.prefix, path_id, &reason, dirty);
+            if let Some(p) = self.peers.get_mut(&id) {
+                // Kept in the Adj-RIB-In: a policy change may accept it later.
+                let had_rejected = p.adj_in.reject((family, n.prefix, path_id), raw);
+                if !had_path && !had_rejected {
+                    p.adj_in.count_in(family);
+                }
+            }
             return;
         }
-        let attrs = if attrs == *raw {
-            raw
+        let was_rejected = self
+            .peers
+            .get_mut(&id)
+            .is_some_and(|p| p.adj_in.unreject(&(family, n.prefix, path_id)));
+        let (attrs, raw) = if attrs == *raw {
+            (raw, None)
         } else {
-            self.intern(attrs)
+            (self.intern(attrs), Some(raw))
         };
         let local_id = self.next_local_id;
         let dest = self.loc.entry((family, n.prefix)).or_default();
@@ -747,6 +748,7 @@ impl Rib {
                     dest.exported_best = 0;
                 }
                 p.attrs = attrs.clone();
+                p.raw = raw;
                 p.class = class;
                 p.stale = false;
                 p.llgr_stale = false;
@@ -757,11 +759,17 @@ impl Rib {
                 PrefixAction::ImplicitWithdraw
             }
             None => {
+                if !was_rejected {
+                    if let Some(p) = self.peers.get_mut(&id) {
+                        p.adj_in.count_in(family);
+                    }
+                }
                 dest.paths.push(Path {
                     peer: id,
                     received_path_id: path_id,
                     local_id,
                     attrs: attrs.clone(),
+                    raw,
                     class,
                     since: now(),
                     stale: false,
@@ -788,6 +796,26 @@ impl Rib {
         );
         if let Some(p) = self.peers.get_mut(&id) {
             p.summary.count(class_name.as_deref(), action);
+        }
+    }
+
+    /// A received route is gone (withdrawn, or ignored on receipt): out of the Loc-RIB and
+    /// of the Adj-RIB-In.
+    fn forget_received(
+        &mut self,
+        id: PeerId,
+        family: Family,
+        n: &Nlri,
+        reason: &str,
+        dirty: &mut Vec<(Family, IpNet)>,
+    ) {
+        let path_id = n.path_id.unwrap_or(0);
+        let removed = self.remove_path(id, family, n.prefix, path_id, reason, dirty);
+        if let Some(p) = self.peers.get_mut(&id) {
+            let was_rejected = p.adj_in.unreject(&(family, n.prefix, path_id));
+            if removed || was_rejected {
+                p.adj_in.count_out(family);
+            }
         }
     }
 
@@ -884,8 +912,7 @@ impl Rib {
             return outbox;
         };
         let neighbor = p.neighbor.clone();
-        let entries: Vec<((Family, IpNet, u32), SharedAttrs)> =
-            p.adj_in.iter().map(|(k, v)| (*k, v.clone())).collect();
+        let entries = self.adj_rib_in(id);
         let mut dirty = Vec::new();
         for ((family, prefix, path_id), raw) in entries {
             let class = self.classes.classify(&prefix, raw.as_path().origin_as());
@@ -899,6 +926,22 @@ impl Rib {
         dirty.dedup();
         self.export_to(&dirty, None, Pass::Changes, &mut outbox);
         outbox
+    }
+
+    /// A peer's Adj-RIB-In (RFC 4271 §3.2): every route it sent that is held, as received —
+    /// accepted ones from their Loc-RIB paths, rejected ones from the peer's table.
+    pub fn adj_rib_in(&self, id: PeerId) -> Vec<((Family, IpNet, u32), SharedAttrs)> {
+        let mut out = Vec::new();
+        for ((family, prefix), d) in &self.loc {
+            for p in d.paths.iter().filter(|p| p.peer == id) {
+                let received = p.raw.as_ref().unwrap_or(&p.attrs).clone();
+                out.push(((*family, *prefix, p.received_path_id), received));
+            }
+        }
+        if let Some(p) = self.peers.get(&id) {
+            out.extend(p.adj_in.rejected().map(|(k, v)| (*k, v.clone())));
+        }
+        out
     }
 
     /// Re-evaluates export to every peer for every destination (export policy changed).
