@@ -89,7 +89,7 @@ pub fn check(lab: &Lab) {
         }
     }
 
-    for ((family, prefix), d) in &lab.rib.loc {
+    for ((_, prefix), d) in &lab.rib.loc {
         assert!(
             !d.paths.is_empty(),
             "step {step}: empty destination {prefix} left in the Loc-RIB"
