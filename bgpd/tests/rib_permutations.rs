@@ -11,9 +11,6 @@ use bgp_proto::{
     PathAttribute, PathAttributes, SessionContext, Update,
 };
 use bgpd::config::load_str;
-use bgpd::policy::PolicySet;
-use bgpd::rib::classes::ClassTable;
-use bgpd::rib::export::LocalIdentity;
 use bgpd::rib::table::{Rib, SessionInfo};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -69,16 +66,7 @@ const PREFIXES: [&str; 6] = [
 
 fn rib() -> Rib {
     let cfg = load_str(CONF, "t.toml").unwrap();
-    let identity = LocalIdentity {
-        asn: cfg.global.asn,
-        router_id: cfg.global.router_id,
-        cluster_id: cfg.cluster_id,
-    };
-    let mut rib = Rib::new(
-        identity,
-        ClassTable::new(&cfg.classes),
-        PolicySet::from_config(&cfg),
-    );
+    let mut rib = Rib::for_config(&cfg);
     for (i, n) in cfg.neighbors.iter().enumerate() {
         rib.configure_peer(i as u32, n.clone());
     }

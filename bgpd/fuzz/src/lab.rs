@@ -13,9 +13,6 @@ use bgp_proto::{
     PathAttributes, RouteRefresh, SessionContext, Update,
 };
 use bgpd::config::{load_str, Config};
-use bgpd::policy::PolicySet;
-use bgpd::rib::classes::ClassTable;
-use bgpd::rib::export::LocalIdentity;
 use bgpd::rib::route::PeerId;
 use bgpd::rib::table::{Outbox, Rib, SessionInfo};
 use bgpd::session::driver::fsm_config;
@@ -157,16 +154,7 @@ impl Lab {
     /// A fresh RIB and three peers in Idle.
     pub fn new() -> Self {
         let cfg = config();
-        let identity = LocalIdentity {
-            asn: cfg.global.asn,
-            router_id: cfg.global.router_id,
-            cluster_id: cfg.cluster_id,
-        };
-        let mut rib = Rib::new(
-            identity,
-            ClassTable::new(&cfg.classes),
-            PolicySet::from_config(cfg),
-        );
+        let mut rib = Rib::for_config(cfg);
         let mut peers = Vec::new();
         for (i, n) in cfg.neighbors.iter().enumerate() {
             let id = i as PeerId;

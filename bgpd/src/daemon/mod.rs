@@ -16,7 +16,6 @@ use crate::config::{self, Config};
 use crate::policy::PolicySet;
 use crate::rib::classes::ClassTable;
 use crate::rib::deferral::SelectionDeferral;
-use crate::rib::export::LocalIdentity;
 use crate::rib::llgr::LlgrSession;
 use crate::rib::route::PeerId;
 use crate::rib::table::{Outbox, Rib};
@@ -89,6 +88,11 @@ pub struct Daemon {
     rib_tx: mpsc::UnboundedSender<RibEvent>,
     rib_rx: mpsc::UnboundedReceiver<RibEvent>,
     stale_deadlines: HashMap<PeerId, Instant>,
+    /// The peer task whose session is up, per peer ([`PeerTask::incarnation`]): events of a
+    /// replaced task are ignored.
+    ///
+    /// [`PeerTask::incarnation`]: crate::session::driver::PeerTask::incarnation
+    incarnations: HashMap<PeerId, u64>,
     /// Families that become LLGR-stale when the peer's GR timer expires (RFC 9494 §4.2).
     llgr_after_gr: HashMap<PeerId, Vec<(Family, Duration)>>,
     /// When each peer's LLGR-stale routes of a family are flushed (RFC 9494 §4.2).
@@ -102,22 +106,10 @@ pub struct Daemon {
     audit: crate::audit::DaemonAudit,
 }
 
-fn identity(c: &Config) -> LocalIdentity {
-    LocalIdentity {
-        asn: c.global.asn,
-        router_id: c.global.router_id,
-        cluster_id: c.cluster_id,
-    }
-}
-
 impl Daemon {
     /// A daemon for a checked configuration read from `config_path`.
     pub fn new(config: Config, config_path: PathBuf) -> Self {
-        let mut rib = Rib::new(
-            identity(&config),
-            ClassTable::new(&config.classes),
-            PolicySet::from_config(&config),
-        );
+        let mut rib = Rib::for_config(&config);
         let events = crate::events::bus();
         rib.events = Some(events.clone());
         let (rib_tx, rib_rx) = mpsc::unbounded_channel();
@@ -129,6 +121,7 @@ impl Daemon {
             rib_tx,
             rib_rx,
             stale_deadlines: HashMap::new(),
+            incarnations: HashMap::new(),
             llgr_after_gr: HashMap::new(),
             llgr_deadlines: HashMap::new(),
             deferral: None,
@@ -463,9 +456,11 @@ impl Daemon {
         match ev {
             RibEvent::Up {
                 peer,
+                incarnation,
                 session,
                 negotiated,
             } => {
+                self.incarnations.insert(peer, incarnation);
                 let had_stale = self.stale_deadlines.remove(&peer).is_some()
                     | self.llgr_after_gr.remove(&peer).is_some()
                     | self.llgr_deadlines.keys().any(|(p, _)| *p == peer);
@@ -492,9 +487,15 @@ impl Daemon {
             }
             RibEvent::Down {
                 peer,
+                incarnation,
                 graceful,
                 reason,
             } => {
+                if self.incarnations.get(&peer) != Some(&incarnation) {
+                    tracing::debug!(peer = %self.peer_name(peer), "session end of a replaced peer task ignored");
+                    return;
+                }
+                self.incarnations.remove(&peer);
                 self.directory.update(peer, |s| s.down(&reason));
                 if let Some(a) = self.directory.address(peer) {
                     crate::metrics::METRICS
@@ -520,9 +521,13 @@ impl Daemon {
             }
             RibEvent::Update {
                 peer,
+                incarnation,
                 update,
                 permit: _permit,
             } => {
+                if self.incarnations.get(&peer) != Some(&incarnation) {
+                    return;
+                }
                 self.directory.update(peer, |s| s.updates_received += 1);
                 if let Some(family) = update.end_of_rib() {
                     tracing::info!(peer = %self.peer_name(peer), %family, "End-of-RIB received");
@@ -538,7 +543,14 @@ impl Daemon {
                 let out = self.rib.apply_update(peer, &update);
                 self.deliver(out);
             }
-            RibEvent::RouteRefresh { peer, family } => {
+            RibEvent::RouteRefresh {
+                peer,
+                incarnation,
+                family,
+            } => {
+                if self.incarnations.get(&peer) != Some(&incarnation) {
+                    return;
+                }
                 let out = self.rib.refresh_out(peer, family);
                 self.deliver(out);
             }

@@ -110,12 +110,14 @@ impl PeerDirectory {
                     rib.clone(),
                     recorder.clone(),
                 );
+                let incarnation = task.incarnation();
                 match tokio::spawn(task.run()).await {
                     Ok(()) => break,
                     Err(e) if e.is_panic() => {
                         tracing::error!(peer = %neighbor.address, "peer task panicked: closing this session only; restarting it in 5 s");
                         let _ = rib.send(RibEvent::Down {
                             peer: id,
+                            incarnation,
                             graceful: false,
                             reason: "internal error (peer task panicked)".into(),
                         });

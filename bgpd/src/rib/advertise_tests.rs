@@ -3,12 +3,9 @@
 //! sent for a change that is not a best-path change, and the computed Adj-RIB-Out.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use super::classes::ClassTable;
-use super::export::LocalIdentity;
 use super::table::Rib;
 use super::table_tests::{sent, session};
 use crate::config::load_str;
-use crate::policy::PolicySet;
 use bgp_proto::{
     AsPath, AttributeValue, Family, Nlri, Origin, PathAttribute, PathAttributes, SessionContext,
     Update,
@@ -72,16 +69,7 @@ export_policy = ["no-default"]
 
 fn rib() -> Rib {
     let cfg = load_str(CONF, "t.toml").unwrap();
-    let identity = LocalIdentity {
-        asn: cfg.global.asn,
-        router_id: cfg.global.router_id,
-        cluster_id: cfg.cluster_id,
-    };
-    let mut rib = Rib::new(
-        identity,
-        ClassTable::new(&cfg.classes),
-        PolicySet::from_config(&cfg),
-    );
+    let mut rib = Rib::for_config(&cfg);
     for (i, n) in cfg.neighbors.iter().enumerate() {
         rib.configure_peer(i as u32, n.clone());
         rib.peer_up(i as u32, session(31 + i as u8, false, false));

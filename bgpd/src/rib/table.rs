@@ -228,6 +228,19 @@ impl Rib {
         }
     }
 
+    /// An empty RIB with the identity, classes and policies of `config` (no peers yet).
+    pub fn for_config(config: &crate::config::Config) -> Self {
+        Rib::new(
+            LocalIdentity {
+                asn: config.global.asn,
+                router_id: config.global.router_id,
+                cluster_id: config.cluster_id,
+            },
+            ClassTable::new(&config.classes),
+            PolicySet::from_config(config),
+        )
+    }
+
     /// Adds (or replaces the configuration of) a peer.
     pub fn configure_peer(&mut self, id: PeerId, neighbor: Neighbor) {
         match self.peers.get_mut(&id) {

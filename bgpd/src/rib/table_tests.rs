@@ -1,11 +1,8 @@
 //! Tests of the RIB as a whole: UPDATEs in, encoded UPDATEs out.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use super::classes::ClassTable;
-use super::export::LocalIdentity;
 use super::table::{Outbox, Rib, SessionInfo};
 use crate::config::{load_str, Config};
-use crate::policy::PolicySet;
 use bgp_proto::{
     AsPath, AttributeValue, Community, Family, FamilySet, Message, MpNextHop, MpReach, Nlri,
     Origin, PathAttribute, PathAttributes, SessionContext, Update,
@@ -65,16 +62,7 @@ export_policy = ["all"]
 
 pub(super) fn rib() -> (Rib, Config) {
     let cfg = load_str(CONF, "t.toml").unwrap();
-    let identity = LocalIdentity {
-        asn: cfg.global.asn,
-        router_id: cfg.global.router_id,
-        cluster_id: cfg.cluster_id,
-    };
-    let mut rib = Rib::new(
-        identity,
-        ClassTable::new(&cfg.classes),
-        PolicySet::from_config(&cfg),
-    );
+    let mut rib = Rib::for_config(&cfg);
     for (i, n) in cfg.neighbors.iter().enumerate() {
         rib.configure_peer(i as u32, n.clone());
     }
@@ -462,16 +450,7 @@ fn max_prefixes_asks_for_cease_6_1() {
         "role = \"route-server-client\"\nmax_prefixes = 1\nimport_policy = [\"no-default\"]",
     );
     let cfg = load_str(&text, "t.toml").unwrap();
-    let identity = LocalIdentity {
-        asn: 64512,
-        router_id: cfg.global.router_id,
-        cluster_id: cfg.cluster_id,
-    };
-    let mut rib = Rib::new(
-        identity,
-        ClassTable::new(&cfg.classes),
-        PolicySet::from_config(&cfg),
-    );
+    let mut rib = Rib::for_config(&cfg);
     rib.configure_peer(0, cfg.neighbors[0].clone());
     rib.peer_up(0, session(11, false, false));
     let out = rib.apply_update(

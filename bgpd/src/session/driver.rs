@@ -54,6 +54,8 @@ pub enum RibEvent {
     Up {
         /// The peer.
         peer: PeerId,
+        /// Which task of the peer sent it ([`PeerTask::incarnation`]).
+        incarnation: u64,
         /// What the RIB needs to know.
         session: SessionInfo,
         /// The negotiated parameters (for the API).
@@ -63,6 +65,8 @@ pub enum RibEvent {
     Down {
         /// The peer.
         peer: PeerId,
+        /// Which task of the peer sent it ([`PeerTask::incarnation`]).
+        incarnation: u64,
         /// Keep routes as stale.
         graceful: bool,
         /// Why, for the log and the API.
@@ -72,6 +76,8 @@ pub enum RibEvent {
     Update {
         /// The peer.
         peer: PeerId,
+        /// Which task of the peer sent it ([`PeerTask::incarnation`]).
+        incarnation: u64,
         /// The message.
         update: Box<Update>,
         /// Its place in the peer's backlog, freed when the RIB drops the event.
@@ -81,6 +87,8 @@ pub enum RibEvent {
     RouteRefresh {
         /// The peer.
         peer: PeerId,
+        /// Which task of the peer sent it ([`PeerTask::incarnation`]).
+        incarnation: u64,
         /// The family.
         family: Family,
     },
@@ -237,7 +245,13 @@ pub struct PeerTask {
     recorder: Option<crate::recording::RecorderHandle>,
     /// UPDATEs waiting for the RIB: reading pauses while it is full.
     backlog: std::sync::Arc<super::backlog::Backlog>,
+    /// This task's number among every peer task of the process.
+    incarnation: u64,
 }
+
+/// Numbers peer tasks: a neighbor restarted with new settings gets a new task while the old
+/// one may still be reporting its session's end.
+static NEXT_INCARNATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 fn timer_index(t: Timer) -> usize {
     Timer::ALL.iter().position(|x| *x == t).unwrap_or(0)
@@ -296,7 +310,15 @@ impl PeerTask {
             quiet_until: None,
             recorder,
             backlog: super::backlog::Backlog::new(super::backlog::DEFAULT_LIMIT),
+            incarnation: NEXT_INCARNATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
+    }
+
+    /// This task's number: the RIB task ignores what an older task of the same neighbor
+    /// reports after a newer one's session came up (a settings change restarts the task, and
+    /// the old task's "session down" can arrive after the new session's "up").
+    pub fn incarnation(&self) -> u64 {
+        self.incarnation
     }
 
     fn peer(&self) -> IpAddr {
@@ -774,6 +796,7 @@ impl PeerTask {
                 Output::Update(u) => {
                     let _ = self.rib.send(RibEvent::Update {
                         peer: self.id,
+                        incarnation: self.incarnation,
                         update: Box::new(u),
                         permit: self.backlog.permit(),
                     });
@@ -782,6 +805,7 @@ impl PeerTask {
                     if rr.subtype == bgp_proto::SUBTYPE_REQUEST {
                         let _ = self.rib.send(RibEvent::RouteRefresh {
                             peer: self.id,
+                            incarnation: self.incarnation,
                             family: rr.family,
                         });
                     }
@@ -850,6 +874,7 @@ impl PeerTask {
         };
         let _ = self.rib.send(RibEvent::Up {
             peer: self.id,
+            incarnation: self.incarnation,
             session,
             negotiated: neg,
         });
@@ -869,6 +894,7 @@ impl PeerTask {
             !std::mem::take(&mut self.flush_on_down) && reason.keeps_routes_for_graceful_restart();
         let _ = self.rib.send(RibEvent::Down {
             peer: self.id,
+            incarnation: self.incarnation,
             graceful,
             reason: reason.to_string(),
         });
