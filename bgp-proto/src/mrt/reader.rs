@@ -205,17 +205,7 @@ impl<R: Read> MrtReader<R> {
     #[inline]
     fn read_record(&mut self) -> (Option<Result<MrtRecord, MrtError>>, bool) {
         let file_offset = self.offset;
-        let stop = |reason, header| {
-            let error = DecodeError::new(ErrorKind::Mrt { reason }, 0);
-            (
-                Some(Err(MrtError::Record {
-                    file_offset,
-                    header,
-                    error,
-                })),
-                true,
-            )
-        };
+        let stop = |reason, header| stop_at(file_offset, reason, header);
         if let Source::Memory { data, pos } = &mut self.source {
             return read_memory_record(data, pos, &mut self.offset, self.max_record_len);
         }
@@ -254,6 +244,23 @@ impl<R: Read> MrtReader<R> {
     }
 }
 
+/// The outcome of a record that ends the stream: `reason` at `file_offset`.
+fn stop_at(
+    file_offset: u64,
+    reason: &'static str,
+    header: Option<MrtHeader>,
+) -> (Option<Result<MrtRecord, MrtError>>, bool) {
+    let error = DecodeError::new(ErrorKind::Mrt { reason }, 0);
+    (
+        Some(Err(MrtError::Record {
+            file_offset,
+            header,
+            error,
+        })),
+        true,
+    )
+}
+
 /// [`MrtReader::read_record`] for input in memory: the record is a view of `data` at `pos`,
 /// found without copying; the outcomes (and errors) are those of the streaming path.
 #[inline]
@@ -265,17 +272,7 @@ fn read_memory_record(
 ) -> (Option<Result<MrtRecord, MrtError>>, bool) {
     let file_offset = *offset;
     let start = *pos;
-    let stop = |reason, header| {
-        let error = DecodeError::new(ErrorKind::Mrt { reason }, 0);
-        (
-            Some(Err(MrtError::Record {
-                file_offset,
-                header,
-                error,
-            })),
-            true,
-        )
-    };
+    let stop = |reason, header| stop_at(file_offset, reason, header);
     let rest = data.get(start..).unwrap_or_default();
     if rest.is_empty() {
         return (None, true);

@@ -43,12 +43,12 @@ pub enum Pass {
 /// What decides the attributes a peer is sent, apart from split horizon and the AS-loop
 /// check: peers with equal signatures share export results.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Signature {
+struct Signature<'a> {
     ibgp: bool,
     role: Role,
     next_hop_self: bool,
     local_address: Option<IpAddr>,
-    export_policy: Vec<String>,
+    export_policy: &'a [String],
     default_export: DefaultAction,
     /// Only when the export policy matches on neighbor addresses.
     neighbor: Option<IpAddr>,
@@ -221,7 +221,6 @@ impl Rib {
     }
 
     fn receivers(&mut self, only: Option<PeerId>) -> Vec<Receiver> {
-        let mut signatures: FastMap<Signature, u32> = FastMap::default();
         let mut ids: Vec<PeerId> = match only {
             Some(id) => vec![id],
             None => self
@@ -241,18 +240,6 @@ impl Rib {
                 continue;
             };
             let tn = p.neighbor.clone();
-            let by_neighbor = self.policies.depends_on_neighbor(&tn.export_policy);
-            let sig = Signature {
-                ibgp: tn.ibgp,
-                role: tn.role,
-                next_hop_self: tn.next_hop_self,
-                local_address: session.local_address,
-                export_policy: tn.export_policy.clone(),
-                default_export: tn.default_export,
-                neighbor: by_neighbor.then_some(tn.address),
-            };
-            let n = signatures.len() as u32;
-            let signature = *signatures.entry(sig).or_insert(n);
             out.push(Receiver {
                 id,
                 target: Target {
@@ -268,11 +255,35 @@ impl Rib {
                 adj_out: std::mem::take(&mut p.adj_out),
                 neighbor: tn,
                 session,
-                signature,
+                signature: 0,
                 count_delta: FastMap::default(),
                 announce: FastMap::default(),
                 withdraw: FastMap::default(),
             });
+        }
+        // Alike peers share export results: number the distinct signatures (borrowing the
+        // neighbors' policy names, nothing is copied per pass).
+        let mut signatures: FastMap<Signature<'_>, u32> = FastMap::default();
+        let numbers: Vec<u32> = out
+            .iter()
+            .map(|r| {
+                let tn = &r.neighbor;
+                let by_neighbor = self.policies.depends_on_neighbor(&tn.export_policy);
+                let sig = Signature {
+                    ibgp: tn.ibgp,
+                    role: tn.role,
+                    next_hop_self: tn.next_hop_self,
+                    local_address: r.target.local_address,
+                    export_policy: &tn.export_policy,
+                    default_export: tn.default_export,
+                    neighbor: by_neighbor.then_some(tn.address),
+                };
+                let n = signatures.len() as u32;
+                *signatures.entry(sig).or_insert(n)
+            })
+            .collect();
+        for (r, n) in out.iter_mut().zip(numbers) {
+            r.signature = n;
         }
         out
     }
