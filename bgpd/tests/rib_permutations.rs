@@ -181,7 +181,7 @@ fn loc_rib(rib: &Rib) -> BTreeMap<String, (Vec<String>, Option<String>)> {
                     )
                 })
                 .collect();
-            let best = d.best.map(|b| paths[b].clone());
+            let best = d.best().map(|b| paths[b].clone());
             paths.sort();
             (format!("{f:?} {p}"), (paths, best))
         })

@@ -94,7 +94,7 @@ pub fn check(lab: &Lab) {
             !d.paths.is_empty(),
             "step {step}: empty destination {prefix} left in the Loc-RIB"
         );
-        let Some(best) = d.best else {
+        let Some(best) = d.best() else {
             panic!(
                 "step {step}: {prefix} has {} paths and no best",
                 d.paths.len()

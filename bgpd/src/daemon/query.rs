@@ -412,7 +412,7 @@ impl Daemon {
                             continue;
                         };
                         let mut e = entry(prefix, *family, addr, p.received_path_id, &p.attrs);
-                        e.best = d.best == Some(i);
+                        e.best = d.best() == Some(i);
                         e.class = class;
                         e.age_seconds = Some(now.saturating_sub(u64::from(p.since)));
                         e.stale = p.stale;

@@ -322,8 +322,8 @@ impl Rib {
         for key in keys {
             let (family, prefix) = *key;
             flips.clear();
-            let dest: Option<&Destination> = loc.get(key).map(|d| &**d);
-            let best = dest.and_then(|d| d.best.and_then(|b| d.paths.get(b)));
+            let dest: Option<&Destination> = loc.get(key);
+            let best = dest.and_then(Destination::best_path);
             let unchanged =
                 pass == Pass::Changes && dest.is_some_and(|d| same_best(d.exported_best, best));
             for (ri, r) in receivers.iter_mut().enumerate() {
@@ -461,10 +461,7 @@ impl Rib {
     /// the per-peer full passes that end a selection deferral).
     pub(super) fn mark_all_exported(&mut self) {
         for d in self.loc.values_mut() {
-            d.exported_best = d
-                .best
-                .and_then(|b| d.paths.get(b))
-                .map_or(0, |p| p.local_id);
+            d.exported_best = d.best_path().map_or(0, |p| p.local_id);
         }
     }
 
@@ -510,7 +507,7 @@ impl Rib {
             if !d.advertised.contains(id) {
                 continue;
             }
-            let Some(best) = d.best.and_then(|b| d.paths.get(b)) else {
+            let Some(best) = d.best_path() else {
                 continue;
             };
             let view = ExportView {

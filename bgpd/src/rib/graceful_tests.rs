@@ -112,7 +112,7 @@ fn llgr_without_gr_is_immediate_least_preferred_and_refreshed() {
     rib.apply_update(3, &other);
     let key = (V4, "10.244.1.0/26".parse().unwrap());
     let d = &rib.loc[&key];
-    assert_eq!(d.paths[d.best.unwrap()].peer, 3);
+    assert_eq!(d.paths[d.best().unwrap()].peer, 3);
 
     // The node returns and re-announces: no longer stale, best again.
     rib.peer_up(0, s);
@@ -121,7 +121,7 @@ fn llgr_without_gr_is_immediate_least_preferred_and_refreshed() {
     let p = d.paths.iter().find(|p| p.peer == 0).unwrap();
     assert!(!p.stale && !p.llgr_stale);
     assert!(!p.attrs.communities().contains(&Community::LLGR_STALE));
-    assert_eq!(d.paths[d.best.unwrap()].peer, 0);
+    assert_eq!(d.paths[d.best().unwrap()].peer, 0);
 }
 
 /// RFC 4724 §4.1: while deferring nothing is sent, not even End-of-RIB; at the end every
@@ -138,7 +138,7 @@ fn deferral_holds_everything_back_then_sends_table_and_end_of_rib() {
         "nothing while deferring"
     );
     let key = (V4, "10.244.1.0/26".parse().unwrap());
-    assert_eq!(rib.loc[&key].best, Some(0));
+    assert_eq!(rib.loc[&key].best(), Some(0));
 
     let out = rib.end_deferral();
     let to_spk = sent(&out, 3, &SessionContext::default());

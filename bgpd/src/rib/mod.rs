@@ -12,6 +12,7 @@ pub mod export;
 #[cfg(test)]
 mod graceful_tests;
 pub mod llgr;
+pub mod loc_rib;
 pub mod peer_set;
 pub mod prefix_log;
 pub mod route;

@@ -9,6 +9,7 @@ use super::best_path::{self, Candidate};
 use super::classes::{ClassId, ClassTable};
 use super::export::LocalIdentity;
 use super::llgr::{carries_llgr_stale, llgr_stale_attrs, LlgrSession, StalePlan};
+use super::loc_rib::LocRib;
 use super::peer_set::PeerSet;
 use super::prefix_log::{self, PrefixAction, PrefixEvent, PrefixSummary};
 use super::route::{NextHop, PeerId, RouteAttrs, SharedAttrs};
@@ -101,8 +102,8 @@ pub struct Path {
 pub struct Destination {
     /// The accepted paths (one, inline, in the common case).
     pub paths: SmallVec<[Path; 1]>,
-    /// Index of the best path.
-    pub best: Option<usize>,
+    /// Index of the best path plus one (4 bytes; see [`Destination::best`]).
+    best: Option<std::num::NonZeroU32>,
     /// The peers without ADD-PATH for the family that were sent this destination (its best
     /// path, as exported to them) and not a withdrawal since: their Adj-RIB-Out entry.
     pub advertised: PeerSet,
@@ -110,6 +111,25 @@ pub struct Destination {
     /// attributes changed since); while it is the best path's id, a re-selection has nothing
     /// to send to peers without ADD-PATH.
     pub exported_best: u32,
+}
+
+impl Destination {
+    /// Index of the best path in `paths`.
+    pub fn best(&self) -> Option<usize> {
+        self.best.map(|b| b.get() as usize - 1)
+    }
+
+    /// The best path.
+    pub fn best_path(&self) -> Option<&Path> {
+        self.best().and_then(|b| self.paths.get(b))
+    }
+
+    /// Marks the best path by its index in `paths`.
+    pub fn set_best(&mut self, best: Option<usize>) {
+        self.best = best
+            .and_then(|b| u32::try_from(b + 1).ok())
+            .and_then(std::num::NonZeroU32::new);
+    }
 }
 
 /// A peer as the RIB sees it.
@@ -174,9 +194,8 @@ pub struct Rib {
     pub policies: PolicySet,
     /// Peers by id.
     pub peers: FastMap<PeerId, PeerEntry>,
-    /// The Loc-RIB.
-    /// Boxed: the table's slots stay small (32 bytes), so growing it moves and zeroes little.
-    pub loc: FastMap<(Family, IpNet), Box<Destination>>,
+    /// The Loc-RIB (see [`LocRib`] for its layout).
+    pub loc: LocRib,
     pub(super) interned: FastSet<SharedAttrs>,
     next_local_id: u32,
     /// The live event stream, if the daemon has one.
@@ -220,7 +239,7 @@ impl Rib {
             classes,
             policies,
             peers: FastMap::default(),
-            loc: FastMap::default(),
+            loc: LocRib::new(),
             interned: FastSet::default(),
             next_local_id: 1,
             events: None,
@@ -748,7 +767,7 @@ impl Rib {
             (self.intern(attrs), Some(raw))
         };
         let local_id = self.next_local_id;
-        let dest = self.loc.entry((family, n.prefix)).or_default();
+        let dest = self.loc.entry_or_default((family, n.prefix));
         let action = match dest
             .paths
             .iter_mut()
@@ -895,7 +914,7 @@ impl Rib {
                 None => None,
             };
             if let Some(d) = self.loc.get_mut(key) {
-                d.best = best;
+                d.set_best(best);
             }
         }
     }
