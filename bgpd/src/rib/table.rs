@@ -132,6 +132,16 @@ impl Destination {
     }
 }
 
+/// What import policy made of one received route.
+#[derive(Debug, Clone)]
+enum Imported {
+    /// Accepted with these attributes (interned; the received set itself when policy changed
+    /// nothing).
+    Accept(SharedAttrs),
+    /// Rejected; the reason names the deciding statement.
+    Reject(Arc<str>),
+}
+
 /// A peer as the RIB sees it.
 #[derive(Debug)]
 pub struct PeerEntry {
@@ -586,6 +596,8 @@ impl Rib {
                 .into_iter()
                 .chain([IpAddr::V4(self.identity.router_id)])
                 .collect();
+            let per_prefix_policy = self.policies.depends_on_prefix(&neighbor.import_policy);
+            let since = now();
             let mut families: Vec<Family> = update.announced().map(|(f, _)| f).collect();
             families.dedup();
             for family in families {
@@ -611,16 +623,32 @@ impl Rib {
                     (None, None) => continue,
                 };
                 let origin_as = raw.as_path().origin_as();
+                // Import policy runs once per class for the whole UPDATE unless a statement
+                // matches on the prefix: every other fact it looks at is the same for all of
+                // the UPDATE's NLRI.
+                let mut memo: SmallVec<[(Option<ClassId>, Imported); 2]> = SmallVec::new();
                 for n in nlri {
                     let class = self.classes.classify(&n.prefix, origin_as);
-                    self.import_one(
+                    let imported = match memo.iter().find(|(c, _)| *c == class) {
+                        Some((_, done)) => done.clone(),
+                        None => {
+                            let done = self
+                                .import_policy(&neighbor, &session, family, &n.prefix, class, &raw);
+                            if !per_prefix_policy {
+                                memo.push((class, done.clone()));
+                            }
+                            done
+                        }
+                    };
+                    self.store_imported(
                         id,
                         &neighbor,
-                        &session,
                         family,
                         n,
                         raw.clone(),
                         class,
+                        imported,
+                        since,
                         &mut dirty,
                     );
                 }
@@ -728,44 +756,91 @@ impl Rib {
         class: Option<ClassId>,
         dirty: &mut Vec<(Family, IpNet)>,
     ) {
-        let path_id = n.path_id.unwrap_or(0);
-        let class_name = self.classes.name(class).map(str::to_string);
-        let mut attrs = (*raw).clone();
+        let imported = self.import_policy(neighbor, session, family, &n.prefix, class, &raw);
+        self.store_imported(id, neighbor, family, n, raw, class, imported, now(), dirty);
+    }
+
+    /// Runs import policy on one received route (RFC 4271 §9.1.1: the degree of preference
+    /// and any attribute changes come from local policy).
+    fn import_policy(
+        &mut self,
+        neighbor: &Neighbor,
+        session: &SessionInfo,
+        family: Family,
+        prefix: &IpNet,
+        class: Option<ClassId>,
+        raw: &SharedAttrs,
+    ) -> Imported {
+        if neighbor.import_policy.is_empty() {
+            // No statement can match or change anything: the default decides.
+            return match neighbor.default_import {
+                crate::config::DefaultAction::Accept => Imported::Accept(raw.clone()),
+                crate::config::DefaultAction::Reject => {
+                    Imported::Reject("import policy default".into())
+                }
+            };
+        }
+        let mut attrs = (**raw).clone();
         let verdict = self.policies.evaluate(
             &neighbor.import_policy,
             neighbor.default_import,
             &RouteFacts {
-                prefix: &n.prefix,
+                prefix,
                 family,
                 neighbor: neighbor.address,
-                class: class_name.as_deref(),
+                class: self.classes.name(class),
                 local_address: session.local_address,
                 prepend_as: neighbor.peer_as,
             },
             &mut attrs,
         );
         if !verdict.accept {
-            let reason = format!("import policy {}", verdict.decided_by);
-            self.log_rejected(id, neighbor, family, &n, Some(&raw), &reason);
-            let had_path = self.remove_path(id, family, n.prefix, path_id, &reason, dirty);
-            if let Some(p) = self.peers.get_mut(&id) {
-                // Kept in the Adj-RIB-In: a policy change may accept it later.
-                let had_rejected = p.adj_in.reject((family, n.prefix, path_id), raw);
-                if !had_path && !had_rejected {
-                    p.adj_in.count_in(family);
-                }
-            }
-            return;
+            return Imported::Reject(format!("import policy {}", verdict.decided_by).into());
         }
+        if attrs == **raw {
+            Imported::Accept(raw.clone())
+        } else {
+            Imported::Accept(self.intern(attrs))
+        }
+    }
+
+    /// Stores a received route as import policy left it: into the Loc-RIB when accepted
+    /// (with the received attributes kept beside when policy changed them), into the peer's
+    /// table of rejected routes otherwise.
+    #[allow(clippy::too_many_arguments)]
+    fn store_imported(
+        &mut self,
+        id: PeerId,
+        neighbor: &Neighbor,
+        family: Family,
+        n: Nlri,
+        raw: SharedAttrs,
+        class: Option<ClassId>,
+        imported: Imported,
+        since: u32,
+        dirty: &mut Vec<(Family, IpNet)>,
+    ) {
+        let path_id = n.path_id.unwrap_or(0);
+        let attrs = match imported {
+            Imported::Accept(attrs) => attrs,
+            Imported::Reject(reason) => {
+                self.log_rejected(id, neighbor, family, &n, Some(&raw), &reason);
+                let had_path = self.remove_path(id, family, n.prefix, path_id, &reason, dirty);
+                if let Some(p) = self.peers.get_mut(&id) {
+                    // Kept in the Adj-RIB-In: a policy change may accept it later.
+                    let had_rejected = p.adj_in.reject((family, n.prefix, path_id), raw);
+                    if !had_path && !had_rejected {
+                        p.adj_in.count_in(family);
+                    }
+                }
+                return;
+            }
+        };
         let was_rejected = self
             .peers
             .get_mut(&id)
             .is_some_and(|p| p.adj_in.unreject(&(family, n.prefix, path_id)));
-        let (attrs, raw) = if attrs == *raw {
-            (raw, None)
-        } else {
-            (self.intern(attrs), Some(raw))
-        };
+        let raw = (!Arc::ptr_eq(&attrs, &raw)).then_some(raw);
         let local_id = self.next_local_id;
         let dest = self.loc.entry_or_default((family, n.prefix));
         let action = match dest
@@ -787,7 +862,7 @@ impl Rib {
                 if same {
                     return;
                 }
-                p.since = now();
+                p.since = since;
                 PrefixAction::ImplicitWithdraw
             }
             None => {
@@ -803,7 +878,7 @@ impl Rib {
                     attrs: attrs.clone(),
                     raw,
                     class,
-                    since: now(),
+                    since,
                     stale: false,
                     llgr_stale: false,
                 });
@@ -819,7 +894,7 @@ impl Rib {
                 family,
                 prefix: n.prefix,
                 path_id,
-                class: class_name.as_deref(),
+                class: self.classes.name(class),
                 action,
                 reason: None,
                 attrs: Some(&attrs),
@@ -827,7 +902,7 @@ impl Rib {
             self.events.as_ref(),
         );
         if let Some(p) = self.peers.get_mut(&id) {
-            p.summary.count(class_name.as_deref(), action);
+            p.summary.count(self.classes.name(class), action);
         }
     }
 
