@@ -12,6 +12,7 @@ use ipnet::IpNet;
 use regex::Regex;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// Turns an AS-path pattern into a regular expression over the path written as
 /// space-separated numbers; `_` matches start, end or a space (Cisco/GoBGP convention).
@@ -26,7 +27,8 @@ pub struct Verdict {
     /// Accepted or not.
     pub accept: bool,
     /// Which policy and statement decided (`policy/statement`), or `default`.
-    pub decided_by: String,
+    /// Shared text made when the policies were compiled: a verdict costs no allocation.
+    pub decided_by: Arc<str>,
 }
 
 /// The facts about a route that policies may look at.
@@ -53,12 +55,32 @@ pub struct PolicySet {
     prefix_sets: BTreeMap<String, Vec<crate::config::PrefixMatch>>,
     as_path_sets: BTreeMap<String, Vec<Regex>>,
     community_sets: BTreeMap<String, (Vec<Community>, Vec<LargeCommunity>)>,
+    /// `policy/statement` of every statement (by policy name, in statement order).
+    labels: BTreeMap<String, Vec<Arc<str>>>,
 }
+
+/// The verdict's label when no statement decided.
+static DEFAULT_LABEL: std::sync::LazyLock<Arc<str>> =
+    std::sync::LazyLock::new(|| Arc::from("default"));
 
 impl PolicySet {
     /// Compiles the policies of a checked config.
     pub fn from_config(config: &Config) -> Self {
+        let labels = config
+            .policies
+            .iter()
+            .map(|(name, p)| {
+                let labels = p
+                    .statements
+                    .iter()
+                    .enumerate()
+                    .map(|(i, st)| statement_label(name, i, &st.name))
+                    .collect();
+                (name.clone(), labels)
+            })
+            .collect();
         PolicySet {
+            labels,
             policies: config.policies.clone(),
             prefix_sets: config
                 .prefix_sets
@@ -135,12 +157,11 @@ impl PolicySet {
                 apply(&st.set, facts, attrs);
                 path_text = None;
                 let decided_by = || {
-                    let st_name = if st.name.is_empty() {
-                        format!("#{}", i + 1)
-                    } else {
-                        st.name.clone()
-                    };
-                    format!("{name}/{st_name}")
+                    self.labels
+                        .get(name)
+                        .and_then(|l| l.get(i))
+                        .cloned()
+                        .unwrap_or_else(|| statement_label(name, i, &st.name))
                 };
                 match st.action {
                     StatementAction::Accept => {
@@ -161,7 +182,7 @@ impl PolicySet {
         }
         Verdict {
             accept: default == DefaultAction::Accept,
-            decided_by: "default".to_string(),
+            decided_by: DEFAULT_LABEL.clone(),
         }
     }
 
@@ -221,6 +242,15 @@ impl PolicySet {
             }
         }
         true
+    }
+}
+
+/// How a verdict names its statement: `policy/name`, or `policy/#N` (from 1) when unnamed.
+fn statement_label(policy: &str, i: usize, name: &str) -> Arc<str> {
+    if name.is_empty() {
+        format!("{policy}/#{}", i + 1).into()
+    } else {
+        format!("{policy}/{name}").into()
     }
 }
 
@@ -375,7 +405,7 @@ action = "accept"
         };
         let mut a = attrs(vec![64514], vec![Community::new(64513, 100)]);
         let v = set.evaluate(&chain, DefaultAction::Reject, &facts2, &mut a);
-        assert_eq!(v.decided_by, "import/tagged");
+        assert_eq!(&*v.decided_by, "import/tagged");
         assert_eq!(a.med(), Some(5));
         assert_eq!(a.as_path().to_string(), "64513 64513 64514");
 

@@ -85,9 +85,17 @@ pub(super) struct ExportView<'a> {
 }
 
 /// Export with interning and the per-pass memo.
+///
+/// An exported set that equals a set the RIB already holds is that set. Otherwise it is
+/// shared only within the pass (`pass_interned`) and freed with it, unless an ADD-PATH
+/// receiver stores it in its Adj-RIB-Out: then it joins the RIB's set. (Kept in the RIB's set,
+/// a route server's exports — received sets minus ORIGINATOR_ID and CLUSTER_LIST, say —
+/// doubled the attribute memory of a full table until the next garbage collection, and
+/// left it fragmented after.)
 struct Exporter<'a> {
     view: ExportView<'a>,
     interned: &'a mut FastSet<SharedAttrs>,
+    pass_interned: FastSet<SharedAttrs>,
     memo: FastMap<MemoKey, Option<SharedAttrs>>,
 }
 
@@ -162,6 +170,26 @@ impl Exporter<'_> {
         path: &Path,
         family: Family,
         prefix: IpNet,
+        keep: bool,
+    ) -> Option<SharedAttrs> {
+        let out = self.exported_in_pass(r, path, family, prefix)?;
+        if !keep {
+            return Some(out);
+        }
+        // Stored beyond the pass (ADD-PATH Adj-RIB-Out): share it with the RIB's set.
+        if let Some(a) = self.interned.get(&*out) {
+            return Some(a.clone());
+        }
+        self.interned.insert(out.clone());
+        Some(out)
+    }
+
+    fn exported_in_pass(
+        &mut self,
+        r: &Receiver,
+        path: &Path,
+        family: Family,
+        prefix: IpNet,
     ) -> Option<SharedAttrs> {
         if !passes_peer_checks(path, &r.target) {
             return None;
@@ -178,8 +206,13 @@ impl Exporter<'_> {
                 return v.clone();
             }
         }
-        let out = export_attrs(&self.view, path, (family, prefix), &r.target, &r.neighbor)
-            .map(|a| intern_in(self.interned, a));
+        let out =
+            export_attrs(&self.view, path, (family, prefix), &r.target, &r.neighbor).map(|a| {
+                match self.interned.get(&a) {
+                    Some(held) => held.clone(),
+                    None => intern_in(&mut self.pass_interned, a),
+                }
+            });
         if r.memoize {
             self.memo.insert(key, out.clone());
         }
@@ -315,6 +348,7 @@ impl Rib {
                 classes,
             },
             interned,
+            pass_interned: FastSet::default(),
             memo: FastMap::default(),
         };
         // Bitmap changes for the current destination: (receiver index, now advertised).
@@ -338,7 +372,7 @@ impl Rib {
                         if !llgr_ok(path, r.llgr) {
                             continue;
                         }
-                        if let Some(a) = ex.exported(r, path, family, prefix) {
+                        if let Some(a) = ex.exported(r, path, family, prefix, true) {
                             desired.push((path.local_id, a));
                         }
                     }
@@ -377,7 +411,7 @@ impl Rib {
                 let had = dest.is_some_and(|d| d.advertised.contains(r.id));
                 let desired = best
                     .filter(|p| llgr_ok(p, r.llgr))
-                    .and_then(|p| ex.exported(r, p, family, prefix));
+                    .and_then(|p| ex.exported(r, p, family, prefix, false));
                 match desired {
                     Some(a) => {
                         r.announce

@@ -121,6 +121,9 @@ impl LocRib {
         let i = match found {
             Some(i) => i,
             None => {
+                if self.index.len() == self.index.capacity() {
+                    self.grow_index();
+                }
                 let i = self.allocate(Slot {
                     key,
                     dest: Destination::default(),
@@ -133,6 +136,23 @@ impl LocRib {
             }
         };
         &mut Self::slot_mut(&mut self.chunks, i).dest
+    }
+
+    /// Doubles the index by walking the slab in order. Left to hashbrown, growing would
+    /// rehash every entry through its slot, one cache miss each in slot-number order
+    /// scattered by the old table; in slab order the keys are read as one stream.
+    fn grow_index(&mut self) {
+        let mut index = HashTable::with_capacity((self.index.capacity() + 1).max(CHUNK));
+        let (chunks, hasher) = (&self.chunks, &self.hasher);
+        for (i, slot) in chunks.iter().flat_map(|c| c.iter()).enumerate() {
+            if let Some(slot) = slot {
+                let i = u32::try_from(i).expect("fewer than 2^32 destinations");
+                index.insert_unique(hash_key(hasher, &slot.key), i, |&j| {
+                    hash_key(hasher, &Self::slot(chunks, j).key)
+                });
+            }
+        }
+        self.index = index;
     }
 
     /// Puts a slot in a free place: a freed one, else the next never used one (in a new
@@ -181,6 +201,13 @@ impl LocRib {
             self.free.push(i);
         }
         Some(slot.dest)
+    }
+
+    /// Bytes held: the slab (with its free list) and the index.
+    pub fn memory(&self) -> (usize, usize) {
+        let slab = self.chunks.len() * CHUNK * std::mem::size_of::<Option<Slot>>()
+            + self.free.capacity() * std::mem::size_of::<u32>();
+        (slab, self.index.allocation_size())
     }
 
     /// Every destination with its key.

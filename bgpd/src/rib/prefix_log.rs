@@ -179,16 +179,24 @@ pub fn log(e: &PrefixEvent<'_>, bus: Option<&crate::events::EventBus>) {
 /// Per-peer counts per class and action since the last summary line.
 #[derive(Debug, Clone, Default)]
 pub struct PrefixSummary {
-    counts: BTreeMap<(String, PrefixAction), u64>,
+    /// (class, action, count), unordered; classes are few.
+    counts: Vec<(String, PrefixAction, u64)>,
 }
 
 impl PrefixSummary {
     /// Counts one event.
     pub fn count(&mut self, class: Option<&str>, action: PrefixAction) {
-        *self
+        let class = class.unwrap_or("other");
+        // Called for every prefix: a scan of the few (class, action) pairs, allocating only
+        // the first time a pair is seen.
+        match self
             .counts
-            .entry((class.unwrap_or("other").to_string(), action))
-            .or_default() += 1;
+            .iter_mut()
+            .find(|(c, a, _)| c == class && *a == action)
+        {
+            Some((_, _, n)) => *n += 1,
+            None => self.counts.push((class.to_string(), action, 1)),
+        }
     }
 
     /// The summary text (`announce pod=3 loadbalancer=1 other=1200; withdraw pod=1`) and
@@ -198,7 +206,9 @@ impl PrefixSummary {
             return None;
         }
         let mut by_action: BTreeMap<PrefixAction, Vec<String>> = BTreeMap::new();
-        for ((class, action), n) in std::mem::take(&mut self.counts) {
+        let mut counts = std::mem::take(&mut self.counts);
+        counts.sort_unstable_by(|x, y| (&x.0, x.1).cmp(&(&y.0, y.1)));
+        for (class, action, n) in counts {
             by_action
                 .entry(action)
                 .or_default()

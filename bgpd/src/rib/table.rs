@@ -302,6 +302,11 @@ impl Rib {
         intern_in(&mut self.interned, attrs)
     }
 
+    /// Number of distinct attribute sets held.
+    pub fn interned_count(&self) -> usize {
+        self.interned.len()
+    }
+
     /// Drops attribute sets nothing refers to any more.
     pub fn collect_garbage(&mut self) {
         self.interned.retain(|a| Arc::strong_count(a) > 1);

@@ -1,0 +1,166 @@
+//! Where the RIB's memory goes: loads a race workload (W1 or W1b) into a `Rib` in process, as
+//! the daemon's RIB task would (one route-server client sending, one receiving), and prints
+//! resident bytes it added, split into the Loc-RIB slab and index, of the attribute sets, and of the rest.
+//! The figures in BENCHMARKS.md ("Where the memory goes") come from
+//!
+//! ```sh
+//! cargo run --release -p bgpd --example rib_memory -- w1
+//! cargo run --release -p bgpd --example rib_memory -- w1b
+//! ```
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
+
+use bgp_proto::{Family, FamilySet, Message, SessionContext};
+use bgpd::bench::workload::{build, Kind, Sizes};
+use bgpd::config::load_str;
+use bgpd::rib::table::{Rib, SessionInfo};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+
+/// The daemon's allocator, so the resident figures match.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Resident bytes of this process (`/proc/self/statm`, second field, in pages).
+fn resident() -> usize {
+    let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: usize = s
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+const CONF: &str = r#"
+[global]
+asn = 4200000000
+router_id = "127.0.9.1"
+
+[[policies]]
+name = "accept-all"
+[[policies.statements]]
+action = "accept"
+
+[[neighbors]]
+address = "127.0.1.1"
+peer_as = 65101
+role = "route-server-client"
+import_policy = ["accept-all"]
+export_policy = ["accept-all"]
+
+[[neighbors]]
+address = "127.0.2.1"
+peer_as = 65201
+role = "route-server-client"
+import_policy = ["accept-all"]
+export_policy = ["accept-all"]
+"#;
+
+fn session(id: u8) -> SessionInfo {
+    SessionInfo {
+        bgp_id: Ipv4Addr::new(127, 0, id, 1),
+        local_address: Some(IpAddr::V4(Ipv4Addr::new(127, 0, 9, 1))),
+        families: vec![Family::IPV4_UNICAST],
+        add_path_send: FamilySet::EMPTY,
+        send_context: SessionContext::default(),
+        four_octet_as: true,
+        graceful_restart: None,
+        graceful_restart_families: FamilySet::EMPTY,
+    }
+}
+
+fn mib(b: usize) -> f64 {
+    b as f64 / (1024.0 * 1024.0)
+}
+
+fn main() {
+    let which = std::env::args().nth(1).unwrap_or_else(|| "w1".into());
+    let kind = if which == "w1b" { Kind::W1b } else { Kind::W1 };
+    let mrt =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mrt/updates.et-header.2015.gz");
+    // The workload is built in a child process and handed over as a file, so building it
+    // (decoding the MRT file) leaves no freed-but-resident memory in this one.
+    let file = std::env::temp_dir().join(format!("rib_memory.{which}.stream"));
+    if std::env::args().nth(2).as_deref() == Some("--build") {
+        let work = build(kind, &Sizes::full(), &mrt).unwrap();
+        std::fs::write(&file, work.injectors[0].stream.as_slice()).unwrap();
+        return;
+    }
+    let status = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([which.as_str(), "--build"])
+        .status()
+        .unwrap();
+    assert!(status.success(), "building the workload failed");
+    let stream = std::fs::read(&file).unwrap();
+    let _ = std::fs::remove_file(&file);
+
+    let cfg = load_str(CONF, "rib_memory.toml").unwrap();
+    let mut rib = Rib::for_config(&cfg);
+    for (i, n) in cfg.neighbors.iter().enumerate() {
+        rib.configure_peer(i as u32, n.clone());
+    }
+    drop(rib.peer_up(1, session(2)));
+    drop(rib.peer_up(0, session(1)));
+    let before = resident();
+
+    let ctx = SessionContext {
+        four_octet_as: true,
+        ..SessionContext::default()
+    };
+    let mut at = 0;
+    let mut updates = 0usize;
+    while at + 19 <= stream.len() {
+        let len = usize::from(u16::from_be_bytes([stream[at + 16], stream[at + 17]]));
+        if let Ok(Message::Update(u)) = Message::decode(&stream[at..at + len], &ctx) {
+            drop(rib.apply_update(0, &u));
+            updates += 1;
+        }
+        at += len;
+    }
+    rib.collect_garbage();
+    let total = resident().saturating_sub(before);
+    if std::env::var_os("DEBUG_SETS").is_some() {
+        debug_sets(&rib);
+    }
+    let (slab, index) = rib.loc.memory();
+    let sets = rib.interned_count();
+    let attrs = total.saturating_sub(slab + index);
+    let routes = rib.loc.len();
+    println!("{kind:?}: {updates} UPDATEs, {routes} destinations, {sets} attribute sets");
+    println!(
+        "resident growth while loading: {:.1} MiB = {:.0} bytes per route",
+        mib(total),
+        total as f64 / routes as f64
+    );
+    println!(
+        "  Loc-RIB slab   {:7.1} MiB  {:5.0} B/route",
+        mib(slab),
+        slab as f64 / routes as f64
+    );
+    println!(
+        "  Loc-RIB index  {:7.1} MiB  {:5.0} B/route",
+        mib(index),
+        index as f64 / routes as f64
+    );
+    println!(
+        "  everything else (attribute sets, peer tables) {:7.1} MiB  {:5.0} B/route, {:.0} B per set",
+        mib(attrs),
+        attrs as f64 / routes as f64,
+        attrs as f64 / sets.max(1) as f64
+    );
+}
+#[allow(dead_code)]
+fn debug_sets(rib: &Rib) {
+    let mut n = 0;
+    let mut hist = std::collections::BTreeMap::new();
+    for (_, a) in rib.adj_rib_in(0).iter().step_by(997) {
+        n += 1;
+        for at in &a.attributes.0 {
+            *hist.entry(format!("{}", at.type_code())).or_insert(0usize) += 1;
+        }
+        if n < 3 {
+            println!("{a:?}");
+        }
+    }
+    println!("{n} sampled: {hist:?}");
+}
