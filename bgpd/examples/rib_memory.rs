@@ -123,7 +123,7 @@ fn main() {
         debug_sets(&rib);
     }
     let (slab, index) = rib.loc.memory();
-    let sets = rib.interned_count();
+    let sets = rib.attribute_sets();
     let attrs = total.saturating_sub(slab + index);
     let routes = rib.loc.len();
     println!("{kind:?}: {updates} UPDATEs, {routes} destinations, {sets} attribute sets");

@@ -12,18 +12,23 @@ pub enum LiveEvent {
     /// A prefix announced, withdrawn or rejected (the same fields as the prefix log).
     Prefix(Box<PrefixRecord>),
     /// A session came up or went down.
-    Session {
-        /// Seconds since the Unix epoch.
-        time: f64,
-        /// Peer address.
-        peer: IpAddr,
-        /// Peer AS.
-        peer_as: u32,
-        /// `established` or `down`.
-        state: String,
-        /// Why it went down.
-        reason: Option<String>,
-    },
+    Session(Box<SessionRecord>),
+}
+
+/// A session event (boxed in [`LiveEvent`], so the bus's ring of 65,536 slots stays small:
+/// its slots are allocated when the daemon starts).
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionRecord {
+    /// Seconds since the Unix epoch.
+    pub time: f64,
+    /// Peer address.
+    pub peer: IpAddr,
+    /// Peer AS.
+    pub peer_as: u32,
+    /// `established` or `down`.
+    pub state: String,
+    /// Why it went down.
+    pub reason: Option<String>,
 }
 
 /// A prefix event with owned fields.

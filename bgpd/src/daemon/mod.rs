@@ -642,13 +642,15 @@ impl Daemon {
         else {
             return;
         };
-        let _ = self.events.send(crate::events::LiveEvent::Session {
-            time: crate::events::now(),
-            peer: address,
-            peer_as,
-            state: state.to_string(),
-            reason,
-        });
+        let _ = self.events.send(crate::events::LiveEvent::Session(Box::new(
+            crate::events::SessionRecord {
+                time: crate::events::now(),
+                peer: address,
+                peer_as,
+                state: state.to_string(),
+                reason,
+            },
+        )));
     }
 
     /// Installs the neighbor's TCP-MD5 key (or removes any) on every listening socket of its

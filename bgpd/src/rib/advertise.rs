@@ -17,11 +17,12 @@
 
 use super::classes::{ClassId, ClassTable};
 use super::export::{export, LocalIdentity, Source, Target};
+use super::intern::AttrSet;
 use super::llgr::carries_llgr_stale;
 use super::route::{PeerId, RouteAttrs, SharedAttrs};
 use super::table::{Destination, Outbox, Path, PeerEntry, Rib, SessionInfo};
 use super::wire::wire_attributes;
-use super::{FastMap, FastSet};
+use super::FastMap;
 use crate::config::{DefaultAction, Neighbor, Role};
 use crate::policy::{PolicySet, RouteFacts};
 use bgp_proto::{Family, Nlri, UpdatePacker};
@@ -94,19 +95,9 @@ pub(super) struct ExportView<'a> {
 /// left it fragmented after.)
 struct Exporter<'a> {
     view: ExportView<'a>,
-    interned: &'a mut FastSet<SharedAttrs>,
-    pass_interned: FastSet<SharedAttrs>,
+    interned: &'a mut AttrSet,
+    pass_interned: AttrSet,
     memo: FastMap<MemoKey, Option<SharedAttrs>>,
-}
-
-/// Returns the shared copy of `attrs`, adding it to the set if new.
-pub(super) fn intern_in(set: &mut FastSet<SharedAttrs>, attrs: RouteAttrs) -> SharedAttrs {
-    if let Some(a) = set.get(&attrs) {
-        return a.clone();
-    }
-    let a = Arc::new(attrs);
-    set.insert(a.clone());
-    a
 }
 
 /// Whether a path may go to a peer at all: not back to where it came from (split horizon)
@@ -177,11 +168,7 @@ impl Exporter<'_> {
             return Some(out);
         }
         // Stored beyond the pass (ADD-PATH Adj-RIB-Out): share it with the RIB's set.
-        if let Some(a) = self.interned.get(&*out) {
-            return Some(a.clone());
-        }
-        self.interned.insert(out.clone());
-        Some(out)
+        Some(self.interned.share(out))
     }
 
     fn exported_in_pass(
@@ -208,9 +195,14 @@ impl Exporter<'_> {
         }
         let out =
             export_attrs(&self.view, path, (family, prefix), &r.target, &r.neighbor).map(|a| {
-                match self.interned.get(&a) {
+                if a == *path.attrs {
+                    // Exported unchanged (no hash needed).
+                    return path.attrs.clone();
+                }
+                let hash = self.interned.hash(&a);
+                match self.interned.get(hash, &a) {
                     Some(held) => held.clone(),
-                    None => intern_in(&mut self.pass_interned, a),
+                    None => self.pass_interned.intern_hashed(hash, a),
                 }
             });
         if r.memoize {
@@ -340,6 +332,7 @@ impl Rib {
             classes,
             ..
         } = self;
+        let pass_interned = interned.sibling();
         let mut ex = Exporter {
             view: ExportView {
                 identity,
@@ -348,7 +341,7 @@ impl Rib {
                 classes,
             },
             interned,
-            pass_interned: FastSet::default(),
+            pass_interned,
             memo: FastMap::default(),
         };
         // Bitmap changes for the current destination: (receiver index, now advertised).

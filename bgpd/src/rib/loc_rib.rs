@@ -1,9 +1,10 @@
 //! The Loc-RIB's table: every destination, found by (family, prefix).
 //!
 //! A full table is a million destinations, so the layout is chosen for memory first:
-//! - The destinations (with their keys) live in a slab of fixed 4,096-slot chunks. Growing
-//!   never moves or copies them, and there is no doubling overshoot: memory follows the number
-//!   of destinations, one chunk at a time.
+//! - The destinations (with their keys) live in a slab of chunks of 65,536 slots, each
+//!   reserved at once and filled in order. Growing never moves or copies them, and there is no
+//!   doubling overshoot: only the slots used so far are touched, so resident memory follows
+//!   the number of destinations (and a small RIB's unused reservation costs nothing).
 //! - The hash index holds only 4-byte slot numbers (plus hashbrown's control byte): 5 bytes
 //!   per bucket, so the index of a million destinations is about 10 MB and doubling it zeroes
 //!   little. Lookups compare the key stored in the slot.
@@ -20,7 +21,7 @@ use std::hash::BuildHasher;
 /// A Loc-RIB key: the family and the prefix.
 pub type Key = (Family, IpNet);
 
-const CHUNK_BITS: u32 = 12;
+const CHUNK_BITS: u32 = 16;
 const CHUNK: usize = 1 << CHUNK_BITS;
 
 /// One occupied slot: the key is kept beside the destination so the index can compare it.
@@ -34,7 +35,8 @@ struct Slot {
 #[derive(Debug, Default)]
 pub struct LocRib {
     index: HashTable<u32>,
-    chunks: Vec<Box<[Option<Slot>]>>,
+    /// Chunks of `CHUNK` capacity; only the last one is not full.
+    chunks: Vec<Vec<Option<Slot>>>,
     free: Vec<u32>,
     /// Slots below this were used at some time (occupied now, or in `free`).
     used: usize,
@@ -61,17 +63,23 @@ impl LocRib {
         Self::default()
     }
 
-    fn slot(chunks: &[Box<[Option<Slot>]>], i: u32) -> &Slot {
+    fn place(chunks: &mut [Vec<Option<Slot>>], i: u32) -> Option<&mut Option<Slot>> {
         let i = i as usize;
-        chunks[i >> CHUNK_BITS][i & (CHUNK - 1)]
-            .as_ref()
+        chunks.get_mut(i >> CHUNK_BITS)?.get_mut(i & (CHUNK - 1))
+    }
+
+    fn slot(chunks: &[Vec<Option<Slot>>], i: u32) -> &Slot {
+        let i = i as usize;
+        chunks
+            .get(i >> CHUNK_BITS)
+            .and_then(|c| c.get(i & (CHUNK - 1)))
+            .and_then(Option::as_ref)
             .expect("the index refers only to occupied slots")
     }
 
-    fn slot_mut(chunks: &mut [Box<[Option<Slot>]>], i: u32) -> &mut Slot {
-        let i = i as usize;
-        chunks[i >> CHUNK_BITS][i & (CHUNK - 1)]
-            .as_mut()
+    fn slot_mut(chunks: &mut [Vec<Option<Slot>>], i: u32) -> &mut Slot {
+        Self::place(chunks, i)
+            .and_then(Option::as_mut)
             .expect("the index refers only to occupied slots")
     }
 
@@ -142,7 +150,7 @@ impl LocRib {
     /// rehash every entry through its slot, one cache miss each in slot-number order
     /// scattered by the old table; in slab order the keys are read as one stream.
     fn grow_index(&mut self) {
-        let mut index = HashTable::with_capacity((self.index.capacity() + 1).max(CHUNK));
+        let mut index = HashTable::with_capacity((self.index.capacity() + 1).max(1024));
         let (chunks, hasher) = (&self.chunks, &self.hasher);
         for (i, slot) in chunks.iter().flat_map(|c| c.iter()).enumerate() {
             if let Some(slot) = slot {
@@ -163,19 +171,20 @@ impl LocRib {
             None => {
                 let n = self.used;
                 if n == self.chunks.len() * CHUNK {
-                    self.chunks.push(
-                        (0..CHUNK)
-                            .map(|_| None)
-                            .collect::<Vec<_>>()
-                            .into_boxed_slice(),
-                    );
+                    self.chunks.push(Vec::with_capacity(CHUNK));
                 }
                 self.used += 1;
-                n
+                if let Some(last) = self.chunks.last_mut() {
+                    last.push(Some(slot));
+                }
+                return u32::try_from(n).expect("fewer than 2^32 destinations");
             }
         };
-        self.chunks[n >> CHUNK_BITS][n & (CHUNK - 1)] = Some(slot);
-        u32::try_from(n).expect("fewer than 2^32 destinations")
+        let i = u32::try_from(n).expect("fewer than 2^32 destinations");
+        if let Some(place) = Self::place(&mut self.chunks, i) {
+            *place = Some(slot);
+        }
+        i
     }
 
     /// Takes a destination out of the table.
@@ -188,8 +197,7 @@ impl LocRib {
             })
             .ok()?;
         let (i, _) = entry.remove();
-        let n = i as usize;
-        let slot = self.chunks[n >> CHUNK_BITS][n & (CHUNK - 1)].take()?;
+        let slot = Self::place(&mut self.chunks, i)?.take()?;
         self.len -= 1;
         if self.len == 0 {
             // An emptied table (every session down) gives its memory back.
@@ -203,9 +211,9 @@ impl LocRib {
         Some(slot.dest)
     }
 
-    /// Bytes held: the slab (with its free list) and the index.
+    /// Bytes in use: the slab's slots used so far (with its free list) and the index.
     pub fn memory(&self) -> (usize, usize) {
-        let slab = self.chunks.len() * CHUNK * std::mem::size_of::<Option<Slot>>()
+        let slab = self.used * std::mem::size_of::<Option<Slot>>()
             + self.free.capacity() * std::mem::size_of::<u32>();
         (slab, self.index.allocation_size())
     }
@@ -260,6 +268,7 @@ impl std::ops::Index<&Key> for LocRib {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -278,8 +287,9 @@ mod tests {
         let mut t = LocRib::new();
         let n = CHUNK * 2 + 10;
         for k in 0..n {
-            let a = u32::try_from(k).unwrap() << 8;
-            let p = format!("{}/24", std::net::Ipv4Addr::from(a | 0x0a00_0000));
+            // 10.0.0.0/24, 10.0.1.0/24, ... (k < 65,536), then 11.0.0.0/24, ...
+            let a = (u32::try_from(k).unwrap() << 8) + 0x0a00_0000;
+            let p = format!("{}/24", std::net::Ipv4Addr::from(a));
             t.entry_or_default(key(&p)).exported_best = u32::try_from(k).unwrap();
         }
         t.entry_or_default(key("2001:db8::/32")).exported_best = 7;

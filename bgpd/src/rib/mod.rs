@@ -11,8 +11,10 @@ pub mod deferral;
 pub mod export;
 #[cfg(test)]
 mod graceful_tests;
+pub mod intern;
 pub mod llgr;
 pub mod loc_rib;
+pub mod path_list;
 pub mod peer_set;
 pub mod prefix_log;
 pub mod route;
@@ -24,6 +26,3 @@ pub mod wire;
 /// The hash map of the RIB: foldhash, seeded per process (fast on small keys such as
 /// prefixes, and not predictable by a peer choosing its prefixes).
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-
-/// The hash set of the RIB (see [`FastMap`]).
-pub type FastSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;

@@ -4,17 +4,19 @@
 //! Sans-IO: every operation returns an [`Outbox`] of encoded UPDATEs (and session resets) per
 //! peer; the daemon task writes them out. One task owns this; no locks.
 
-use super::advertise::{intern_in, Pass};
+use super::advertise::Pass;
 use super::best_path::{self, Candidate};
 use super::classes::{ClassId, ClassTable};
 use super::export::LocalIdentity;
+use super::intern::AttrSet;
 use super::llgr::{carries_llgr_stale, llgr_stale_attrs, LlgrSession, StalePlan};
 use super::loc_rib::LocRib;
+use super::path_list::PathList;
 use super::peer_set::PeerSet;
 use super::prefix_log::{self, PrefixAction, PrefixEvent, PrefixSummary};
 use super::route::{NextHop, PeerId, RouteAttrs, SharedAttrs};
 use super::wire::route_attrs;
-use super::{FastMap, FastSet};
+use super::FastMap;
 use crate::config::{Neighbor, Role};
 use crate::policy::{PolicySet, RouteFacts};
 use bgp_proto::{cease_subcode, Family, FamilySet, Nlri, Notification, SessionContext, Update};
@@ -101,7 +103,7 @@ pub struct Path {
 #[derive(Debug, Clone, Default)]
 pub struct Destination {
     /// The accepted paths (one, inline, in the common case).
-    pub paths: SmallVec<[Path; 1]>,
+    pub paths: PathList,
     /// Index of the best path plus one (4 bytes; see [`Destination::best`]).
     best: Option<std::num::NonZeroU32>,
     /// The peers without ADD-PATH for the family that were sent this destination (its best
@@ -206,7 +208,7 @@ pub struct Rib {
     pub peers: FastMap<PeerId, PeerEntry>,
     /// The Loc-RIB (see [`LocRib`] for its layout).
     pub loc: LocRib,
-    pub(super) interned: FastSet<SharedAttrs>,
+    pub(super) interned: AttrSet,
     next_local_id: u32,
     /// The live event stream, if the daemon has one.
     pub events: Option<crate::events::EventBus>,
@@ -250,7 +252,7 @@ impl Rib {
             policies,
             peers: FastMap::default(),
             loc: LocRib::new(),
-            interned: FastSet::default(),
+            interned: AttrSet::new(),
             next_local_id: 1,
             events: None,
             deferring: false,
@@ -299,17 +301,12 @@ impl Rib {
     }
 
     fn intern(&mut self, attrs: RouteAttrs) -> SharedAttrs {
-        intern_in(&mut self.interned, attrs)
-    }
-
-    /// Number of distinct attribute sets held.
-    pub fn interned_count(&self) -> usize {
-        self.interned.len()
+        self.interned.intern(attrs)
     }
 
     /// Drops attribute sets nothing refers to any more.
     pub fn collect_garbage(&mut self) {
-        self.interned.retain(|a| Arc::strong_count(a) > 1);
+        self.interned.collect_garbage();
     }
 
     /// A session came up: send it the whole table and End-of-RIB per family (RFC 4724 §2);

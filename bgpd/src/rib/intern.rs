@@ -1,0 +1,130 @@
+//! Interned attribute sets: equal sets share one allocation, found by one hash.
+//!
+//! The hash of a set is computed once per lookup-or-insert (a std `HashSet` hashes twice for
+//! "get, else insert"), and sets that share a hasher ([`AttrSet::sibling`]) can be asked with
+//! the same hash: the export pass looks an exported set up in the RIB's table and then in its
+//! own with one hash.
+
+use super::route::{RouteAttrs, SharedAttrs};
+use hashbrown::HashTable;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+/// A set of shared attribute sets.
+#[derive(Debug, Default)]
+pub struct AttrSet {
+    table: HashTable<SharedAttrs>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl AttrSet {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty set hashing as this one does.
+    pub fn sibling(&self) -> Self {
+        AttrSet {
+            table: HashTable::new(),
+            hasher: self.hasher.clone(),
+        }
+    }
+
+    /// The hash of `attrs` in this set (and its siblings).
+    pub fn hash(&self, attrs: &RouteAttrs) -> u64 {
+        self.hasher.hash_one(attrs)
+    }
+
+    /// The held set equal to `attrs`, if any (`hash` from [`AttrSet::hash`]).
+    pub fn get(&self, hash: u64, attrs: &RouteAttrs) -> Option<&SharedAttrs> {
+        self.table.find(hash, |a| **a == *attrs)
+    }
+
+    /// The shared copy of `attrs`, added if new.
+    pub fn intern(&mut self, attrs: RouteAttrs) -> SharedAttrs {
+        let hash = self.hash(&attrs);
+        self.intern_hashed(hash, attrs)
+    }
+
+    /// As [`AttrSet::intern`], with the hash known.
+    pub fn intern_hashed(&mut self, hash: u64, attrs: RouteAttrs) -> SharedAttrs {
+        if let Some(a) = self.get(hash, &attrs) {
+            return a.clone();
+        }
+        let a = Arc::new(attrs);
+        self.insert_new(hash, a.clone());
+        a
+    }
+
+    /// The held set equal to `shared`, else `shared` itself, added.
+    pub fn share(&mut self, shared: SharedAttrs) -> SharedAttrs {
+        let hash = self.hash(&shared);
+        if let Some(a) = self.get(hash, &shared) {
+            return a.clone();
+        }
+        self.insert_new(hash, shared.clone());
+        shared
+    }
+
+    fn insert_new(&mut self, hash: u64, a: SharedAttrs) {
+        let hasher = &self.hasher;
+        self.table.insert_unique(hash, a, |x| hasher.hash_one(&**x));
+    }
+
+    /// Number of sets.
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// No set at all.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Drops the sets nothing else refers to.
+    pub fn collect_garbage(&mut self) {
+        self.table.retain(|a| Arc::strong_count(a) > 1);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::rib::route::NextHop;
+    use std::net::Ipv4Addr;
+
+    fn attrs(n: u8) -> RouteAttrs {
+        RouteAttrs {
+            next_hop: NextHop::V4(Ipv4Addr::new(192, 0, 2, n)),
+            attributes: Default::default(),
+        }
+    }
+
+    #[test]
+    fn equal_sets_share_and_garbage_goes() {
+        let mut s = AttrSet::new();
+        let a = s.intern(attrs(1));
+        let b = s.intern(attrs(1));
+        assert!(Arc::ptr_eq(&a, &b));
+        let c = s.share(Arc::new(attrs(2)));
+        assert!(Arc::ptr_eq(&s.share(Arc::new(attrs(2))), &c));
+        assert_eq!(s.len(), 2);
+        let mut pass = s.sibling();
+        let h = pass.hash(&attrs(1));
+        assert!(
+            Arc::ptr_eq(s.get(h, &attrs(1)).unwrap(), &a),
+            "siblings hash alike"
+        );
+        assert!(pass.get(h, &attrs(1)).is_none());
+        let d = pass.intern_hashed(h, attrs(1));
+        assert!(!Arc::ptr_eq(&d, &a), "a sibling holds its own sets");
+        drop((a, b, d));
+        s.collect_garbage();
+        assert_eq!(s.len(), 1, "only the set still referred to stays");
+        drop(c);
+        s.collect_garbage();
+        assert!(s.is_empty());
+    }
+}
