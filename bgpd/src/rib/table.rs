@@ -567,15 +567,41 @@ impl Rib {
 
     /// Processes one UPDATE from an established peer.
     pub fn apply_update(&mut self, id: PeerId, update: &Update) -> Outbox {
+        self.apply_updates(&[(id, update)])
+    }
+
+    /// Processes UPDATEs (from one or several established peers, in order): each goes through
+    /// import (RFC 4271 §9.1.1, §9.1.2), then one Update-Send pass (§9.2) covers every
+    /// destination they changed. The result equals applying them one by one, except that a
+    /// destination changed twice is sent once, as it ends.
+    pub fn apply_updates(&mut self, updates: &[(PeerId, &Update)]) -> Outbox {
         let mut outbox = Outbox::new();
+        let mut dirty: Vec<(Family, IpNet)> = Vec::new();
+        for (id, update) in updates {
+            self.import_update(*id, update, &mut dirty, &mut outbox);
+        }
+        dirty.sort_unstable();
+        dirty.dedup();
+        self.export_to(&dirty, None, Pass::Changes, &mut outbox);
+        outbox
+    }
+
+    /// Import of one UPDATE (withdrawals, then announcements, then the max-prefix check):
+    /// the changed destinations go to `dirty`, a max-prefix reset to `outbox`.
+    fn import_update(
+        &mut self,
+        id: PeerId,
+        update: &Update,
+        dirty: &mut Vec<(Family, IpNet)>,
+        outbox: &mut Outbox,
+    ) {
         let Some(peer) = self.peers.get(&id) else {
-            return outbox;
+            return;
         };
         let Some(session) = peer.session.clone() else {
-            return outbox;
+            return;
         };
         let neighbor = peer.neighbor.clone();
-        let mut dirty: Vec<(Family, IpNet)> = Vec::new();
         let withdraw_reason = update
             .issues
             .iter()
@@ -589,7 +615,7 @@ impl Rib {
         }
         for (family, n) in withdrawn {
             let reason = withdraw_reason.as_deref().unwrap_or_default();
-            self.forget_received(id, family, &n, reason, &mut dirty);
+            self.forget_received(id, family, &n, reason, dirty);
         }
 
         if withdraw_reason.is_none() {
@@ -618,7 +644,7 @@ impl Rib {
                     (_, Some(reason)) => {
                         for n in nlri {
                             self.log_rejected(id, &neighbor, family, &n, None, &reason);
-                            self.forget_received(id, family, &n, &reason, &mut dirty);
+                            self.forget_received(id, family, &n, &reason, dirty);
                         }
                         continue;
                     }
@@ -651,7 +677,7 @@ impl Rib {
                         class,
                         imported,
                         since,
-                        &mut dirty,
+                        dirty,
                     );
                 }
             }
@@ -683,10 +709,6 @@ impl Rib {
                 }
             }
         }
-        dirty.sort_unstable();
-        dirty.dedup();
-        self.export_to(&dirty, None, Pass::Changes, &mut outbox);
-        outbox
     }
 
     fn loop_or_next_hop_problem(
