@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
 
 use bgp_proto::{Family, FamilySet, Message, SessionContext};
+use bgpd::bench::daemons::bgpd_config;
 use bgpd::bench::workload::{build, Kind, Sizes};
 use bgpd::config::load_str;
 use bgpd::rib::table::{Rib, SessionInfo};
@@ -30,31 +31,6 @@ fn resident() -> usize {
         .unwrap_or(0);
     pages * 4096
 }
-
-const CONF: &str = r#"
-[global]
-asn = 4200000000
-router_id = "127.0.9.1"
-
-[[policies]]
-name = "accept-all"
-[[policies.statements]]
-action = "accept"
-
-[[neighbors]]
-address = "127.0.1.1"
-peer_as = 65101
-role = "route-server-client"
-import_policy = ["accept-all"]
-export_policy = ["accept-all"]
-
-[[neighbors]]
-address = "127.0.2.1"
-peer_as = 65201
-role = "route-server-client"
-import_policy = ["accept-all"]
-export_policy = ["accept-all"]
-"#;
 
 fn session(id: u8) -> SessionInfo {
     SessionInfo {
@@ -84,6 +60,10 @@ fn main() {
     if std::env::args().nth(2).as_deref() == Some("--build") {
         let work = build(kind, &Sizes::full(), &mrt).unwrap();
         std::fs::write(&file, work.injectors[0].stream.as_slice()).unwrap();
+        // The race's own configuration: the injector is neighbor 0, the monitor neighbor 1.
+        let mut peers = vec![work.injectors[0].speaker];
+        peers.extend(work.monitors.iter().copied());
+        std::fs::write(file.with_extension("toml"), bgpd_config(&peers)).unwrap();
         return;
     }
     let status = std::process::Command::new(std::env::current_exe().unwrap())
@@ -92,9 +72,11 @@ fn main() {
         .unwrap();
     assert!(status.success(), "building the workload failed");
     let stream = std::fs::read(&file).unwrap();
+    let conf = std::fs::read_to_string(file.with_extension("toml")).unwrap();
     let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_file(file.with_extension("toml"));
 
-    let cfg = load_str(CONF, "rib_memory.toml").unwrap();
+    let cfg = load_str(&conf, "rib_memory.toml").unwrap();
     let mut rib = Rib::for_config(&cfg);
     for (i, n) in cfg.neighbors.iter().enumerate() {
         rib.configure_peer(i as u32, n.clone());
@@ -119,9 +101,6 @@ fn main() {
     }
     rib.collect_garbage();
     let total = resident().saturating_sub(before);
-    if std::env::var_os("DEBUG_SETS").is_some() {
-        debug_sets(&rib);
-    }
     let (slab, index) = rib.loc.memory();
     let sets = rib.attribute_sets();
     let attrs = total.saturating_sub(slab + index);
@@ -148,19 +127,4 @@ fn main() {
         attrs as f64 / routes as f64,
         attrs as f64 / sets.max(1) as f64
     );
-}
-#[allow(dead_code)]
-fn debug_sets(rib: &Rib) {
-    let mut n = 0;
-    let mut hist = std::collections::BTreeMap::new();
-    for (_, a) in rib.adj_rib_in(0).iter().step_by(997) {
-        n += 1;
-        for at in &a.attributes.0 {
-            *hist.entry(format!("{}", at.type_code())).or_insert(0usize) += 1;
-        }
-        if n < 3 {
-            println!("{a:?}");
-        }
-    }
-    println!("{n} sampled: {hist:?}");
 }

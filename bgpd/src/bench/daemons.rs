@@ -151,7 +151,9 @@ impl Running {
     }
 }
 
-fn bgpd_config(peers: &[Speaker]) -> String {
+/// The race's bgpd configuration: a passive route server for `peers` (accept and export
+/// everything, IPv4 unicast). Also used by `examples/rib_memory.rs`.
+pub fn bgpd_config(peers: &[Speaker]) -> String {
     let mut c = format!(
         "[global]\nasn = {DUT_ASN}\nrouter_id = \"{DUT_ADDRESS}\"\nlisten = [\"{DUT_ADDRESS}:179\"]\n\
          log_level = \"warn\"\n\n[api]\nenabled = false\n\n\

@@ -84,13 +84,21 @@ impl PathList {
     }
 
     /// Keeps the paths for which `keep` is true.
-    pub fn retain(&mut self, keep: impl FnMut(&Path) -> bool) {
-        let mut v = match std::mem::take(self) {
-            PathList::One(p) => vec![p],
-            PathList::Many(v) => v,
-        };
-        v.retain(keep);
-        *self = Self::from_vec(v);
+    pub fn retain(&mut self, mut keep: impl FnMut(&Path) -> bool) {
+        match self {
+            // The common case (a session going down walks every destination): no vector.
+            PathList::One(p) => {
+                if !keep(p) {
+                    *self = PathList::default();
+                }
+            }
+            PathList::Many(v) => {
+                v.retain(keep);
+                if v.len() == 1 {
+                    *self = Self::from_vec(std::mem::take(v));
+                }
+            }
+        }
     }
 
     fn from_vec(mut v: Vec<Path>) -> Self {
