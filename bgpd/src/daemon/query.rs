@@ -397,7 +397,7 @@ impl Daemon {
         match q.view {
             RibView::Loc => {
                 for ((family, prefix), d) in &self.rib.loc {
-                    if !family_ok(*family) || !prefix_ok(prefix) {
+                    if !family_ok(family) || !prefix_ok(&prefix) {
                         continue;
                     }
                     for (i, p) in d.paths.iter().enumerate() {
@@ -411,7 +411,7 @@ impl Daemon {
                         let Some(addr) = address(p.peer) else {
                             continue;
                         };
-                        let mut e = entry(prefix, *family, addr, p.received_path_id, &p.attrs);
+                        let mut e = entry(&prefix, family, addr, p.received_path_id, &p.attrs);
                         e.best = d.best() == Some(i);
                         e.class = class;
                         e.age_seconds = Some(now.saturating_sub(u64::from(p.since)));

@@ -120,7 +120,7 @@ pub fn write(rib: &Rib, router_id: Ipv4Addr, dir: &Path) -> anyhow::Result<(Path
             continue;
         }
         for p in &d.paths {
-            loc.entry((*family, *prefix)).or_default().push(DumpPath {
+            loc.entry((family, prefix)).or_default().push(DumpPath {
                 peer: p.peer,
                 path_id: p.received_path_id,
                 originated: p.since,

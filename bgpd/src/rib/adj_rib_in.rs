@@ -1,10 +1,16 @@
 //! One peer's Adj-RIB-In (RFC 4271 §3.2): the routes as received, before import policy.
 //!
-//! Accepted routes are not stored twice: their Loc-RIB path keeps the received attributes
-//! (`Path::raw` when the import policy changed them, else `Path::attrs`), so this table
-//! holds only what the import policy *rejected* (kept so that a policy change can accept it
-//! later) and the count of received routes per family, kept up to date for the max-prefix
-//! check (RFC 4486) without a scan. [`crate::rib::table::Rib::adj_rib_in`] lists everything.
+//! Accepted routes are not stored twice: their Loc-RIB path's attributes are the received
+//! ones unless the import policy (or long-lived graceful restart's LLGR_STALE) changed them,
+//! and only those changed routes keep their received attributes here. So this table holds
+//! - the received attributes of accepted routes whose attributes were changed (kept beside
+//!   the Loc-RIB rather than in every path: without import policy the table is empty, and a
+//!   path is 8 bytes smaller);
+//! - what the import policy *rejected* (kept so that a policy change can accept it later);
+//! - the count of received routes per family, kept up to date for the max-prefix check
+//!   (RFC 4486) without a scan.
+//!
+//! [`crate::rib::table::Rib::adj_rib_in`] lists everything.
 
 use super::route::SharedAttrs;
 use super::FastMap;
@@ -17,6 +23,8 @@ pub type RouteKey = (Family, IpNet, u32);
 /// The rejected routes of a peer and its received-route counts.
 #[derive(Debug, Default)]
 pub struct AdjRibIn {
+    /// Received attributes of accepted routes whose Loc-RIB attributes differ.
+    changed: FastMap<RouteKey, SharedAttrs>,
     rejected: FastMap<RouteKey, SharedAttrs>,
     counts: FastMap<Family, usize>,
 }
@@ -29,7 +37,37 @@ impl AdjRibIn {
 
     /// Forgets a rejected route; returns whether it was there.
     pub fn unreject(&mut self, key: &RouteKey) -> bool {
-        self.rejected.remove(key).is_some()
+        // Called for every accepted route: without rejected routes, no hashing at all.
+        !self.rejected.is_empty() && self.rejected.remove(key).is_some()
+    }
+
+    /// Records the received attributes of an accepted route: `Some` when its Loc-RIB
+    /// attributes differ from them, `None` when they are the same.
+    pub fn set_received(&mut self, key: RouteKey, received: Option<SharedAttrs>) {
+        match received {
+            Some(a) => {
+                self.changed.insert(key, a);
+            }
+            None => {
+                if !self.changed.is_empty() {
+                    self.changed.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// The received attributes of an accepted route, when they differ from its Loc-RIB ones.
+    pub fn received(&self, key: &RouteKey) -> Option<&SharedAttrs> {
+        if self.changed.is_empty() {
+            return None;
+        }
+        self.changed.get(key)
+    }
+
+    /// Whether an accepted route's received attributes are recorded (see
+    /// [`AdjRibIn::set_received`]).
+    pub fn has_received(&self, key: &RouteKey) -> bool {
+        self.received(key).is_some()
     }
 
     /// One more received route in `family`.
@@ -49,9 +87,10 @@ impl AdjRibIn {
         self.counts = counts;
     }
 
-    /// Drops the rejected routes of the families `keep` refuses.
+    /// Drops the rejected routes (and received attributes) of the families `keep` refuses.
     pub fn retain_families(&mut self, keep: impl Fn(Family) -> bool) {
         self.rejected.retain(|k, _| keep(k.0));
+        self.changed.retain(|k, _| keep(k.0));
     }
 
     /// Routes received in `family`.

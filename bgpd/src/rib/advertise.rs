@@ -19,6 +19,7 @@ use super::classes::{ClassId, ClassTable};
 use super::export::{export, LocalIdentity, Source, Target};
 use super::intern::AttrSet;
 use super::llgr::carries_llgr_stale;
+use super::peer_set;
 use super::route::{PeerId, RouteAttrs, SharedAttrs};
 use super::table::{Destination, Outbox, Path, PeerEntry, Rib, SessionInfo};
 use super::wire::wire_attributes;
@@ -239,7 +240,10 @@ impl Rib {
             self.advertise(keys, only, pass, outbox);
         }
         for key in keys {
-            if self.loc.get(key).is_some_and(|d| d.paths.is_empty()) {
+            if let Some(d) = self.loc.get(key).filter(|d| d.paths.is_empty()) {
+                if d.advertised.spilled() {
+                    self.high_peers.forget(key);
+                }
                 self.loc.remove(key);
             }
         }
@@ -330,6 +334,7 @@ impl Rib {
             identity,
             policies,
             classes,
+            high_peers,
             ..
         } = self;
         let pass_interned = interned.sibling();
@@ -401,7 +406,7 @@ impl Rib {
                 if unchanged {
                     continue;
                 }
-                let had = dest.is_some_and(|d| d.advertised.contains(r.id));
+                let had = dest.is_some_and(|d| d.advertised.contains(r.id, key, high_peers));
                 let desired = best
                     .filter(|p| llgr_ok(p, r.llgr))
                     .and_then(|p| ex.exported(r, p, family, prefix, false));
@@ -442,10 +447,10 @@ impl Rib {
                 };
                 let delta = r.count_delta.entry(family).or_default();
                 if *on {
-                    d.advertised.insert(r.id);
+                    d.advertised.insert(r.id, key, high_peers);
                     *delta += 1;
                 } else {
-                    d.advertised.remove(r.id);
+                    d.advertised.remove(r.id, key, high_peers);
                     *delta -= 1;
                 }
             }
@@ -503,8 +508,16 @@ impl Rib {
         } else {
             return;
         }
-        for d in self.loc.values_mut() {
-            d.advertised.remove(id);
+        if peer_set::is_inline(id) {
+            for d in self.loc.values_mut() {
+                d.advertised.remove_inline(id);
+            }
+        } else {
+            for key in self.high_peers.remove_everywhere(id) {
+                if let Some(d) = self.loc.get_mut(&key) {
+                    d.advertised.clear_spilled();
+                }
+            }
         }
     }
 
@@ -531,7 +544,10 @@ impl Rib {
             local_address: session.local_address,
         };
         for ((family, prefix), d) in &self.loc {
-            if !d.advertised.contains(id) {
+            if !d
+                .advertised
+                .contains(id, &(family, prefix), &self.high_peers)
+            {
                 continue;
             }
             let Some(best) = d.best_path() else {
@@ -543,8 +559,8 @@ impl Rib {
                 peers: &self.peers,
                 classes: &self.classes,
             };
-            if let Some(a) = export_attrs(&view, best, (*family, *prefix), &target, &p.neighbor) {
-                out.push((*family, *prefix, 0, Arc::new(a)));
+            if let Some(a) = export_attrs(&view, best, (family, prefix), &target, &p.neighbor) {
+                out.push((family, prefix, 0, Arc::new(a)));
             }
         }
         out
@@ -563,8 +579,8 @@ impl Rib {
         out.extend(
             self.loc
                 .iter()
-                .filter(|(_, d)| d.advertised.contains(id))
-                .map(|((f, n), _)| (*f, *n, 0)),
+                .filter(|(k, d)| d.advertised.contains(id, k, &self.high_peers))
+                .map(|((f, n), _)| (f, n, 0)),
         );
         out
     }

@@ -5,17 +5,21 @@
 //!   reserved at once and filled in order. Growing never moves or copies them, and there is no
 //!   doubling overshoot: only the slots used so far are touched, so resident memory follows
 //!   the number of destinations (and a small RIB's unused reservation costs nothing).
-//! - The hash index holds only 4-byte slot numbers (plus hashbrown's control byte): 5 bytes
-//!   per bucket, so the index of a million destinations is about 10 MB and doubling it zeroes
-//!   little. Lookups compare the key stored in the slot.
-//! - Freed slots are reused; when the table empties, every chunk is released.
+//! - IPv4 keys (AFI 1: nearly every key of a full table) sit in their own slab, packed into
+//!   one 8-byte word (SAFI, length, address); other keys take 22 bytes in a second slab. An
+//!   IPv4 slot is 56 bytes: the key and a [`Destination`] of 48.
+//! - Each slab's hash index holds only 4-byte slot numbers (plus hashbrown's control byte):
+//!   5 bytes per bucket, so the index of a million destinations is about 10 MB and doubling it
+//!   zeroes little. Lookups compare the key stored in the slot.
+//! - Freed slots are reused; when a slab empties, every chunk is released.
 //!
-//! Iteration order is slot order, not prefix order; callers that show routes sort them.
+//! Iteration order is slot order (IPv4 first), not prefix order; callers that show routes
+//! sort them. Keys are handed out by value, since IPv4 ones are stored packed.
 
 use super::table::Destination;
 use bgp_proto::Family;
 use hashbrown::HashTable;
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv4Net};
 use std::hash::BuildHasher;
 
 /// A Loc-RIB key: the family and the prefix.
@@ -24,51 +28,89 @@ pub type Key = (Family, IpNet);
 const CHUNK_BITS: u32 = 16;
 const CHUNK: usize = 1 << CHUNK_BITS;
 
+/// The AFI whose keys are stored packed.
+const AFI_IPV4: u16 = 1;
+
+/// An IPv4 key in one word: SAFI in bits 40–47, prefix length in 32–39, address below.
+type PackedV4 = u64;
+
+fn pack_v4(key: &Key) -> Option<PackedV4> {
+    match key {
+        (f, IpNet::V4(n)) if f.afi == AFI_IPV4 => Some(
+            (u64::from(f.safi) << 40)
+                | (u64::from(n.prefix_len()) << 32)
+                | u64::from(u32::from(n.addr())),
+        ),
+        _ => None,
+    }
+}
+
+fn unpack_v4(k: PackedV4) -> Key {
+    let safi = (k >> 40) as u8;
+    let len = (k >> 32) as u8;
+    let addr = std::net::Ipv4Addr::from(k as u32);
+    let net = Ipv4Net::new(addr, len).expect("a packed key holds a valid prefix length");
+    (Family::new(AFI_IPV4, safi), IpNet::V4(net))
+}
+
+/// What a slab's slots are keyed by.
+trait SlabKey: Copy + Eq {
+    fn hash(&self, hasher: &foldhash::fast::RandomState) -> u64;
+}
+
+impl SlabKey for PackedV4 {
+    fn hash(&self, hasher: &foldhash::fast::RandomState) -> u64 {
+        hasher.hash_one(*self)
+    }
+}
+
+impl SlabKey for Key {
+    fn hash(&self, hasher: &foldhash::fast::RandomState) -> u64 {
+        let (family, prefix) = self;
+        hasher.hash_one((family.afi, family.safi, prefix))
+    }
+}
+
 /// One occupied slot: the key is kept beside the destination so the index can compare it.
 #[derive(Debug)]
-struct Slot {
-    key: Key,
+struct Slot<K> {
+    key: K,
     dest: Destination,
 }
 
-/// Every destination by (family, prefix). See the module documentation for the layout.
-#[derive(Debug, Default)]
-pub struct LocRib {
+/// Destinations of one key type. See the module documentation for the layout.
+#[derive(Debug)]
+struct Slab<K> {
     index: HashTable<u32>,
     /// Chunks of `CHUNK` capacity; only the last one is not full.
-    chunks: Vec<Vec<Option<Slot>>>,
+    chunks: Vec<Vec<Option<Slot<K>>>>,
     free: Vec<u32>,
     /// Slots below this were used at some time (occupied now, or in `free`).
     used: usize,
     len: usize,
-    hasher: foldhash::fast::RandomState,
 }
 
-/// The hash of a key. IPv4 prefixes (nearly every key in a full table) are folded into one
-/// word first; the hasher is seeded per process, so a peer cannot choose colliding prefixes.
-fn hash_key(hasher: &foldhash::fast::RandomState, key: &Key) -> u64 {
-    let (family, prefix) = key;
-    let f = (u64::from(family.afi) << 8) | u64::from(family.safi);
-    match prefix {
-        IpNet::V4(n) => hasher.hash_one(
-            (f << 40) | (u64::from(n.prefix_len()) << 32) | u64::from(u32::from(n.addr())),
-        ),
-        IpNet::V6(n) => hasher.hash_one((f, u128::from(n.addr()), n.prefix_len())),
+impl<K> Default for Slab<K> {
+    fn default() -> Self {
+        Slab {
+            index: HashTable::new(),
+            chunks: Vec::new(),
+            free: Vec::new(),
+            used: 0,
+            len: 0,
+        }
     }
 }
 
-impl LocRib {
-    /// An empty table.
-    pub fn new() -> Self {
-        Self::default()
-    }
+type Hasher = foldhash::fast::RandomState;
 
-    fn place(chunks: &mut [Vec<Option<Slot>>], i: u32) -> Option<&mut Option<Slot>> {
+impl<K: SlabKey> Slab<K> {
+    fn place(chunks: &mut [Vec<Option<Slot<K>>>], i: u32) -> Option<&mut Option<Slot<K>>> {
         let i = i as usize;
         chunks.get_mut(i >> CHUNK_BITS)?.get_mut(i & (CHUNK - 1))
     }
 
-    fn slot(chunks: &[Vec<Option<Slot>>], i: u32) -> &Slot {
+    fn slot(chunks: &[Vec<Option<Slot<K>>>], i: u32) -> &Slot<K> {
         let i = i as usize;
         chunks
             .get(i >> CHUNK_BITS)
@@ -77,50 +119,31 @@ impl LocRib {
             .expect("the index refers only to occupied slots")
     }
 
-    fn slot_mut(chunks: &mut [Vec<Option<Slot>>], i: u32) -> &mut Slot {
+    fn slot_mut(chunks: &mut [Vec<Option<Slot<K>>>], i: u32) -> &mut Slot<K> {
         Self::place(chunks, i)
             .and_then(Option::as_mut)
             .expect("the index refers only to occupied slots")
     }
 
-    fn find(&self, key: &Key) -> Option<u32> {
+    fn find(&self, hasher: &Hasher, key: &K) -> Option<u32> {
         let chunks = &self.chunks;
         self.index
-            .find(hash_key(&self.hasher, key), |&i| {
-                Self::slot(chunks, i).key == *key
-            })
+            .find(key.hash(hasher), |&i| Self::slot(chunks, i).key == *key)
             .copied()
     }
 
-    /// Number of destinations.
-    pub fn len(&self) -> usize {
-        self.len
+    fn get(&self, hasher: &Hasher, key: &K) -> Option<&Destination> {
+        self.find(hasher, key)
+            .map(|i| &Self::slot(&self.chunks, i).dest)
     }
 
-    /// No destination at all.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The destination of a key.
-    pub fn get(&self, key: &Key) -> Option<&Destination> {
-        self.find(key).map(|i| &Self::slot(&self.chunks, i).dest)
-    }
-
-    /// The destination of a key, to change it.
-    pub fn get_mut(&mut self, key: &Key) -> Option<&mut Destination> {
-        let i = self.find(key)?;
+    fn get_mut(&mut self, hasher: &Hasher, key: &K) -> Option<&mut Destination> {
+        let i = self.find(hasher, key)?;
         Some(&mut Self::slot_mut(&mut self.chunks, i).dest)
     }
 
-    /// Whether the key has a destination.
-    pub fn contains_key(&self, key: &Key) -> bool {
-        self.find(key).is_some()
-    }
-
-    /// The destination of a key, created empty if there is none.
-    pub fn entry_or_default(&mut self, key: Key) -> &mut Destination {
-        let hash = hash_key(&self.hasher, &key);
+    fn entry_or_default(&mut self, hasher: &Hasher, key: K) -> &mut Destination {
+        let hash = key.hash(hasher);
         let chunks = &self.chunks;
         let found = self
             .index
@@ -130,15 +153,15 @@ impl LocRib {
             Some(i) => i,
             None => {
                 if self.index.len() == self.index.capacity() {
-                    self.grow_index();
+                    self.grow_index(hasher);
                 }
                 let i = self.allocate(Slot {
                     key,
                     dest: Destination::default(),
                 });
-                let (chunks, hasher) = (&self.chunks, &self.hasher);
+                let chunks = &self.chunks;
                 self.index
-                    .insert_unique(hash, i, |&j| hash_key(hasher, &Self::slot(chunks, j).key));
+                    .insert_unique(hash, i, |&j| Self::slot(chunks, j).key.hash(hasher));
                 self.len += 1;
                 i
             }
@@ -149,14 +172,14 @@ impl LocRib {
     /// Doubles the index by walking the slab in order. Left to hashbrown, growing would
     /// rehash every entry through its slot, one cache miss each in slot-number order
     /// scattered by the old table; in slab order the keys are read as one stream.
-    fn grow_index(&mut self) {
+    fn grow_index(&mut self, hasher: &Hasher) {
         let mut index = HashTable::with_capacity((self.index.capacity() + 1).max(1024));
-        let (chunks, hasher) = (&self.chunks, &self.hasher);
+        let chunks = &self.chunks;
         for (i, slot) in chunks.iter().flat_map(|c| c.iter()).enumerate() {
             if let Some(slot) = slot {
                 let i = u32::try_from(i).expect("fewer than 2^32 destinations");
-                index.insert_unique(hash_key(hasher, &slot.key), i, |&j| {
-                    hash_key(hasher, &Self::slot(chunks, j).key)
+                index.insert_unique(slot.key.hash(hasher), i, |&j| {
+                    Self::slot(chunks, j).key.hash(hasher)
                 });
             }
         }
@@ -165,7 +188,7 @@ impl LocRib {
 
     /// Puts a slot in a free place: a freed one, else the next never used one (in a new
     /// chunk when the last one is full).
-    fn allocate(&mut self, slot: Slot) -> u32 {
+    fn allocate(&mut self, slot: Slot<K>) -> u32 {
         let n = match self.free.pop() {
             Some(i) => i as usize,
             None => {
@@ -187,72 +210,155 @@ impl LocRib {
         i
     }
 
-    /// Takes a destination out of the table.
-    pub fn remove(&mut self, key: &Key) -> Option<Destination> {
+    fn remove(&mut self, hasher: &Hasher, key: &K) -> Option<Destination> {
         let chunks = &self.chunks;
         let entry = self
             .index
-            .find_entry(hash_key(&self.hasher, key), |&i| {
-                Self::slot(chunks, i).key == *key
-            })
+            .find_entry(key.hash(hasher), |&i| Self::slot(chunks, i).key == *key)
             .ok()?;
         let (i, _) = entry.remove();
         let slot = Self::place(&mut self.chunks, i)?.take()?;
         self.len -= 1;
         if self.len == 0 {
-            // An emptied table (every session down) gives its memory back.
-            self.chunks = Vec::new();
-            self.free = Vec::new();
-            self.used = 0;
-            self.index = HashTable::new();
+            // An emptied slab (every session down) gives its memory back.
+            *self = Slab::default();
         } else {
             self.free.push(i);
         }
         Some(slot.dest)
     }
 
-    /// Bytes in use: the slab's slots used so far (with its free list) and the index.
-    pub fn memory(&self) -> (usize, usize) {
-        let slab = self.used * std::mem::size_of::<Option<Slot>>()
+    fn memory(&self) -> (usize, usize) {
+        let slab = self.used * std::mem::size_of::<Option<Slot<K>>>()
             + self.free.capacity() * std::mem::size_of::<u32>();
         (slab, self.index.allocation_size())
     }
 
-    /// Every destination with its key.
-    pub fn iter(&self) -> impl Iterator<Item = (&Key, &Destination)> {
+    fn iter(&self) -> impl Iterator<Item = (&K, &Destination)> {
         self.chunks
             .iter()
             .flat_map(|c| c.iter())
             .filter_map(|s| s.as_ref().map(|s| (&s.key, &s.dest)))
     }
 
-    /// Every destination with its key, to change them.
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&Key, &mut Destination)> {
+    fn iter_mut(&mut self) -> impl Iterator<Item = (&K, &mut Destination)> {
         self.chunks
             .iter_mut()
             .flat_map(|c| c.iter_mut())
             .filter_map(|s| s.as_mut().map(|s| (&s.key, &mut s.dest)))
     }
+}
+
+/// Every destination by (family, prefix). See the module documentation for the layout.
+#[derive(Debug, Default)]
+pub struct LocRib {
+    v4: Slab<PackedV4>,
+    other: Slab<Key>,
+    /// Seeded per process, so a peer cannot choose colliding prefixes.
+    hasher: Hasher,
+}
+
+impl LocRib {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of destinations.
+    pub fn len(&self) -> usize {
+        self.v4.len + self.other.len
+    }
+
+    /// No destination at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The destination of a key.
+    pub fn get(&self, key: &Key) -> Option<&Destination> {
+        match pack_v4(key) {
+            Some(k) => self.v4.get(&self.hasher, &k),
+            None => self.other.get(&self.hasher, key),
+        }
+    }
+
+    /// The destination of a key, to change it.
+    pub fn get_mut(&mut self, key: &Key) -> Option<&mut Destination> {
+        match pack_v4(key) {
+            Some(k) => self.v4.get_mut(&self.hasher, &k),
+            None => self.other.get_mut(&self.hasher, key),
+        }
+    }
+
+    /// Whether the key has a destination.
+    pub fn contains_key(&self, key: &Key) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The destination of a key, created empty if there is none.
+    pub fn entry_or_default(&mut self, key: Key) -> &mut Destination {
+        match pack_v4(&key) {
+            Some(k) => self.v4.entry_or_default(&self.hasher, k),
+            None => self.other.entry_or_default(&self.hasher, key),
+        }
+    }
+
+    /// Takes a destination out of the table.
+    pub fn remove(&mut self, key: &Key) -> Option<Destination> {
+        match pack_v4(key) {
+            Some(k) => self.v4.remove(&self.hasher, &k),
+            None => self.other.remove(&self.hasher, key),
+        }
+    }
+
+    /// Bytes in use: the slabs' slots used so far (with their free lists) and the indexes.
+    pub fn memory(&self) -> (usize, usize) {
+        let (a, b) = self.v4.memory();
+        let (c, d) = self.other.memory();
+        (a + c, b + d)
+    }
+
+    /// Every destination with its key.
+    pub fn iter(&self) -> impl Iterator<Item = (Key, &Destination)> {
+        self.v4
+            .iter()
+            .map(|(k, d)| (unpack_v4(*k), d))
+            .chain(self.other.iter().map(|(k, d)| (*k, d)))
+    }
+
+    /// Every destination with its key, to change them.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (Key, &mut Destination)> {
+        self.v4
+            .iter_mut()
+            .map(|(k, d)| (unpack_v4(*k), d))
+            .chain(self.other.iter_mut().map(|(k, d)| (*k, d)))
+    }
 
     /// Every key.
-    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+    pub fn keys(&self) -> impl Iterator<Item = Key> + '_ {
         self.iter().map(|(k, _)| k)
     }
 
     /// Every destination.
     pub fn values(&self) -> impl Iterator<Item = &Destination> {
-        self.iter().map(|(_, d)| d)
+        self.v4
+            .iter()
+            .map(|(_, d)| d)
+            .chain(self.other.iter().map(|(_, d)| d))
     }
 
     /// Every destination, to change them.
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Destination> {
-        self.iter_mut().map(|(_, d)| d)
+        self.v4
+            .iter_mut()
+            .map(|(_, d)| d)
+            .chain(self.other.iter_mut().map(|(_, d)| d))
     }
 }
 
 impl<'a> IntoIterator for &'a LocRib {
-    type Item = (&'a Key, &'a Destination);
-    type IntoIter = Box<dyn Iterator<Item = (&'a Key, &'a Destination)> + 'a>;
+    type Item = (Key, &'a Destination);
+    type IntoIter = Box<dyn Iterator<Item = (Key, &'a Destination)> + 'a>;
 
     fn into_iter(self) -> Self::IntoIter {
         Box::new(self.iter())
@@ -307,22 +413,60 @@ mod tests {
         assert_eq!(t.remove(&key("10.0.1.0/24")).unwrap().exported_best, 1);
         assert!(t.remove(&key("10.0.1.0/24")).is_none());
         assert!(t.get(&key("10.0.1.0/24")).is_none());
-        let chunks = t.chunks.len();
+        let chunks = t.v4.chunks.len();
         t.entry_or_default(key("192.0.2.0/24")).exported_best = 99;
-        assert_eq!(t.chunks.len(), chunks, "a freed slot is reused");
+        assert_eq!(t.v4.chunks.len(), chunks, "a freed slot is reused");
         assert_eq!(t.get(&key("192.0.2.0/24")).unwrap().exported_best, 99);
         for d in t.values_mut() {
             d.exported_best += 1;
         }
         assert_eq!(t[&key("192.0.2.0/24")].exported_best, 100);
 
-        let keys: Vec<Key> = t.keys().copied().collect();
+        let keys: Vec<Key> = t.keys().collect();
         for k in &keys {
             assert!(t.remove(k).is_some());
         }
         assert!(t.is_empty());
-        assert!(t.chunks.is_empty(), "an emptied table releases its chunks");
+        assert!(
+            t.v4.chunks.is_empty() && t.other.chunks.is_empty(),
+            "an emptied table releases its chunks"
+        );
         t.entry_or_default(key("10.0.0.0/8"));
         assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn packed_keys_round_trip() {
+        for k in [
+            key("0.0.0.0/0"),
+            key("255.255.255.255/32"),
+            key("10.1.2.0/23"),
+            (Family::IPV4_MULTICAST, "192.0.2.0/24".parse().unwrap()),
+        ] {
+            assert_eq!(unpack_v4(pack_v4(&k).unwrap()), k);
+        }
+        assert!(pack_v4(&key("2001:db8::/32")).is_none());
+        // An IPv4 prefix under another AFI is kept whole, not packed.
+        assert!(pack_v4(&(Family::new(2, 1), "10.0.0.0/8".parse().unwrap())).is_none());
+        let mut t = LocRib::new();
+        t.entry_or_default(key("10.0.0.0/8")).exported_best = 1;
+        t.entry_or_default((Family::new(2, 1), "10.0.0.0/8".parse().unwrap()))
+            .exported_best = 2;
+        let mut all: Vec<(Key, u32)> = t.iter().map(|(k, d)| (k, d.exported_best)).collect();
+        all.sort_by_key(|(_, v)| *v);
+        assert_eq!(
+            all,
+            vec![
+                (key("10.0.0.0/8"), 1),
+                ((Family::new(2, 1), "10.0.0.0/8".parse().unwrap()), 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn ipv4_slot_is_56_bytes() {
+        // The figure BENCHMARKS.md and the module documentation give; a bigger slot costs
+        // a million routes a megabyte per byte.
+        assert_eq!(std::mem::size_of::<Option<Slot<PackedV4>>>(), 56);
     }
 }

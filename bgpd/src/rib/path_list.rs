@@ -130,7 +130,6 @@ mod tests {
                 next_hop: NextHop::V4(Ipv4Addr::LOCALHOST),
                 attributes: Default::default(),
             }),
-            raw: None,
             class: None,
             since: 0,
             stale: false,

@@ -12,7 +12,7 @@ use super::intern::AttrSet;
 use super::llgr::{carries_llgr_stale, llgr_stale_attrs, LlgrSession, StalePlan};
 use super::loc_rib::LocRib;
 use super::path_list::PathList;
-use super::peer_set::PeerSet;
+use super::peer_set::{HighPeers, PeerSet};
 use super::prefix_log::{self, PrefixAction, PrefixEvent, PrefixSummary};
 use super::route::{NextHop, PeerId, RouteAttrs, SharedAttrs};
 use super::wire::route_attrs;
@@ -83,11 +83,10 @@ pub struct Path {
     pub received_path_id: u32,
     /// Our own identifier for this path, used when sending with ADD-PATH.
     pub local_id: u32,
-    /// Attributes after import policy.
+    /// Attributes after import policy. When they differ from the received ones (import
+    /// policy changed them, or long-lived graceful restart marked the path), the peer's
+    /// Adj-RIB-In keeps the received ones ([`AdjRibIn::received`]).
     pub attrs: SharedAttrs,
-    /// The attributes as received, when they differ from `attrs` (import policy changed
-    /// them, or long-lived graceful restart marked the path): the Adj-RIB-In entry.
-    pub raw: Option<SharedAttrs>,
     /// Class.
     pub class: Option<ClassId>,
     /// When it was received (seconds since the epoch).
@@ -208,6 +207,8 @@ pub struct Rib {
     pub peers: FastMap<PeerId, PeerEntry>,
     /// The Loc-RIB (see [`LocRib`] for its layout).
     pub loc: LocRib,
+    /// Peers 63 and up of the destinations' advertised sets (see [`PeerSet`]).
+    pub(super) high_peers: HighPeers,
     pub(super) interned: AttrSet,
     next_local_id: u32,
     /// The live event stream, if the daemon has one.
@@ -252,6 +253,7 @@ impl Rib {
             policies,
             peers: FastMap::default(),
             loc: LocRib::new(),
+            high_peers: HighPeers::default(),
             interned: AttrSet::new(),
             next_local_id: 1,
             events: None,
@@ -334,7 +336,7 @@ impl Rib {
     /// whole table, then End-of-RIB per family (RFC 4724 §4.1).
     pub fn end_deferral(&mut self) -> Outbox {
         self.deferring = false;
-        let keys: Vec<(Family, IpNet)> = self.loc.keys().copied().collect();
+        let keys: Vec<(Family, IpNet)> = self.loc.keys().collect();
         let mut outbox = Outbox::new();
         self.reselect(&keys);
         let ids: Vec<PeerId> = self
@@ -361,12 +363,8 @@ impl Rib {
             .unwrap_or_default();
         let mut outbox = Outbox::new();
         for family in families {
-            let keys: Vec<(Family, IpNet)> = self
-                .loc
-                .keys()
-                .filter(|(f, _)| *f == family)
-                .copied()
-                .collect();
+            let keys: Vec<(Family, IpNet)> =
+                self.loc.keys().filter(|(f, _)| *f == family).collect();
             self.export_to(&keys, Some(id), Pass::Full, &mut outbox);
             if let Some((ctx, _)) = self.send_context(id) {
                 let out = outbox.entry(id).or_default();
@@ -408,7 +406,7 @@ impl Rib {
         p.session = None;
         p.adj_in.retain_families(|f| kept.contains(f));
         for ((family, _), d) in self.loc.iter_mut() {
-            if kept.contains(*family) {
+            if kept.contains(family) {
                 for path in d.paths.iter_mut().filter(|x| x.peer == id) {
                     path.stale = true;
                 }
@@ -443,7 +441,7 @@ impl Rib {
             for (i, p) in d.paths.iter().enumerate() {
                 if p.peer == id && p.stale && !p.llgr_stale {
                     if let Some(a) = llgr_stale_attrs(&p.attrs) {
-                        marked.push((*key, i, a));
+                        marked.push((key, i, a));
                     }
                 }
             }
@@ -456,13 +454,16 @@ impl Rib {
             // Its attributes change: the next export pass must not skip it.
             d.exported_best = 0;
             if let Some(p) = d.paths.get_mut(i) {
-                // The Adj-RIB-In keeps the attributes as received.
-                if p.raw.is_none() {
-                    p.raw = Some(p.attrs.clone());
-                }
-                p.attrs = a;
+                let received = std::mem::replace(&mut p.attrs, a);
                 p.llgr_stale = true;
                 dirty.push(key);
+                // The Adj-RIB-In keeps the attributes as received.
+                let route = (key.0, key.1, p.received_path_id);
+                if let Some(peer) = self.peers.get_mut(&id) {
+                    if !peer.adj_in.has_received(&route) {
+                        peer.adj_in.set_received(route, Some(received));
+                    }
+                }
             }
         }
         dirty.sort_unstable();
@@ -518,6 +519,7 @@ impl Rib {
         // stale route must not count towards max-prefix or come back at the next reload
         // (RFC 4724 §4.2: deleted). The received counts are recomputed on the way.
         let mut counts: FastMap<Family, usize> = FastMap::default();
+        let mut adj_in = self.peers.get_mut(&id).map(|p| &mut p.adj_in);
         for (key, d) in self.loc.iter_mut() {
             let before = d.paths.len();
             let classes = &self.classes;
@@ -530,6 +532,9 @@ impl Rib {
                 if !gone {
                     *counts.entry(key.0).or_default() += 1;
                 } else {
+                    if let Some(adj_in) = adj_in.as_mut() {
+                        adj_in.set_received((key.0, key.1, p.received_path_id), None);
+                    }
                     prefix_log::log(
                         &PrefixEvent {
                             peer: addr,
@@ -548,7 +553,7 @@ impl Rib {
                 !gone
             });
             if d.paths.len() != before {
-                dirty.push(*key);
+                dirty.push(key);
             }
         }
         if let Some(p) = self.peers.get_mut(&id) {
@@ -860,11 +865,16 @@ impl Rib {
                 return;
             }
         };
-        let was_rejected = self
-            .peers
-            .get_mut(&id)
-            .is_some_and(|p| p.adj_in.unreject(&(family, n.prefix, path_id)));
-        let raw = (!Arc::ptr_eq(&attrs, &raw)).then_some(raw);
+        let received = (!Arc::ptr_eq(&attrs, &raw)).then_some(raw);
+        let was_rejected = match self.peers.get_mut(&id) {
+            Some(p) => {
+                let route = (family, n.prefix, path_id);
+                let was_rejected = p.adj_in.unreject(&route);
+                p.adj_in.set_received(route, received);
+                was_rejected
+            }
+            None => false,
+        };
         let local_id = self.next_local_id;
         let dest = self.loc.entry_or_default((family, n.prefix));
         let action = match dest
@@ -879,7 +889,6 @@ impl Rib {
                     dest.exported_best = 0;
                 }
                 p.attrs = attrs.clone();
-                p.raw = raw;
                 p.class = class;
                 p.stale = false;
                 p.llgr_stale = false;
@@ -900,7 +909,6 @@ impl Rib {
                     received_path_id: path_id,
                     local_id,
                     attrs: attrs.clone(),
-                    raw,
                     class,
                     since,
                     stale: false,
@@ -972,8 +980,9 @@ impl Rib {
         };
         let path = dest.paths.remove(i);
         dirty.push((family, prefix));
-        let class = self.classes.name(path.class).map(str::to_string);
+        let class = self.classes.name(path.class);
         if let Some(p) = self.peers.get_mut(&id) {
+            p.adj_in.set_received((family, prefix, path_id), None);
             prefix_log::log(
                 &PrefixEvent {
                     peer: p.neighbor.address,
@@ -981,14 +990,14 @@ impl Rib {
                     family,
                     prefix,
                     path_id,
-                    class: class.as_deref(),
+                    class,
                     action: PrefixAction::Withdraw,
                     reason: (!reason.is_empty()).then_some(reason),
                     attrs: None,
                 },
                 self.events.as_ref(),
             );
-            p.summary.count(class.as_deref(), PrefixAction::Withdraw);
+            p.summary.count(class, PrefixAction::Withdraw);
         }
         true
     }
@@ -1021,12 +1030,7 @@ impl Rib {
     /// Re-sends everything for `family` to a peer (ROUTE-REFRESH received, RFC 2918 §4),
     /// wrapped in BoRR/EoRR when enhanced route refresh was negotiated (RFC 7313 §4).
     pub fn refresh_out(&mut self, id: PeerId, family: Family) -> Outbox {
-        let keys: Vec<(Family, IpNet)> = self
-            .loc
-            .keys()
-            .filter(|(f, _)| *f == family)
-            .copied()
-            .collect();
+        let keys: Vec<(Family, IpNet)> = self.loc.keys().filter(|(f, _)| *f == family).collect();
         let mut outbox = Outbox::new();
         self.export_to(&keys, Some(id), Pass::Full, &mut outbox);
         outbox
@@ -1063,21 +1067,23 @@ impl Rib {
     /// accepted ones from their Loc-RIB paths, rejected ones from the peer's table.
     pub fn adj_rib_in(&self, id: PeerId) -> Vec<((Family, IpNet, u32), SharedAttrs)> {
         let mut out = Vec::new();
+        let adj_in = self.peers.get(&id).map(|p| &p.adj_in);
         for ((family, prefix), d) in &self.loc {
             for p in d.paths.iter().filter(|p| p.peer == id) {
-                let received = p.raw.as_ref().unwrap_or(&p.attrs).clone();
-                out.push(((*family, *prefix, p.received_path_id), received));
+                let route = (family, prefix, p.received_path_id);
+                let received = adj_in.and_then(|a| a.received(&route)).unwrap_or(&p.attrs);
+                out.push((route, received.clone()));
             }
         }
-        if let Some(p) = self.peers.get(&id) {
-            out.extend(p.adj_in.rejected().map(|(k, v)| (*k, v.clone())));
+        if let Some(adj_in) = adj_in {
+            out.extend(adj_in.rejected().map(|(k, v)| (*k, v.clone())));
         }
         out
     }
 
     /// Re-evaluates export to every peer for every destination (export policy changed).
     pub fn reexport_all(&mut self) -> Outbox {
-        let keys: Vec<(Family, IpNet)> = self.loc.keys().copied().collect();
+        let keys: Vec<(Family, IpNet)> = self.loc.keys().collect();
         let mut outbox = Outbox::new();
         self.export_to(&keys, None, Pass::Full, &mut outbox);
         outbox

@@ -794,11 +794,12 @@ impl PeerTask {
                 Output::Established(neg) => self.established(neg),
                 Output::Down(reason) => self.down(reason),
                 Output::Update(u) => {
+                    let prefixes = u.announced().count() + u.withdrawals().count();
                     let _ = self.rib.send(RibEvent::Update {
                         peer: self.id,
                         incarnation: self.incarnation,
                         update: Box::new(u),
-                        permit: self.backlog.permit(),
+                        permit: self.backlog.permit(prefixes),
                     });
                 }
                 Output::RouteRefresh(rr) => {
