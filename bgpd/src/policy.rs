@@ -10,6 +10,7 @@ use crate::rib::route::{NextHop, RouteAttrs};
 use bgp_proto::{AsPath, AttributeValue, Community, Family, LargeCommunity};
 use ipnet::IpNet;
 use regex::Regex;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -145,6 +146,24 @@ impl PolicySet {
         facts: &RouteFacts<'_>,
         attrs: &mut RouteAttrs,
     ) -> Verdict {
+        let mut cow = Cow::Borrowed(&*attrs);
+        let verdict = self.evaluate_cow(chain, default, facts, &mut cow);
+        if let Cow::Owned(changed) = cow {
+            *attrs = changed;
+        }
+        verdict
+    }
+
+    /// As [`PolicySet::evaluate`], copying the attributes only when a matching statement
+    /// changes something: an accept-all import policy costs no copy (and `Cow::Borrowed`
+    /// afterwards tells the caller nothing changed).
+    pub fn evaluate_cow(
+        &self,
+        chain: &[String],
+        default: DefaultAction,
+        facts: &RouteFacts<'_>,
+        attrs: &mut Cow<'_, RouteAttrs>,
+    ) -> Verdict {
         let mut path_text: Option<String> = None;
         for name in chain {
             let Some(policy) = self.policies.get(name) else {
@@ -154,8 +173,10 @@ impl PolicySet {
                 if !self.matches(&st.conditions, facts, attrs, &mut path_text) {
                     continue;
                 }
-                apply(&st.set, facts, attrs);
-                path_text = None;
+                if !sets_nothing(&st.set) {
+                    apply(&st.set, facts, attrs.to_mut());
+                    path_text = None;
+                }
                 let decided_by = || {
                     self.labels
                         .get(name)
@@ -252,6 +273,18 @@ fn statement_label(policy: &str, i: usize, name: &str) -> Arc<str> {
     } else {
         format!("{policy}/{name}").into()
     }
+}
+
+/// Whether a statement's `set` block is empty.
+fn sets_nothing(set: &crate::config::SetConfig) -> bool {
+    set.local_pref.is_none()
+        && set.med.is_none()
+        && set.add_communities.is_empty()
+        && set.remove_communities.is_empty()
+        && set.add_large_communities.is_empty()
+        && set.remove_large_communities.is_empty()
+        && set.prepend.is_none()
+        && set.next_hop.is_none()
 }
 
 /// Applies a statement's `set` block.

@@ -19,6 +19,7 @@ use super::classes::{ClassId, ClassTable};
 use super::export::{export, LocalIdentity, Source, Target};
 use super::intern::AttrSet;
 use super::llgr::carries_llgr_stale;
+use super::loc_rib::SlotRef;
 use super::peer_set;
 use super::route::{PeerId, RouteAttrs, SharedAttrs};
 use super::table::{Destination, Outbox, Path, PeerEntry, Rib, SessionInfo};
@@ -29,6 +30,7 @@ use crate::policy::{PolicySet, RouteFacts};
 use bgp_proto::{Family, Nlri, UpdatePacker};
 use ipnet::IpNet;
 use smallvec::SmallVec;
+use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -117,14 +119,14 @@ fn passes_peer_checks(path: &Path, target: &Target) -> bool {
 }
 
 /// The attributes of `path` as sent to a peer with export `target`/`tn`, or `None` when
-/// suppressed by the protocol rules or the export policy.
-pub(super) fn export_attrs(
+/// suppressed by the protocol rules or the export policy; borrowed when unchanged.
+pub(super) fn export_attrs<'p>(
     view: &ExportView<'_>,
-    path: &Path,
+    path: &'p Path,
     (family, prefix): (Family, IpNet),
     target: &Target,
     tn: &Neighbor,
-) -> Option<RouteAttrs> {
+) -> Option<Cow<'p, RouteAttrs>> {
     let ExportView {
         identity,
         policies,
@@ -139,7 +141,7 @@ pub(super) fn export_attrs(
         bgp_id: sp.last_bgp_id,
     };
     let mut out = export(identity, family, &source, target, &path.attrs).ok()?;
-    let verdict = policies.evaluate(
+    let verdict = policies.evaluate_cow(
         &tn.export_policy,
         tn.default_export,
         &RouteFacts {
@@ -194,18 +196,20 @@ impl Exporter<'_> {
                 return v.clone();
             }
         }
-        let out =
-            export_attrs(&self.view, path, (family, prefix), &r.target, &r.neighbor).map(|a| {
-                if a == *path.attrs {
-                    // Exported unchanged (no hash needed).
-                    return path.attrs.clone();
+        let out = export_attrs(&self.view, path, (family, prefix), &r.target, &r.neighbor).map(
+            |a| match a {
+                // Exported unchanged: no copy, no hash.
+                Cow::Borrowed(_) => path.attrs.clone(),
+                Cow::Owned(a) if a == *path.attrs => path.attrs.clone(),
+                Cow::Owned(a) => {
+                    let hash = self.interned.hash(&a);
+                    match self.interned.get(hash, &a) {
+                        Some(held) => held.clone(),
+                        None => self.pass_interned.intern_hashed(hash, a),
+                    }
                 }
-                let hash = self.interned.hash(&a);
-                match self.interned.get(hash, &a) {
-                    Some(held) => held.clone(),
-                    None => self.pass_interned.intern_hashed(hash, a),
-                }
-            });
+            },
+        );
         if r.memoize {
             self.memo.insert(key, out.clone());
         }
@@ -235,12 +239,17 @@ impl Rib {
         pass: Pass,
         outbox: &mut Outbox,
     ) {
-        self.reselect(keys);
+        // Each key is hashed once here; selection, Update-Send and cleanup go by slot.
+        let slots: Vec<Option<SlotRef>> = keys.iter().map(|k| self.loc.locate(k)).collect();
+        self.reselect(&slots);
         if !self.deferring {
-            self.advertise(keys, only, pass, outbox);
+            self.advertise(keys, &slots, only, pass, outbox);
         }
-        for key in keys {
-            if let Some(d) = self.loc.get(key).filter(|d| d.paths.is_empty()) {
+        for (key, r) in keys.iter().zip(&slots) {
+            let Some(d) = r.and_then(|r| self.loc.at(r)) else {
+                continue;
+            };
+            if d.paths.is_empty() {
                 if d.advertised.spilled() {
                     self.high_peers.forget(key);
                 }
@@ -321,6 +330,7 @@ impl Rib {
     fn advertise(
         &mut self,
         keys: &[(Family, IpNet)],
+        slots: &[Option<SlotRef>],
         only: Option<PeerId>,
         pass: Pass,
         outbox: &mut Outbox,
@@ -351,10 +361,10 @@ impl Rib {
         };
         // Bitmap changes for the current destination: (receiver index, now advertised).
         let mut flips: SmallVec<[(usize, bool); 8]> = SmallVec::new();
-        for key in keys {
+        for (key, slot) in keys.iter().zip(slots) {
             let (family, prefix) = *key;
             flips.clear();
-            let dest: Option<&Destination> = loc.get(key);
+            let dest: Option<&Destination> = slot.and_then(|r| loc.at(r));
             let best = dest.and_then(Destination::best_path);
             let unchanged =
                 pass == Pass::Changes && dest.is_some_and(|d| same_best(d.exported_best, best));
@@ -438,7 +448,7 @@ impl Rib {
             if flips.is_empty() && (!record_best || unchanged) {
                 continue;
             }
-            let Some(d) = loc.get_mut(key) else {
+            let Some(d) = slot.and_then(|r| loc.at_mut(r)) else {
                 continue;
             };
             for (ri, on) in &flips {
@@ -560,7 +570,7 @@ impl Rib {
                 classes: &self.classes,
             };
             if let Some(a) = export_attrs(&view, best, (family, prefix), &target, &p.neighbor) {
-                out.push((family, prefix, 0, Arc::new(a)));
+                out.push((family, prefix, 0, Arc::new(a.into_owned())));
             }
         }
         out

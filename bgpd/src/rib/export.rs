@@ -5,6 +5,7 @@
 use super::route::{NextHop, PeerId, RouteAttrs};
 use crate::config::Role;
 use bgp_proto::{attribute_flags, attribute_type as tc, AttributeValue, Community, Family};
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr};
 
 /// Our own identity.
@@ -80,13 +81,17 @@ fn self_next_hop(family: Family, local: IpAddr) -> Option<NextHop> {
 
 /// Applies the protocol rules for advertising `attrs` (as stored in the Loc-RIB) from
 /// `source` to `target`.
-pub fn export(
+///
+/// The attributes are copied only when something changes: toward a route-server client, or
+/// an eBGP peer of a route learned without ORIGINATOR_ID, CLUSTER_LIST or LOCAL_PREF, they go
+/// as they are (`Cow::Borrowed`), and the export pass then needs neither a copy nor a hash.
+pub fn export<'a>(
     local: &LocalIdentity,
     family: Family,
     source: &Source,
     target: &Target,
-    attrs: &RouteAttrs,
-) -> Result<RouteAttrs, Suppressed> {
+    attrs: &'a RouteAttrs,
+) -> Result<Cow<'a, RouteAttrs>, Suppressed> {
     if source.peer == target.peer {
         return Err(Suppressed::SplitHorizon);
     }
@@ -100,16 +105,24 @@ pub fn export(
     {
         return Err(Suppressed::WellKnownCommunity);
     }
-    let mut out = attrs.clone();
+    let mut out = Cow::Borrowed(attrs);
     // RFC 4271 §5: unknown optional non-transitive attributes are not passed on; unknown
     // transitive ones are, with the Partial bit set.
-    out.attributes.0.retain(|a| match &a.value {
-        AttributeValue::Unknown { .. } => a.flags & attribute_flags::TRANSITIVE != 0,
-        _ => true,
-    });
-    for a in &mut out.attributes.0 {
-        if matches!(a.value, AttributeValue::Unknown { .. }) {
-            a.flags |= attribute_flags::PARTIAL;
+    if attrs
+        .attributes
+        .0
+        .iter()
+        .any(|a| matches!(a.value, AttributeValue::Unknown { .. }))
+    {
+        let o = out.to_mut();
+        o.attributes.0.retain(|a| match &a.value {
+            AttributeValue::Unknown { .. } => a.flags & attribute_flags::TRANSITIVE != 0,
+            _ => true,
+        });
+        for a in &mut o.attributes.0 {
+            if matches!(a.value, AttributeValue::Unknown { .. }) {
+                a.flags |= attribute_flags::PARTIAL;
+            }
         }
     }
     if target.ibgp {
@@ -121,46 +134,62 @@ pub fn export(
                 return Err(Suppressed::IbgpToIbgp);
             }
             // RFC 4456 §8: ORIGINATOR_ID set once, our cluster id prepended.
-            if out.attributes.originator_id().is_none() {
-                out.set(AttributeValue::OriginatorId(source.bgp_id));
+            let o = out.to_mut();
+            if o.attributes.originator_id().is_none() {
+                o.set(AttributeValue::OriginatorId(source.bgp_id));
             }
             let mut clusters = vec![local.cluster_id];
-            clusters.extend(out.attributes.cluster_list().cloned().unwrap_or_default());
-            out.set(AttributeValue::ClusterList(clusters));
+            clusters.extend(o.attributes.cluster_list().cloned().unwrap_or_default());
+            o.set(AttributeValue::ClusterList(clusters));
         }
         // RFC 4271 §5.1.5: LOCAL_PREF is sent to every internal peer.
         if out.local_pref().is_none() {
-            out.set(AttributeValue::LocalPref(super::route::DEFAULT_LOCAL_PREF));
+            out.to_mut()
+                .set(AttributeValue::LocalPref(super::route::DEFAULT_LOCAL_PREF));
         }
     } else {
-        if out.as_path().contains(target.peer_as) {
+        if out
+            .attributes
+            .as_path()
+            .is_some_and(|p| p.contains(target.peer_as))
+        {
             return Err(Suppressed::AsLoop);
         }
         // RFC 4456 §8 / RFC 4271 §5.1.5: these never leave the AS.
-        out.attributes.remove(tc::ORIGINATOR_ID);
-        out.attributes.remove(tc::CLUSTER_LIST);
-        out.attributes.remove(tc::LOCAL_PREF);
+        for code in [tc::ORIGINATOR_ID, tc::CLUSTER_LIST, tc::LOCAL_PREF] {
+            remove_attribute(&mut out, code);
+        }
         if target.role != Role::RouteServerClient {
             // RFC 4271 §5.1.2: prepend our AS; §5.1.4: a MED learned from another AS is not
             // passed on; §5.1.3: we are the next hop.
-            let mut path = out.as_path();
+            let o = out.to_mut();
+            let mut path = o.as_path();
             path.prepend(local.asn);
-            out.set(AttributeValue::AsPath(path));
+            o.set(AttributeValue::AsPath(path));
             if !source.ibgp {
-                out.attributes.remove(tc::MULTI_EXIT_DISC);
+                o.attributes.remove(tc::MULTI_EXIT_DISC);
             }
             if let Some(nh) = target.local_address.and_then(|a| self_next_hop(family, a)) {
-                out.next_hop = nh;
+                o.next_hop = nh;
             }
         }
         // RFC 7947 §2.2: toward route-server clients, AS_PATH, NEXT_HOP, MED unchanged.
     }
     if target.next_hop_self {
         if let Some(nh) = target.local_address.and_then(|a| self_next_hop(family, a)) {
-            out.next_hop = nh;
+            if out.next_hop != nh {
+                out.to_mut().next_hop = nh;
+            }
         }
     }
     Ok(out)
+}
+
+/// Removes an attribute, copying the set only when it is there.
+fn remove_attribute(out: &mut Cow<'_, RouteAttrs>, code: u8) {
+    if out.attributes.get(code).is_some() {
+        out.to_mut().attributes.remove(code);
+    }
 }
 
 #[cfg(test)]
@@ -224,7 +253,9 @@ mod tests {
     fn route_server_keeps_path_next_hop_med_communities() {
         let s = source(1, false, Role::RouteServerClient);
         let t = target(2, false, Role::RouteServerClient, 64512);
-        let out = export(&LOCAL, Family::IPV4_UNICAST, &s, &t, &attrs()).expect("exported");
+        let out = export(&LOCAL, Family::IPV4_UNICAST, &s, &t, &attrs())
+            .expect("exported")
+            .into_owned();
         assert_eq!(out.as_path().to_string(), "64513");
         assert_eq!(out.next_hop, NextHop::V4(Ipv4Addr::new(198, 51, 100, 11)));
         assert_eq!(out.med(), Some(7));
@@ -238,7 +269,9 @@ mod tests {
     fn plain_ebgp_prepends_and_sets_next_hop() {
         let s = source(1, false, Role::Plain);
         let t = target(2, false, Role::Plain, 64999);
-        let out = export(&LOCAL, Family::IPV4_UNICAST, &s, &t, &attrs()).expect("exported");
+        let out = export(&LOCAL, Family::IPV4_UNICAST, &s, &t, &attrs())
+            .expect("exported")
+            .into_owned();
         assert_eq!(out.as_path().to_string(), "64512 64513");
         assert_eq!(out.next_hop, NextHop::V4(Ipv4Addr::new(198, 51, 100, 2)));
         assert_eq!(out.med(), None);
@@ -262,7 +295,8 @@ mod tests {
             &to_non_client,
             &attrs(),
         )
-        .expect("client → non-client");
+        .expect("client → non-client")
+        .into_owned();
         assert_eq!(
             out.attributes.originator_id(),
             Some(&Ipv4Addr::new(10, 0, 0, 1))
@@ -297,7 +331,9 @@ mod tests {
         let mut a = attrs();
         a.set(AttributeValue::OriginatorId(Ipv4Addr::new(9, 9, 9, 9)));
         a.set(AttributeValue::ClusterList(vec![Ipv4Addr::new(8, 8, 8, 8)]));
-        let out = export(&LOCAL, Family::IPV4_UNICAST, &client, &to_client, &a).expect("reflected");
+        let out = export(&LOCAL, Family::IPV4_UNICAST, &client, &to_client, &a)
+            .expect("reflected")
+            .into_owned();
         assert_eq!(
             out.attributes.originator_id(),
             Some(&Ipv4Addr::new(9, 9, 9, 9))
@@ -353,7 +389,8 @@ mod tests {
             &target(2, true, Role::Plain, 64512),
             &attrs(),
         )
-        .expect("ok");
+        .expect("ok")
+        .into_owned();
         assert_eq!(out.local_pref(), Some(100));
         assert_eq!(out.as_path().to_string(), "64513");
     }

@@ -132,6 +132,21 @@ impl<K: SlabKey> Slab<K> {
             .copied()
     }
 
+    fn at(&self, i: u32) -> Option<&Destination> {
+        let i = i as usize;
+        self.chunks
+            .get(i >> CHUNK_BITS)
+            .and_then(|c| c.get(i & (CHUNK - 1)))
+            .and_then(Option::as_ref)
+            .map(|s| &s.dest)
+    }
+
+    fn at_mut(&mut self, i: u32) -> Option<&mut Destination> {
+        Self::place(&mut self.chunks, i)
+            .and_then(Option::as_mut)
+            .map(|s| &mut s.dest)
+    }
+
     fn get(&self, hasher: &Hasher, key: &K) -> Option<&Destination> {
         self.find(hasher, key)
             .map(|i| &Self::slot(&self.chunks, i).dest)
@@ -249,6 +264,15 @@ impl<K: SlabKey> Slab<K> {
     }
 }
 
+/// Where a destination sits, found once by [`LocRib::locate`] so that a pass over a batch of
+/// destinations (best-path selection, then Update-Send, then cleanup) hashes each key once.
+/// Valid until that destination is removed: a pass removes destinations only at its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotRef(u32);
+
+/// [`SlotRef`]'s bit for the slab of keys other than AFI 1.
+const OTHER_SLAB: u32 = 1 << 31;
+
 /// Every destination by (family, prefix). See the module documentation for the layout.
 #[derive(Debug, Default)]
 pub struct LocRib {
@@ -287,6 +311,33 @@ impl LocRib {
         match pack_v4(key) {
             Some(k) => self.v4.get_mut(&self.hasher, &k),
             None => self.other.get_mut(&self.hasher, key),
+        }
+    }
+
+    /// Where the key's destination sits, if it has one.
+    pub fn locate(&self, key: &Key) -> Option<SlotRef> {
+        let (i, bit) = match pack_v4(key) {
+            Some(k) => (self.v4.find(&self.hasher, &k)?, 0),
+            None => (self.other.find(&self.hasher, key)?, OTHER_SLAB),
+        };
+        (i < OTHER_SLAB).then_some(SlotRef(i | bit))
+    }
+
+    /// The destination at `r` (`None` once removed).
+    pub fn at(&self, r: SlotRef) -> Option<&Destination> {
+        if r.0 & OTHER_SLAB == 0 {
+            self.v4.at(r.0)
+        } else {
+            self.other.at(r.0 & !OTHER_SLAB)
+        }
+    }
+
+    /// The destination at `r`, to change it (`None` once removed).
+    pub fn at_mut(&mut self, r: SlotRef) -> Option<&mut Destination> {
+        if r.0 & OTHER_SLAB == 0 {
+            self.v4.at_mut(r.0)
+        } else {
+            self.other.at_mut(r.0 & !OTHER_SLAB)
         }
     }
 
@@ -417,6 +468,14 @@ mod tests {
         t.entry_or_default(key("192.0.2.0/24")).exported_best = 99;
         assert_eq!(t.v4.chunks.len(), chunks, "a freed slot is reused");
         assert_eq!(t.get(&key("192.0.2.0/24")).unwrap().exported_best, 99);
+        let r = t.locate(&key("192.0.2.0/24")).unwrap();
+        assert_eq!(t.at(r).unwrap().exported_best, 99);
+        t.at_mut(r).unwrap().exported_best = 98;
+        assert_eq!(t[&key("192.0.2.0/24")].exported_best, 98);
+        t.at_mut(r).unwrap().exported_best = 99;
+        let r6 = t.locate(&key("2001:db8::/32")).unwrap();
+        assert_eq!(t.at(r6).unwrap().exported_best, 7);
+        assert!(t.locate(&key("2001:db8::/33")).is_none());
         for d in t.values_mut() {
             d.exported_best += 1;
         }

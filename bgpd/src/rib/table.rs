@@ -10,7 +10,7 @@ use super::classes::{ClassId, ClassTable};
 use super::export::LocalIdentity;
 use super::intern::AttrSet;
 use super::llgr::{carries_llgr_stale, llgr_stale_attrs, LlgrSession, StalePlan};
-use super::loc_rib::LocRib;
+use super::loc_rib::{LocRib, SlotRef};
 use super::path_list::PathList;
 use super::peer_set::{HighPeers, PeerSet};
 use super::prefix_log::{self, PrefixAction, PrefixEvent, PrefixSummary};
@@ -23,6 +23,7 @@ use bgp_proto::{cease_subcode, Family, FamilySet, Nlri, Notification, SessionCon
 use bytes::BytesMut;
 use ipnet::IpNet;
 use smallvec::SmallVec;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -96,6 +97,30 @@ pub struct Path {
     /// In the long-lived stale phase: carries LLGR_STALE, least preferred, sent only to
     /// peers that negotiated LLGR (RFC 9494 §4.2, §4.3). Implies `stale`.
     pub llgr_stale: bool,
+}
+
+/// Drops repeated keys, keeping the first of each: the export pass then sends prefixes in
+/// the order they arrived. One hash per key; sorting a run of 1,024 keys to find the repeats
+/// cost nine times as many instructions (callgrind, W1: 8.7 % of the RIB's work).
+fn dedup_in_order(keys: &mut Vec<(Family, IpNet)>) {
+    if keys.len() < 2 {
+        return;
+    }
+    let mut seen: std::collections::HashSet<(Family, IpNet), foldhash::fast::RandomState> =
+        std::collections::HashSet::with_capacity_and_hasher(keys.len(), Default::default());
+    keys.retain(|k| seen.insert(*k));
+}
+
+/// A path as best-path selection sees it (its peer's facts looked up in `peers`).
+fn candidate<'a>(peers: &'a FastMap<PeerId, PeerEntry>, p: &'a Path) -> Option<Candidate<'a>> {
+    let peer = peers.get(&p.peer)?;
+    Some(Candidate {
+        attrs: &p.attrs,
+        ebgp: !peer.neighbor.ibgp,
+        peer_id: peer.last_bgp_id,
+        peer_address: peer.neighbor.address,
+        llgr_stale: p.llgr_stale || carries_llgr_stale(&p.attrs),
+    })
 }
 
 /// Every path for one prefix.
@@ -336,9 +361,9 @@ impl Rib {
     /// whole table, then End-of-RIB per family (RFC 4724 §4.1).
     pub fn end_deferral(&mut self) -> Outbox {
         self.deferring = false;
-        let keys: Vec<(Family, IpNet)> = self.loc.keys().collect();
+        let slots: Vec<Option<SlotRef>> = self.loc.keys().map(|k| self.loc.locate(&k)).collect();
         let mut outbox = Outbox::new();
-        self.reselect(&keys);
+        self.reselect(&slots);
         let ids: Vec<PeerId> = self
             .peers
             .iter()
@@ -585,8 +610,7 @@ impl Rib {
         for (id, update) in updates {
             self.import_update(*id, update, &mut dirty, &mut outbox);
         }
-        dirty.sort_unstable();
-        dirty.dedup();
+        dedup_in_order(&mut dirty);
         self.export_to(&dirty, None, Pass::Changes, &mut outbox);
         outbox
     }
@@ -809,8 +833,8 @@ impl Rib {
                 }
             };
         }
-        let mut attrs = (**raw).clone();
-        let verdict = self.policies.evaluate(
+        let mut attrs = Cow::Borrowed(&**raw);
+        let verdict = self.policies.evaluate_cow(
             &neighbor.import_policy,
             neighbor.default_import,
             &RouteFacts {
@@ -826,10 +850,9 @@ impl Rib {
         if !verdict.accept {
             return Imported::Reject(format!("import policy {}", verdict.decided_by).into());
         }
-        if attrs == **raw {
-            Imported::Accept(raw.clone())
-        } else {
-            Imported::Accept(self.intern(attrs))
+        match attrs {
+            Cow::Owned(changed) if changed != **raw => Imported::Accept(self.intern(changed)),
+            _ => Imported::Accept(raw.clone()),
         }
     }
 
@@ -1002,26 +1025,14 @@ impl Rib {
         true
     }
 
-    fn candidate<'a>(&'a self, p: &'a Path) -> Option<Candidate<'a>> {
-        let peer = self.peers.get(&p.peer)?;
-        Some(Candidate {
-            attrs: &p.attrs,
-            ebgp: !peer.neighbor.ibgp,
-            peer_id: peer.last_bgp_id,
-            peer_address: peer.neighbor.address,
-            llgr_stale: p.llgr_stale || carries_llgr_stale(&p.attrs),
-        })
-    }
-
-    /// Recomputes the best path of `keys` (RFC 4271 §9.1.2). Destinations left without
-    /// paths stay until the export pass has withdrawn them (see `advertise`).
-    pub(super) fn reselect(&mut self, keys: &[(Family, IpNet)]) {
-        for key in keys {
-            let best = match self.loc.get(key) {
-                Some(d) => best_path::select(d.paths.iter().filter_map(|p| self.candidate(p))),
-                None => None,
-            };
-            if let Some(d) = self.loc.get_mut(key) {
+    /// Recomputes the best path of the destinations at `slots` (RFC 4271 §9.1.2).
+    /// Destinations left without paths stay until the export pass has withdrawn them (see
+    /// `advertise`).
+    pub(super) fn reselect(&mut self, slots: &[Option<SlotRef>]) {
+        let Rib { loc, peers, .. } = self;
+        for r in slots.iter().flatten() {
+            if let Some(d) = loc.at_mut(*r) {
+                let best = best_path::select(d.paths.iter().filter_map(|p| candidate(peers, p)));
                 d.set_best(best);
             }
         }
