@@ -461,3 +461,140 @@ fn max_prefixes_asks_for_cease_6_1() {
     assert_eq!((n.code, n.subcode), (6, 1));
     assert_eq!(&n.data[..], &[0, 1, 1, 0, 0, 0, 1]);
 }
+
+/// Two route-server clients; the first one's import policy raises LOCAL_PREF.
+const CHANGING_IMPORT: &str = r#"
+[global]
+asn = 64512
+router_id = "198.51.100.2"
+
+[[policies]]
+name = "all"
+[[policies.statements]]
+action = "accept"
+
+[[policies]]
+name = "prefer"
+[[policies.statements]]
+set = { local_pref = 200 }
+action = "accept"
+
+[[neighbors]]
+address = "198.51.100.11"
+peer_as = 64513
+role = "route-server-client"
+import_policy = ["prefer"]
+export_policy = ["all"]
+
+[[neighbors]]
+address = "198.51.100.21"
+peer_as = 64514
+role = "route-server-client"
+import_policy = ["all"]
+export_policy = ["all"]
+"#;
+
+#[test]
+fn adj_rib_in_keeps_received_attributes_that_import_policy_changed() {
+    let cfg = load_str(CHANGING_IMPORT, "t.toml").unwrap();
+    let mut rib = Rib::for_config(&cfg);
+    for (i, n) in cfg.neighbors.iter().enumerate() {
+        rib.configure_peer(i as u32, n.clone());
+    }
+    rib.peer_up(0, session(11, false, false));
+    rib.peer_up(1, session(21, false, false));
+    let prefix: ipnet::IpNet = "10.244.1.0/26".parse().unwrap();
+    let route = (Family::IPV4_UNICAST, prefix, 0);
+    rib.apply_update(0, &pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]));
+    let d = &rib.loc[&(Family::IPV4_UNICAST, prefix)];
+    assert_eq!(
+        d.paths[0].attrs.local_pref(),
+        Some(200),
+        "Loc-RIB: after policy"
+    );
+    let received = rib.adj_rib_in(0);
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].0, route);
+    assert_eq!(received[0].1.local_pref(), None, "Adj-RIB-In: as received");
+
+    // Withdrawn: the received attributes go with the path.
+    let mut w = Update::default();
+    w.withdrawn.push(Nlri::new(prefix));
+    rib.apply_update(0, &w);
+    assert!(rib.adj_rib_in(0).is_empty());
+    assert!(!rib.peers[&0].adj_in.has_received(&route));
+
+    // A session end drops them too.
+    rib.apply_update(0, &pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]));
+    assert!(rib.peers[&0].adj_in.has_received(&route));
+    rib.peer_down(0, false);
+    assert!(!rib.peers[&0].adj_in.has_received(&route));
+    assert!(rib.loc.is_empty());
+
+    // The unchanged peer's routes are their own Adj-RIB-In: nothing kept aside.
+    rib.apply_update(1, &pod_update(&["10.244.2.0/26"], [198, 51, 100, 21]));
+    let route1 = (Family::IPV4_UNICAST, "10.244.2.0/26".parse().unwrap(), 0);
+    assert!(!rib.peers[&1].adj_in.has_received(&route1));
+    assert_eq!(rib.adj_rib_in(1)[0].1.local_pref(), None);
+}
+
+#[test]
+fn advertised_sets_track_peers_above_63() {
+    // 70 route-server clients: ids 63 and up live in the side table of the bitmap.
+    let mut conf = String::from(
+        "[global]\nasn = 64512\nrouter_id = \"198.51.100.2\"\n\n[[policies]]\nname = \"all\"\n\
+         [[policies.statements]]\naction = \"accept\"\n",
+    );
+    for i in 0..70u32 {
+        conf.push_str(&format!(
+            "\n[[neighbors]]\naddress = \"10.1.0.{}\"\npeer_as = {}\nrole = \"route-server-client\"\n\
+             import_policy = [\"all\"]\nexport_policy = [\"all\"]\n",
+            i + 1,
+            65001 + i
+        ));
+    }
+    let cfg = load_str(&conf, "t.toml").unwrap();
+    let mut rib = Rib::for_config(&cfg);
+    for (i, n) in cfg.neighbors.iter().enumerate() {
+        rib.configure_peer(i as u32, n.clone());
+    }
+    for i in 0..70u8 {
+        rib.peer_up(u32::from(i), session(i + 1, false, false));
+    }
+    let prefix: ipnet::IpNet = "10.244.1.0/26".parse().unwrap();
+    let mut u = pod_update(&["10.244.1.0/26"], [10, 1, 0, 1]);
+    u.attributes
+        .set(AttributeValue::AsPath(AsPath::sequence(vec![65001])));
+    let out = rib.apply_update(0, &u);
+    let ctx = SessionContext::default();
+    for peer in 1..70 {
+        assert_eq!(sent(&out, peer, &ctx).len(), 1, "peer {peer} got the route");
+        assert_eq!(
+            rib.advertised_keys(peer),
+            vec![(Family::IPV4_UNICAST, prefix, 0)]
+        );
+    }
+    assert!(sent(&out, 0, &ctx).is_empty(), "not back to its source");
+    assert_eq!(rib.high_peers.len(), 1);
+
+    // Peer 66 goes down: only it leaves the set.
+    rib.peer_down(66, false);
+    assert!(rib.advertised_keys(66).is_empty());
+    assert_eq!(rib.advertised_keys(67).len(), 1);
+    assert_eq!(rib.high_peers.len(), 1);
+
+    // Withdrawn: every peer still holding it is told, peers 63+ included, and nothing stays.
+    let mut w = Update::default();
+    w.withdrawn.push(Nlri::new(prefix));
+    let out = rib.apply_update(0, &w);
+    for peer in (1..70).filter(|p| *p != 66) {
+        assert_eq!(
+            withdrawn_v4(&sent(&out, peer, &ctx)),
+            vec!["10.244.1.0/26".to_string()],
+            "peer {peer}"
+        );
+    }
+    assert!(sent(&out, 66, &ctx).is_empty());
+    assert!(rib.loc.is_empty());
+    assert!(rib.high_peers.is_empty());
+}
