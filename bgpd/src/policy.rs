@@ -275,16 +275,27 @@ fn statement_label(policy: &str, i: usize, name: &str) -> Arc<str> {
     }
 }
 
-/// Whether a statement's `set` block is empty.
+/// Whether a statement's `set` block is empty. Every field is named, so a new kind of change
+/// cannot be forgotten here (and skipped by [`PolicySet::evaluate_cow`]).
 fn sets_nothing(set: &crate::config::SetConfig) -> bool {
-    set.local_pref.is_none()
-        && set.med.is_none()
-        && set.add_communities.is_empty()
-        && set.remove_communities.is_empty()
-        && set.add_large_communities.is_empty()
-        && set.remove_large_communities.is_empty()
-        && set.prepend.is_none()
-        && set.next_hop.is_none()
+    let crate::config::SetConfig {
+        local_pref,
+        med,
+        add_communities,
+        remove_communities,
+        add_large_communities,
+        remove_large_communities,
+        prepend,
+        next_hop,
+    } = set;
+    local_pref.is_none()
+        && med.is_none()
+        && add_communities.is_empty()
+        && remove_communities.is_empty()
+        && add_large_communities.is_empty()
+        && remove_large_communities.is_empty()
+        && prepend.is_none()
+        && next_hop.is_none()
 }
 
 /// Applies a statement's `set` block.
@@ -389,6 +400,12 @@ name = "tagged"
 match = { community_set = "blue" }
 set = { med = 5, prepend = 2 }
 action = "accept"
+
+[[policies]]
+name = "plain"
+[[policies.statements]]
+match = { prefix_set = "pods" }
+action = "accept"
 "#;
 
     fn attrs(path: Vec<u32>, communities: Vec<Community>) -> RouteAttrs {
@@ -451,6 +468,45 @@ action = "accept"
                 decided_by: "default".into()
             }
         );
+    }
+
+    #[test]
+    fn attributes_are_copied_only_when_a_statement_changes_them() {
+        let cfg = crate::config::load_str(CONF, "t.toml").expect("config");
+        let set = PolicySet::from_config(&cfg);
+        let prefix: IpNet = "10.244.1.0/26".parse().expect("prefix");
+        let facts = RouteFacts {
+            prefix: &prefix,
+            family: Family::IPV4_UNICAST,
+            neighbor: "198.51.100.11".parse().expect("ip"),
+            class: None,
+            local_address: None,
+            prepend_as: 64513,
+        };
+        let a = attrs(vec![64513], vec![]);
+        let mut cow = Cow::Borrowed(&a);
+        let v = set.evaluate_cow(
+            &["plain".to_string()],
+            DefaultAction::Reject,
+            &facts,
+            &mut cow,
+        );
+        assert!(v.accept);
+        assert!(
+            matches!(cow, Cow::Borrowed(_)),
+            "an empty set block copies nothing"
+        );
+        let mut cow = Cow::Borrowed(&a);
+        let v = set.evaluate_cow(
+            &["import".to_string()],
+            DefaultAction::Reject,
+            &facts,
+            &mut cow,
+        );
+        assert!(v.accept);
+        assert_eq!(cow.local_pref(), Some(200));
+        assert!(matches!(cow, Cow::Owned(_)));
+        assert_eq!(a.local_pref(), None, "the original is untouched");
     }
 
     #[test]
