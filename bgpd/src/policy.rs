@@ -408,6 +408,18 @@ match = { prefix_set = "pods" }
 action = "accept"
 "#;
 
+    /// A route from the Calico neighbor, nothing else known.
+    fn facts(prefix: &IpNet) -> RouteFacts<'_> {
+        RouteFacts {
+            prefix,
+            family: Family::IPV4_UNICAST,
+            neighbor: "198.51.100.11".parse().expect("ip"),
+            class: None,
+            local_address: None,
+            prepend_as: 64513,
+        }
+    }
+
     fn attrs(path: Vec<u32>, communities: Vec<Community>) -> RouteAttrs {
         let mut a = vec![
             PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
@@ -428,14 +440,7 @@ action = "accept"
         let set = PolicySet::from_config(&cfg);
         let chain = vec!["import".to_string()];
         let prefix: IpNet = "10.244.1.0/26".parse().expect("prefix");
-        let facts = RouteFacts {
-            prefix: &prefix,
-            family: Family::IPV4_UNICAST,
-            neighbor: "198.51.100.11".parse().expect("ip"),
-            class: None,
-            local_address: None,
-            prepend_as: 64513,
-        };
+        let facts = facts(&prefix);
         let mut a = attrs(vec![64513], vec![]);
         let v = set.evaluate(&chain, DefaultAction::Reject, &facts, &mut a);
         assert_eq!(
@@ -475,14 +480,7 @@ action = "accept"
         let cfg = crate::config::load_str(CONF, "t.toml").expect("config");
         let set = PolicySet::from_config(&cfg);
         let prefix: IpNet = "10.244.1.0/26".parse().expect("prefix");
-        let facts = RouteFacts {
-            prefix: &prefix,
-            family: Family::IPV4_UNICAST,
-            neighbor: "198.51.100.11".parse().expect("ip"),
-            class: None,
-            local_address: None,
-            prepend_as: 64513,
-        };
+        let facts = facts(&prefix);
         let a = attrs(vec![64513], vec![]);
         let mut cow = Cow::Borrowed(&a);
         let v = set.evaluate_cow(

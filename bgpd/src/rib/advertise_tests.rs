@@ -4,8 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use super::table::Rib;
-use super::table_tests::{sent, session};
-use crate::config::load_str;
+use super::table_tests::{rib_from, sent, session};
 use bgp_proto::{
     AsPath, AttributeValue, Family, Nlri, Origin, PathAttribute, PathAttributes, SessionContext,
     Update,
@@ -68,10 +67,8 @@ export_policy = ["no-default"]
 "#;
 
 fn rib() -> Rib {
-    let cfg = load_str(CONF, "t.toml").unwrap();
-    let mut rib = Rib::for_config(&cfg);
-    for (i, n) in cfg.neighbors.iter().enumerate() {
-        rib.configure_peer(i as u32, n.clone());
+    let (mut rib, cfg) = rib_from(CONF);
+    for i in 0..cfg.neighbors.len() {
         rib.peer_up(i as u32, session(31 + i as u8, false, false));
     }
     rib

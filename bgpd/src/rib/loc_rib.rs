@@ -110,13 +110,17 @@ impl<K: SlabKey> Slab<K> {
         chunks.get_mut(i >> CHUNK_BITS)?.get_mut(i & (CHUNK - 1))
     }
 
-    fn slot(chunks: &[Vec<Option<Slot<K>>>], i: u32) -> &Slot<K> {
+    /// The occupied slot `i`, if it is one.
+    fn occupied(chunks: &[Vec<Option<Slot<K>>>], i: u32) -> Option<&Slot<K>> {
         let i = i as usize;
         chunks
             .get(i >> CHUNK_BITS)
             .and_then(|c| c.get(i & (CHUNK - 1)))
             .and_then(Option::as_ref)
-            .expect("the index refers only to occupied slots")
+    }
+
+    fn slot(chunks: &[Vec<Option<Slot<K>>>], i: u32) -> &Slot<K> {
+        Self::occupied(chunks, i).expect("the index refers only to occupied slots")
     }
 
     fn slot_mut(chunks: &mut [Vec<Option<Slot<K>>>], i: u32) -> &mut Slot<K> {
@@ -133,12 +137,7 @@ impl<K: SlabKey> Slab<K> {
     }
 
     fn at(&self, i: u32) -> Option<&Destination> {
-        let i = i as usize;
-        self.chunks
-            .get(i >> CHUNK_BITS)
-            .and_then(|c| c.get(i & (CHUNK - 1)))
-            .and_then(Option::as_ref)
-            .map(|s| &s.dest)
+        Self::occupied(&self.chunks, i).map(|s| &s.dest)
     }
 
     fn at_mut(&mut self, i: u32) -> Option<&mut Destination> {

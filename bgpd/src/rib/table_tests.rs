@@ -61,7 +61,12 @@ export_policy = ["all"]
 "#;
 
 pub(super) fn rib() -> (Rib, Config) {
-    let cfg = load_str(CONF, "t.toml").unwrap();
+    rib_from(CONF)
+}
+
+/// A RIB for a configuration, every neighbor configured (peer ids in configuration order).
+pub(super) fn rib_from(text: &str) -> (Rib, Config) {
+    let cfg = load_str(text, "t.toml").unwrap();
     let mut rib = Rib::for_config(&cfg);
     for (i, n) in cfg.neighbors.iter().enumerate() {
         rib.configure_peer(i as u32, n.clone());
@@ -496,11 +501,7 @@ export_policy = ["all"]
 
 #[test]
 fn adj_rib_in_keeps_received_attributes_that_import_policy_changed() {
-    let cfg = load_str(CHANGING_IMPORT, "t.toml").unwrap();
-    let mut rib = Rib::for_config(&cfg);
-    for (i, n) in cfg.neighbors.iter().enumerate() {
-        rib.configure_peer(i as u32, n.clone());
-    }
+    let (mut rib, _) = rib_from(CHANGING_IMPORT);
     rib.peer_up(0, session(11, false, false));
     rib.peer_up(1, session(21, false, false));
     let prefix: ipnet::IpNet = "10.244.1.0/26".parse().unwrap();
@@ -553,11 +554,7 @@ fn advertised_sets_track_peers_above_63() {
             65001 + i
         ));
     }
-    let cfg = load_str(&conf, "t.toml").unwrap();
-    let mut rib = Rib::for_config(&cfg);
-    for (i, n) in cfg.neighbors.iter().enumerate() {
-        rib.configure_peer(i as u32, n.clone());
-    }
+    let (mut rib, _) = rib_from(&conf);
     for i in 0..70u8 {
         rib.peer_up(u32::from(i), session(i + 1, false, false));
     }
