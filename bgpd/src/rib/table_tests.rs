@@ -467,43 +467,21 @@ fn max_prefixes_asks_for_cease_6_1() {
     assert_eq!(&n.data[..], &[0, 1, 1, 0, 0, 0, 1]);
 }
 
-/// Two route-server clients; the first one's import policy raises LOCAL_PREF.
-const CHANGING_IMPORT: &str = r#"
-[global]
-asn = 64512
-router_id = "198.51.100.2"
-
-[[policies]]
-name = "all"
-[[policies.statements]]
-action = "accept"
-
-[[policies]]
-name = "prefer"
-[[policies.statements]]
-set = { local_pref = 200 }
-action = "accept"
-
-[[neighbors]]
-address = "198.51.100.11"
-peer_as = 64513
-role = "route-server-client"
-import_policy = ["prefer"]
-export_policy = ["all"]
-
-[[neighbors]]
-address = "198.51.100.21"
-peer_as = 64514
-role = "route-server-client"
-import_policy = ["all"]
-export_policy = ["all"]
-"#;
-
 #[test]
 fn adj_rib_in_keeps_received_attributes_that_import_policy_changed() {
-    let (mut rib, _) = rib_from(CHANGING_IMPORT);
+    // CONF with the first route-server client's import policy raising LOCAL_PREF.
+    let text = format!(
+        "{CONF}\n[[policies]]\nname = \"prefer\"\n[[policies.statements]]\n\
+         set = {{ local_pref = 200 }}\naction = \"accept\"\n"
+    )
+    .replacen(
+        "import_policy = [\"no-default\"]",
+        "import_policy = [\"prefer\"]",
+        1,
+    );
+    let (mut rib, _) = rib_from(&text);
     rib.peer_up(0, session(11, false, false));
-    rib.peer_up(1, session(21, false, false));
+    rib.peer_up(3, session(21, false, false));
     let prefix: ipnet::IpNet = "10.244.1.0/26".parse().unwrap();
     let route = (Family::IPV4_UNICAST, prefix, 0);
     rib.apply_update(0, &pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]));
@@ -533,10 +511,10 @@ fn adj_rib_in_keeps_received_attributes_that_import_policy_changed() {
     assert!(rib.loc.is_empty());
 
     // The unchanged peer's routes are their own Adj-RIB-In: nothing kept aside.
-    rib.apply_update(1, &pod_update(&["10.244.2.0/26"], [198, 51, 100, 21]));
+    rib.apply_update(3, &pod_update(&["10.244.2.0/26"], [198, 51, 100, 21]));
     let route1 = (Family::IPV4_UNICAST, "10.244.2.0/26".parse().unwrap(), 0);
-    assert!(!rib.peers[&1].adj_in.has_received(&route1));
-    assert_eq!(rib.adj_rib_in(1)[0].1.local_pref(), None);
+    assert!(!rib.peers[&3].adj_in.has_received(&route1));
+    assert_eq!(rib.adj_rib_in(3)[0].1.local_pref(), None);
 }
 
 #[test]
