@@ -60,21 +60,56 @@ impl UpdatePacker {
                 what: "attributes for packing must not carry MP_REACH_NLRI/MP_UNREACH_NLRI",
             });
         }
-        let ap = self.ctx.add_path.contains(family);
-        let max = self.ctx.max_message_len();
         let mut attrs = BytesMut::with_capacity(attributes.wire_len(&self.ctx));
         attributes.encode(&self.ctx, &mut attrs)?;
         let classic = family == Family::IPV4_UNICAST && attributes.next_hop().is_some();
+        let mp_next_hop = if classic { None } else { mp_next_hop };
+        if !classic && mp_next_hop.is_none() {
+            return Err(EncodeError::WrongFamily {
+                what: "MP_REACH_NLRI needs a next hop",
+            });
+        }
+        self.announce_encoded(&attrs, family, mp_next_hop, nlri, out)
+    }
+
+    /// [`UpdatePacker::announce`] with the attribute block already encoded for this session
+    /// (no MP_REACH_NLRI or MP_UNREACH_NLRI in it): a caller that holds attributes in another
+    /// form encodes them once, without building a [`PathAttributes`].
+    ///
+    /// Without `mp_next_hop` the routes go in the NLRI field (IPv4 unicast only, and `attrs`
+    /// must carry NEXT_HOP); with it, in MP_REACH_NLRI (RFC 4760 §3).
+    pub fn announce_encoded(
+        &self,
+        attrs: &[u8],
+        family: Family,
+        mp_next_hop: Option<&MpNextHop>,
+        nlri: &[Nlri],
+        out: &mut BytesMut,
+    ) -> Result<usize, EncodeError> {
+        let ap = self.ctx.add_path.contains(family);
+        let max = self.ctx.max_message_len();
+        if attrs.len() > 65535 {
+            return Err(EncodeError::ValueTooLarge {
+                what: "total path attribute length",
+                value: attrs.len(),
+                max: 65535,
+            });
+        }
         let mut messages = 0;
         let mut rest = nlri;
-        if classic {
+        if mp_next_hop.is_none() {
+            if family != Family::IPV4_UNICAST {
+                return Err(EncodeError::WrongFamily {
+                    what: "only IPv4 unicast goes in the NLRI field",
+                });
+            }
             let fixed = HEADER_LEN + 2 + 2 + attrs.len();
             while !rest.is_empty() {
                 let n = fit(rest, ap, max.saturating_sub(fixed))?;
                 let start = begin(out);
                 out.put_u16(0);
                 out.put_u16(attrs.len() as u16);
-                out.put_slice(&attrs);
+                out.put_slice(attrs);
                 for p in rest.iter().take(n) {
                     p.encode(ap, out);
                 }
@@ -118,7 +153,7 @@ impl UpdatePacker {
             for p in rest.iter().take(n) {
                 p.encode(ap, out);
             }
-            out.put_slice(&attrs);
+            out.put_slice(attrs);
             finish(out, start);
             rest = rest.get(n..).unwrap_or(&[]);
             messages += 1;

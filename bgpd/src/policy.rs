@@ -339,7 +339,7 @@ fn apply(set: &crate::config::SetConfig, facts: &RouteFacts<'_>, attrs: &mut Rou
         }
     }
     if let Some(n) = set.prepend {
-        let mut path = attrs.as_path();
+        let mut path = attrs.as_path().clone();
         for _ in 0..n {
             path.prepend(facts.prepend_as);
         }

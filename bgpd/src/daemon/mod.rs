@@ -450,9 +450,8 @@ impl Daemon {
 
     fn deliver(&self, outbox: Outbox) {
         for (peer, out) in outbox {
-            if !out.bytes.is_empty() {
-                self.directory
-                    .send(peer, PeerCommand::Send(out.bytes.freeze()));
+            if !out.is_empty() {
+                self.directory.send(peer, PeerCommand::Send(out.parts));
             }
             if let Some(n) = out.reset {
                 self.directory.send(peer, PeerCommand::Reset(n));

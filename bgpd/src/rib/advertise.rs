@@ -20,14 +20,14 @@ use super::export::{export, LocalIdentity, Source, Target};
 use super::intern::AttrSet;
 use super::llgr::carries_llgr_stale;
 use super::loc_rib::SlotRef;
+use super::outbox::RouteBatch;
 use super::peer_set;
 use super::route::{PeerId, RouteAttrs, SharedAttrs};
 use super::table::{Destination, Outbox, Path, PeerEntry, Rib, SessionInfo};
-use super::wire::wire_attributes;
 use super::FastMap;
 use crate::config::{DefaultAction, Neighbor, Role};
 use crate::policy::{PolicySet, RouteFacts};
-use bgp_proto::{Family, Nlri, UpdatePacker};
+use bgp_proto::{Family, Nlri};
 use ipnet::IpNet;
 use smallvec::SmallVec;
 use std::borrow::Cow;
@@ -481,21 +481,16 @@ impl Rib {
             if r.announce.is_empty() && r.withdraw.is_empty() {
                 continue;
             }
-            let packer = UpdatePacker::new(r.session.send_context);
-            let out = outbox.entry(r.id).or_default();
-            for (family, nlri) in r.withdraw {
-                if let Err(e) = packer.withdraw(family, &nlri, &mut out.bytes) {
-                    tracing::error!(peer = %r.neighbor.address, error = %e, "cannot encode withdrawals");
-                }
-            }
-            for ((family, _), (attrs, nlri)) in r.announce {
-                let (wire, mp_nh) = wire_attributes(&attrs, family, &r.session.send_context);
-                if let Err(e) =
-                    packer.announce(&wire, family, mp_nh.as_ref(), &nlri, &mut out.bytes)
-                {
-                    tracing::error!(peer = %r.neighbor.address, error = %e, "cannot encode announcements");
-                }
-            }
+            outbox.entry(r.id).or_default().push_routes(RouteBatch {
+                peer: r.neighbor.address,
+                ctx: r.session.send_context,
+                withdraw: r.withdraw.into_iter().collect(),
+                announce: r
+                    .announce
+                    .into_iter()
+                    .map(|((family, _), (attrs, nlri))| (family, attrs, nlri))
+                    .collect(),
+            });
         }
     }
 

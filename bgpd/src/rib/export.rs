@@ -163,7 +163,7 @@ pub fn export<'a>(
             // RFC 4271 §5.1.2: prepend our AS; §5.1.4: a MED learned from another AS is not
             // passed on; §5.1.3: we are the next hop.
             let o = out.to_mut();
-            let mut path = o.as_path();
+            let mut path = o.as_path().clone();
             path.prepend(local.asn);
             o.set(AttributeValue::AsPath(path));
             if !source.ibgp {

@@ -134,7 +134,7 @@ fn deferral_holds_everything_back_then_sends_table_and_end_of_rib() {
     assert!(rib.peer_up(3, session(21, false, false)).is_empty());
     let out = rib.apply_update(0, &pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]));
     assert!(
-        out.values().all(|o| o.bytes.is_empty()),
+        out.values().all(|o| o.is_empty()),
         "nothing while deferring"
     );
     let key = (V4, "10.244.1.0/26".parse().unwrap());

@@ -14,6 +14,7 @@ mod graceful_tests;
 pub mod intern;
 pub mod llgr;
 pub mod loc_rib;
+pub mod outbox;
 pub mod path_list;
 pub mod peer_set;
 pub mod prefix_log;

@@ -84,9 +84,13 @@ impl RouteAttrs {
             .unwrap_or(Origin::Incomplete)
     }
 
-    /// AS_PATH (empty when absent).
-    pub fn as_path(&self) -> AsPath {
-        self.attributes.as_path().cloned().unwrap_or_default()
+    /// AS_PATH (empty when absent), borrowed: best-path comparisons and loop checks read it
+    /// per route and must not copy it.
+    pub fn as_path(&self) -> &AsPath {
+        static EMPTY: AsPath = AsPath {
+            segments: Vec::new(),
+        };
+        self.attributes.as_path().unwrap_or(&EMPTY)
     }
 
     /// LOCAL_PREF, if present.

@@ -1,8 +1,8 @@
 //! The RIB owner: Adj-RIB-In per peer (before import policy), the Loc-RIB (every accepted
 //! path per destination, best path marked), and Adj-RIB-Out per peer (what was advertised).
 //!
-//! Sans-IO: every operation returns an [`Outbox`] of encoded UPDATEs (and session resets) per
-//! peer; the daemon task writes them out. One task owns this; no locks.
+//! Sans-IO: every operation returns an [`Outbox`] of routes to send (and session resets) per
+//! peer; the daemon task hands them to the sessions, which pack and write them. One task owns this; no locks.
 
 use super::advertise::Pass;
 use super::best_path::{self, Candidate};
@@ -11,6 +11,7 @@ use super::export::LocalIdentity;
 use super::intern::AttrSet;
 use super::llgr::{carries_llgr_stale, llgr_stale_attrs, LlgrSession, StalePlan};
 use super::loc_rib::{LocRib, SlotRef};
+pub use super::outbox::{merge, Outbox, PeerOutput};
 use super::path_list::PathList;
 use super::peer_set::{HighPeers, PeerSet};
 use super::prefix_log::{self, PrefixAction, PrefixEvent, PrefixSummary};
@@ -24,7 +25,6 @@ use bytes::BytesMut;
 use ipnet::IpNet;
 use smallvec::SmallVec;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -50,29 +50,6 @@ pub struct SessionInfo {
     /// The families the peer listed in its graceful restart capability: only their routes
     /// are kept as stale; the others are withdrawn at once (RFC 4724 §4.2).
     pub graceful_restart_families: FamilySet,
-}
-
-/// What to do with one peer's session after an operation.
-#[derive(Debug, Default)]
-pub struct PeerOutput {
-    /// Encoded messages to send, in order.
-    pub bytes: BytesMut,
-    /// Reset the session with this NOTIFICATION (e.g. max-prefix, RFC 4486 6/1).
-    pub reset: Option<Notification>,
-}
-
-/// Output of a RIB operation, per peer.
-pub type Outbox = HashMap<PeerId, PeerOutput>;
-
-/// Appends `from` to `into`, peer by peer (bytes in order; a reset is kept).
-pub fn merge(into: &mut Outbox, from: Outbox) {
-    for (peer, out) in from {
-        let e = into.entry(peer).or_default();
-        e.bytes.extend_from_slice(&out.bytes);
-        if out.reset.is_some() {
-            e.reset = out.reset;
-        }
-    }
 }
 
 /// One path in the Loc-RIB.
@@ -392,9 +369,10 @@ impl Rib {
                 self.loc.keys().filter(|(f, _)| *f == family).collect();
             self.export_to(&keys, Some(id), Pass::Full, &mut outbox);
             if let Some((ctx, _)) = self.send_context(id) {
-                let out = outbox.entry(id).or_default();
+                let mut eor = BytesMut::new();
                 let _ = bgp_proto::Message::Update(Update::end_of_rib_marker(family))
-                    .encode(&ctx, &mut out.bytes);
+                    .encode(&ctx, &mut eor);
+                outbox.entry(id).or_default().push_encoded(eor);
             }
         }
         outbox

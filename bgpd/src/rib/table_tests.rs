@@ -122,7 +122,8 @@ pub(super) fn sent(outbox: &Outbox, peer: u32, ctx: &SessionContext) -> Vec<Upda
     let Some(out) = outbox.get(&peer) else {
         return vec![];
     };
-    let mut buf = &out.bytes[..];
+    let bytes = out.bytes();
+    let mut buf = &bytes[..];
     let mut v = Vec::new();
     while !buf.is_empty() {
         let len = bgp_proto::frame_len(buf, 65535).unwrap().unwrap();
@@ -169,7 +170,7 @@ fn route_server_passes_routes_unchanged_and_withdraws() {
     );
     assert_eq!(u.attributes.communities(), &[Community::new(64513, 100)]);
     assert!(
-        out.get(&0).is_none_or(|o| o.bytes.is_empty()),
+        out.get(&0).is_none_or(|o| o.is_empty()),
         "nothing back to the sender"
     );
 

@@ -4,9 +4,11 @@
 
 use super::route::{NextHop, RouteAttrs};
 use bgp_proto::{
-    attribute_type as tc, AttributeValue, Family, MpNextHop, PathAttribute, PathAttributes,
-    SessionContext,
+    attribute_type as tc, AttributeValue, EncodeError, Family, MpNextHop, PathAttribute,
+    PathAttributes, SessionContext,
 };
+use bytes::BytesMut;
+use smallvec::SmallVec;
 
 /// The attributes shared by the routes of one received UPDATE for `family`, or `None` when
 /// the family has no usable next hop.
@@ -29,7 +31,7 @@ pub fn route_attrs(
                 .next_hop,
         )?
     };
-    let full_path = attributes.full_as_path(four_octet_session);
+    let mut full_path = attributes.full_as_path(four_octet_session);
     let full_aggregator = attributes.full_aggregator(four_octet_session);
     let mut kept = Vec::with_capacity(attributes.0.len());
     for a in &attributes.0 {
@@ -41,7 +43,7 @@ pub fn route_attrs(
             | tc::AS4_AGGREGATOR => {}
             tc::AS_PATH => kept.push(PathAttribute {
                 flags: a.flags,
-                value: AttributeValue::AsPath(full_path.clone().unwrap_or_default()),
+                value: AttributeValue::AsPath(full_path.take().unwrap_or_default()),
             }),
             tc::AGGREGATOR => match full_aggregator {
                 Some(g) => kept.push(PathAttribute {
@@ -100,4 +102,51 @@ pub fn wire_attributes(
     }
     out.0.sort_by_key(PathAttribute::type_code);
     (out, mp)
+}
+
+/// [`wire_attributes`] encoded straight into `out` (the attribute block of an UPDATE), without
+/// copying the set: the attributes are written by reference, in type-code order, with the
+/// added ones (NEXT_HOP, AS4_PATH, AS4_AGGREGATOR) in their place. Returns the next hop for
+/// MP_REACH_NLRI, `None` when the routes go in the NLRI field with NEXT_HOP.
+pub fn encode_wire_attributes(
+    attrs: &RouteAttrs,
+    family: Family,
+    ctx: &SessionContext,
+    out: &mut BytesMut,
+) -> Result<Option<MpNextHop>, EncodeError> {
+    let mut added: SmallVec<[PathAttribute; 3]> = SmallVec::new();
+    let mp = match (family == Family::IPV4_UNICAST, attrs.next_hop) {
+        (true, NextHop::V4(a)) => {
+            added.push(PathAttribute::new(AttributeValue::NextHop(a)));
+            None
+        }
+        (_, NextHop::V4(a)) => Some(MpNextHop::Ipv4(a)),
+        (_, NextHop::V6 { global, link_local }) => Some(MpNextHop::Ipv6 { global, link_local }),
+    };
+    if !ctx.four_octet_as {
+        if let Some(p) = attrs.attributes.as_path().filter(|p| p.needs_as4_path()) {
+            added.push(PathAttribute::new(AttributeValue::As4Path(p.clone())));
+        }
+        if let Some(g) = attrs.attributes.aggregator().filter(|g| g.asn > 0xffff) {
+            added.push(PathAttribute::new(AttributeValue::As4Aggregator(*g)));
+        }
+    }
+    if attrs
+        .attributes
+        .0
+        .iter()
+        .any(|a| matches!(a.type_code(), tc::MP_REACH_NLRI | tc::MP_UNREACH_NLRI))
+    {
+        return Err(EncodeError::WrongFamily {
+            what: "attributes for packing must not carry MP_REACH_NLRI/MP_UNREACH_NLRI",
+        });
+    }
+    let mut all: SmallVec<[&PathAttribute; 16]> = attrs.attributes.0.iter().collect();
+    all.extend(added.iter());
+    // Stable: attributes of one type keep their order, as in `wire_attributes`.
+    all.sort_by_key(|a| a.type_code());
+    for a in all {
+        a.encode(ctx, out)?;
+    }
+    Ok(mp)
 }

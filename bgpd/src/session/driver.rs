@@ -9,13 +9,13 @@
 use super::fsm::{DownReason, Event, Fsm, FsmConfig, Output, State, Timer};
 use super::negotiate::Negotiated;
 use crate::config::{AddPathSetting, Neighbor};
+use crate::rib::outbox::{Outgoing, PeerOutput};
 use crate::rib::route::PeerId;
 use crate::rib::table::SessionInfo;
 use bgp_proto::{
     AddPathMode, BgpCodec, Capability, CodecError, Family, GracefulRestartFamily, LongLivedFamily,
     Message, Notification, RouteRefresh, SessionContext, Update,
 };
-use bytes::Bytes;
 use futures::StreamExt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -31,8 +31,9 @@ use tokio_util::codec::FramedRead;
 pub enum PeerCommand {
     /// The listener accepted a connection from this peer.
     Inbound(TcpStream),
-    /// Encoded UPDATEs from the RIB, to be written as they are.
-    Send(Bytes),
+    /// UPDATEs from the RIB: packed here, in the session's task (so on another core than the
+    /// RIB's when it is busy), then written in order.
+    Send(Vec<Outgoing>),
     /// Close the session with this NOTIFICATION and restart it after the back-off
     /// (e.g. Cease 6/1 for too many prefixes, 6/6 for a configuration change).
     Reset(Notification),
@@ -387,8 +388,9 @@ impl PeerTask {
     async fn command(&mut self, cmd: PeerCommand) -> bool {
         match cmd {
             PeerCommand::Inbound(stream) => self.inbound(stream).await,
-            PeerCommand::Send(bytes) => {
+            PeerCommand::Send(parts) => {
                 if self.fsm.state() == State::Established {
+                    let bytes = PeerOutput::encode(&parts).freeze();
                     crate::metrics::count_encoded_updates(&self.peer().to_string(), &bytes);
                     if self.recorder.is_some() {
                         let mut rest = bytes.clone();

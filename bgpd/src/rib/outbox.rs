@@ -1,0 +1,281 @@
+//! What a RIB operation hands to the sessions: per peer, messages in the order they must be
+//! written, and possibly a reset.
+//!
+//! The Update-Send pass (RFC 4271 §9.2) decides *what* each peer is sent; packing those routes
+//! into UPDATE messages is left to the peer's own session task ([`RouteBatch::encode`]), so
+//! that with a busy RIB the encoding runs on another core, in parallel with the RIB's next
+//! pass. Messages the RIB must place exactly (End-of-RIB after the table, RFC 4724 §2) are
+//! handed over encoded, in sequence with the batches around them.
+
+use super::route::{NextHop, PeerId, SharedAttrs};
+use super::wire::encode_wire_attributes;
+use bgp_proto::{Family, Nlri, Notification, SessionContext, UpdatePacker};
+use bytes::BytesMut;
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+/// Routes for one peer that the Update-Send pass decided on, not yet encoded.
+#[derive(Debug, Clone)]
+pub struct RouteBatch {
+    /// The peer (for log lines).
+    pub peer: IpAddr,
+    /// How to encode toward the peer (4-octet AS, ADD-PATH, extended messages).
+    pub ctx: SessionContext,
+    /// Withdrawals, per family: written first.
+    pub withdraw: Vec<(Family, Vec<Nlri>)>,
+    /// Announcements: routes of one family sharing one exported attribute set.
+    pub announce: Vec<(Family, SharedAttrs, Vec<Nlri>)>,
+}
+
+impl RouteBatch {
+    /// Appends the batch's UPDATEs to `out`: withdrawals, then each attribute set's routes
+    /// packed into as few messages as the session's maximum size allows. A group that cannot
+    /// be encoded is logged with the peer and left out; the others still go.
+    pub fn encode(&self, out: &mut BytesMut) {
+        let packer = UpdatePacker::new(self.ctx);
+        for (family, nlri) in &self.withdraw {
+            if let Err(e) = packer.withdraw(*family, nlri, out) {
+                tracing::error!(peer = %self.peer, %family, error = %e, "cannot encode withdrawals");
+            }
+        }
+        let mut attrs = BytesMut::new();
+        for (family, a, nlri) in &self.announce {
+            attrs.clear();
+            let packed =
+                encode_wire_attributes(a, *family, &self.ctx, &mut attrs).and_then(|mp_next_hop| {
+                    packer.announce_encoded(&attrs, *family, mp_next_hop.as_ref(), nlri, out)
+                });
+            if let Err(e) = packed {
+                tracing::error!(peer = %self.peer, %family, next_hop = %NextHopDisplay(&a.next_hop), error = %e, "cannot encode announcements");
+            }
+        }
+    }
+
+    /// Prefixes in the batch (announced and withdrawn).
+    pub fn prefixes(&self) -> usize {
+        let w: usize = self.withdraw.iter().map(|(_, n)| n.len()).sum();
+        let a: usize = self.announce.iter().map(|(_, _, n)| n.len()).sum();
+        w + a
+    }
+}
+
+struct NextHopDisplay<'a>(&'a NextHop);
+
+impl std::fmt::Display for NextHopDisplay<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            NextHop::V4(a) => write!(f, "{a}"),
+            NextHop::V6 { global, .. } => write!(f, "{global}"),
+        }
+    }
+}
+
+/// One piece of a peer's output, in sending order.
+#[derive(Debug, Clone)]
+pub enum Outgoing {
+    /// Messages already encoded by the RIB (End-of-RIB markers).
+    Encoded(BytesMut),
+    /// Routes for the session task to pack.
+    Routes(RouteBatch),
+}
+
+/// What to do with one peer's session after an operation.
+#[derive(Debug, Default)]
+pub struct PeerOutput {
+    /// What to send, in order.
+    pub parts: Vec<Outgoing>,
+    /// Reset the session with this NOTIFICATION (e.g. max-prefix, RFC 4486 6/1).
+    pub reset: Option<Notification>,
+}
+
+impl PeerOutput {
+    /// Queues messages the RIB encoded itself, after everything queued so far.
+    pub fn push_encoded(&mut self, bytes: BytesMut) {
+        if let Some(Outgoing::Encoded(last)) = self.parts.last_mut() {
+            last.extend_from_slice(&bytes);
+        } else if !bytes.is_empty() {
+            self.parts.push(Outgoing::Encoded(bytes));
+        }
+    }
+
+    /// Queues routes for the session task to pack.
+    pub fn push_routes(&mut self, batch: RouteBatch) {
+        if !batch.withdraw.is_empty() || !batch.announce.is_empty() {
+            self.parts.push(Outgoing::Routes(batch));
+        }
+    }
+
+    /// Whether there is nothing to send.
+    pub fn is_empty(&self) -> bool {
+        self.parts.iter().all(|p| match p {
+            Outgoing::Encoded(b) => b.is_empty(),
+            Outgoing::Routes(r) => r.withdraw.is_empty() && r.announce.is_empty(),
+        })
+    }
+
+    /// Everything to send, encoded, in order (what the session task writes).
+    pub fn encode(parts: &[Outgoing]) -> BytesMut {
+        let mut out = BytesMut::new();
+        for p in parts {
+            match p {
+                Outgoing::Encoded(b) => out.extend_from_slice(b),
+                Outgoing::Routes(r) => r.encode(&mut out),
+            }
+        }
+        out
+    }
+
+    /// [`PeerOutput::encode`] of this output's parts.
+    pub fn bytes(&self) -> BytesMut {
+        Self::encode(&self.parts)
+    }
+}
+
+/// Output of a RIB operation, per peer.
+pub type Outbox = HashMap<PeerId, PeerOutput>;
+
+/// Appends `from` to `into`, peer by peer (parts in order; a reset is kept).
+pub fn merge(into: &mut Outbox, from: Outbox) {
+    for (peer, out) in from {
+        let e = into.entry(peer).or_default();
+        e.parts.extend(out.parts);
+        if out.reset.is_some() {
+            e.reset = out.reset;
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::rib::route::RouteAttrs;
+    use crate::rib::wire::wire_attributes;
+    use bgp_proto::{
+        frame_len, AsPath, AttributeValue, Community, Message, Origin, PathAttribute,
+        PathAttributes, Update,
+    };
+    use std::net::Ipv6Addr;
+    use std::sync::Arc;
+
+    fn attrs(next_hop: NextHop, path: &[u32]) -> SharedAttrs {
+        Arc::new(RouteAttrs {
+            next_hop,
+            attributes: PathAttributes(vec![
+                PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
+                PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(path.to_vec()))),
+                PathAttribute::new(AttributeValue::Communities(vec![Community::new(
+                    64513, 100,
+                )])),
+            ]),
+        })
+    }
+
+    fn ctx(four_octet_as: bool) -> SessionContext {
+        SessionContext {
+            four_octet_as,
+            ..SessionContext::default()
+        }
+    }
+
+    fn decode_all(bytes: &[u8], ctx: &SessionContext) -> Vec<Update> {
+        let mut buf = bytes;
+        let mut v = Vec::new();
+        while !buf.is_empty() {
+            let len = frame_len(buf, 65535).unwrap().unwrap();
+            let (m, rest) = buf.split_at(len);
+            if let Message::Update(u) = Message::decode(m, ctx).unwrap() {
+                v.push(u);
+            }
+            buf = rest;
+        }
+        v
+    }
+
+    fn nlri(p: &str) -> Nlri {
+        Nlri {
+            prefix: p.parse().unwrap(),
+            path_id: None,
+        }
+    }
+
+    /// The attribute block written by reference is the one the copying path builds, for
+    /// 4-octet and 2-octet sessions (AS4_PATH added, RFC 6793 §4.2.2) and both next hops.
+    #[test]
+    fn attributes_encoded_in_place_match_the_copying_path() {
+        let v6 = NextHop::V6 {
+            global: "2001:db8::1".parse::<Ipv6Addr>().unwrap(),
+            link_local: None,
+        };
+        for (a, family) in [
+            (
+                attrs(NextHop::V4([192, 0, 2, 1].into()), &[64513]),
+                Family::IPV4_UNICAST,
+            ),
+            (
+                attrs(NextHop::V4([192, 0, 2, 1].into()), &[4_200_000_000, 64513]),
+                Family::IPV4_UNICAST,
+            ),
+            (attrs(v6, &[64514]), Family::IPV6_UNICAST),
+        ] {
+            for four in [true, false] {
+                let c = ctx(four);
+                let (wire, mp) = wire_attributes(&a, family, &c);
+                let mut expected = BytesMut::new();
+                wire.encode(&c, &mut expected).unwrap();
+                let mut got = BytesMut::new();
+                let got_mp = encode_wire_attributes(&a, family, &c, &mut got).unwrap();
+                assert_eq!(got, expected, "{family} four_octet_as={four}");
+                assert_eq!(got_mp, mp);
+            }
+        }
+    }
+
+    /// A batch packed by the session decodes to what the RIB decided; End-of-RIB queued after
+    /// it is written after it, and merging keeps the order.
+    #[test]
+    fn batches_encode_in_order_with_end_of_rib_last() {
+        let c = ctx(true);
+        let a = attrs(NextHop::V4([192, 0, 2, 1].into()), &[64513]);
+        let mut out = PeerOutput::default();
+        assert!(out.is_empty());
+        out.push_routes(RouteBatch {
+            peer: "192.0.2.9".parse().unwrap(),
+            ctx: c,
+            withdraw: vec![(Family::IPV4_UNICAST, vec![nlri("10.0.9.0/24")])],
+            announce: vec![(
+                Family::IPV4_UNICAST,
+                a,
+                vec![nlri("10.0.1.0/24"), nlri("10.0.2.0/24")],
+            )],
+        });
+        let mut eor = BytesMut::new();
+        Message::Update(Update::end_of_rib_marker(Family::IPV4_UNICAST))
+            .encode(&c, &mut eor)
+            .unwrap();
+        out.push_encoded(eor);
+        assert!(!out.is_empty());
+        let mut outbox = Outbox::new();
+        merge(&mut outbox, Outbox::from([(1, out)]));
+        let got = decode_all(&outbox[&1].bytes(), &c);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].withdrawn, vec![nlri("10.0.9.0/24")]);
+        assert_eq!(got[1].nlri, vec![nlri("10.0.1.0/24"), nlri("10.0.2.0/24")]);
+        assert_eq!(got[1].attributes.next_hop(), Some(&[192, 0, 2, 1].into()));
+        assert_eq!(got[2].end_of_rib(), Some(Family::IPV4_UNICAST));
+    }
+
+    /// An empty batch queues nothing.
+    #[test]
+    fn empty_batches_are_not_queued() {
+        let mut out = PeerOutput::default();
+        out.push_routes(RouteBatch {
+            peer: "192.0.2.9".parse().unwrap(),
+            ctx: ctx(true),
+            withdraw: vec![],
+            announce: vec![],
+        });
+        out.push_encoded(BytesMut::new());
+        assert!(out.parts.is_empty());
+    }
+}
