@@ -143,16 +143,13 @@ fn main() {
             updates += 1;
         }
         if prefixes >= 1024 {
-            let batch: Vec<_> = run.iter().map(|u| (0, u)).collect();
-            pack(rib.apply_updates(&batch));
-            run.clear();
+            let batch: Vec<_> = run.drain(..).map(|u| (0, u)).collect();
+            pack(rib.apply_updates(batch));
             prefixes = 0;
         }
     }
-    let batch: Vec<_> = run.iter().map(|u| (0, u)).collect();
-    pack(rib.apply_updates(&batch));
-    drop(batch);
-    drop(run);
+    let batch: Vec<_> = run.drain(..).map(|u| (0, u)).collect();
+    pack(rib.apply_updates(batch));
     let rib_ns = (cpu_ns() - start).saturating_sub(decode_ns + pack_ns);
     rib.collect_garbage();
     let total = resident().saturating_sub(before);

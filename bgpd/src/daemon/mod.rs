@@ -505,13 +505,14 @@ impl Daemon {
             return;
         }
         let mut batch = Vec::with_capacity(run.len());
-        for ev in run.iter() {
+        for ev in run.iter_mut() {
             if let RibEvent::Update { peer, update, .. } = ev {
                 self.directory.update(*peer, |s| s.updates_received += 1);
-                batch.push((*peer, &**update));
+                // The RIB consumes the UPDATE; the event keeps its backlog permit until below.
+                batch.push((*peer, std::mem::take(&mut **update)));
             }
         }
-        let out = self.rib.apply_updates(&batch);
+        let out = self.rib.apply_updates(batch);
         self.deliver(out);
         run.clear();
     }

@@ -75,9 +75,58 @@ struct Receiver {
     /// The ADD-PATH Adj-RIB-Out, taken out of the peer entry for the pass.
     adj_out: FastMap<(Family, IpNet), Vec<(u32, SharedAttrs)>>,
     /// Change in the number of advertised destinations per family (bitmap side).
-    count_delta: FastMap<Family, isize>,
-    announce: FastMap<(Family, usize), (SharedAttrs, Vec<Nlri>)>,
-    withdraw: FastMap<Family, Vec<Nlri>>,
+    count_delta: SmallVec<[(Family, isize); 2]>,
+    /// What the pass sends the peer.
+    queued: Queued,
+}
+
+/// The routes a pass queues for one peer: withdrawals per family, and announcements grouped
+/// by (family, exported attribute set) in the order the groups first appear. Consecutive
+/// destinations usually share their set (they came in one UPDATE), so the group of the last
+/// announcement is checked before the index is.
+#[derive(Default)]
+struct Queued {
+    withdraw: SmallVec<[(Family, Vec<Nlri>); 2]>,
+    announce: Vec<(Family, SharedAttrs, Vec<Nlri>)>,
+    /// (family, set address) → position in `announce`. The set is held by `announce`, so its
+    /// address is not reused during the pass.
+    index: FastMap<(Family, usize), usize>,
+    last: Option<((Family, usize), usize)>,
+}
+
+impl Queued {
+    fn withdraw(&mut self, family: Family, n: Nlri) {
+        match self.withdraw.iter_mut().find(|(f, _)| *f == family) {
+            Some((_, v)) => v.push(n),
+            None => self.withdraw.push((family, vec![n])),
+        }
+    }
+
+    fn announce(&mut self, family: Family, attrs: &SharedAttrs, n: Nlri) {
+        let key = (family, Arc::as_ptr(attrs) as usize);
+        let at = match self.last {
+            Some((k, at)) if k == key => at,
+            _ => {
+                let next = self.announce.len();
+                let at = *self.index.entry(key).or_insert(next);
+                if at == next {
+                    self.announce.push((family, attrs.clone(), Vec::new()));
+                }
+                self.last = Some((key, at));
+                at
+            }
+        };
+        if let Some((_, _, v)) = self.announce.get_mut(at) {
+            v.push(n);
+        }
+    }
+}
+
+fn add_count(deltas: &mut SmallVec<[(Family, isize); 2]>, family: Family, by: isize) {
+    match deltas.iter_mut().find(|(f, _)| *f == family) {
+        Some((_, d)) => *d += by,
+        None => deltas.push((family, by)),
+    }
 }
 
 /// The parts of the RIB that export reads, borrowed apart from the Loc-RIB.
@@ -239,8 +288,27 @@ impl Rib {
         pass: Pass,
         outbox: &mut Outbox,
     ) {
-        // Each key is hashed once here; selection, Update-Send and cleanup go by slot.
-        let slots: Vec<Option<SlotRef>> = keys.iter().map(|k| self.loc.locate(k)).collect();
+        // Each key is hashed once here; selection, Update-Send and cleanup go by slot, and a
+        // destination listed twice is visited once, where it first appears (a mark bit per
+        // slot instead of hashing the keys again).
+        let mut slots: Vec<Option<SlotRef>> = Vec::with_capacity(keys.len());
+        let mut once: Vec<(Family, IpNet)> = Vec::with_capacity(keys.len());
+        let mut absent: FastMap<(Family, IpNet), ()> = FastMap::default();
+        for k in keys {
+            let slot = self.loc.locate(k);
+            let first = match slot {
+                Some(r) => self.loc.mark(r),
+                None => absent.insert(*k, ()).is_none(),
+            };
+            if first {
+                slots.push(slot);
+                once.push(*k);
+            }
+        }
+        for r in slots.iter().flatten() {
+            self.loc.unmark(*r);
+        }
+        let keys = &once[..];
         self.reselect(&slots);
         if !self.deferring {
             self.advertise(keys, &slots, only, pass, outbox);
@@ -294,9 +362,8 @@ impl Rib {
                 neighbor: tn,
                 session,
                 signature: 0,
-                count_delta: FastMap::default(),
-                announce: FastMap::default(),
-                withdraw: FastMap::default(),
+                count_delta: SmallVec::new(),
+                queued: Queued::default(),
             });
         }
         // Alike peers share export results: number the distinct signatures (borrowing the
@@ -389,23 +456,26 @@ impl Rib {
                         .iter()
                         .filter(|(pid, _)| !desired.iter().any(|(d, _)| d == pid))
                     {
-                        r.withdraw.entry(family).or_default().push(Nlri {
-                            prefix,
-                            path_id: Some(*pid),
-                        });
+                        r.queued.withdraw(
+                            family,
+                            Nlri {
+                                prefix,
+                                path_id: Some(*pid),
+                            },
+                        );
                     }
                     for (pid, a) in &desired {
                         let same = pass == Pass::Changes
                             && current.iter().any(|(c, ca)| c == pid && Arc::ptr_eq(ca, a));
                         if !same {
-                            r.announce
-                                .entry((family, Arc::as_ptr(a) as usize))
-                                .or_insert_with(|| (a.clone(), Vec::new()))
-                                .1
-                                .push(Nlri {
+                            r.queued.announce(
+                                family,
+                                a,
+                                Nlri {
                                     prefix,
                                     path_id: Some(*pid),
-                                });
+                                },
+                            );
                         }
                     }
                     if !desired.is_empty() {
@@ -422,23 +492,26 @@ impl Rib {
                     .and_then(|p| ex.exported(r, p, family, prefix, false));
                 match desired {
                     Some(a) => {
-                        r.announce
-                            .entry((family, Arc::as_ptr(&a) as usize))
-                            .or_insert_with(|| (a.clone(), Vec::new()))
-                            .1
-                            .push(Nlri {
+                        r.queued.announce(
+                            family,
+                            &a,
+                            Nlri {
                                 prefix,
                                 path_id: None,
-                            });
+                            },
+                        );
                         if !had {
                             flips.push((ri, true));
                         }
                     }
                     None if had => {
-                        r.withdraw.entry(family).or_default().push(Nlri {
-                            prefix,
-                            path_id: None,
-                        });
+                        r.queued.withdraw(
+                            family,
+                            Nlri {
+                                prefix,
+                                path_id: None,
+                            },
+                        );
                         flips.push((ri, false));
                     }
                     None => {}
@@ -455,13 +528,12 @@ impl Rib {
                 let Some(r) = receivers.get_mut(*ri) else {
                     continue;
                 };
-                let delta = r.count_delta.entry(family).or_default();
                 if *on {
                     d.advertised.insert(r.id, key, high_peers);
-                    *delta += 1;
+                    add_count(&mut r.count_delta, family, 1);
                 } else {
                     d.advertised.remove(r.id, key, high_peers);
-                    *delta -= 1;
+                    add_count(&mut r.count_delta, family, -1);
                 }
             }
             if record_best {
@@ -478,18 +550,14 @@ impl Rib {
                 let c = p.advertised_count.entry(f).or_default();
                 *c = c.saturating_add_signed(delta);
             }
-            if r.announce.is_empty() && r.withdraw.is_empty() {
+            if r.queued.announce.is_empty() && r.queued.withdraw.is_empty() {
                 continue;
             }
             outbox.entry(r.id).or_default().push_routes(RouteBatch {
                 peer: r.neighbor.address,
                 ctx: r.session.send_context,
-                withdraw: r.withdraw.into_iter().collect(),
-                announce: r
-                    .announce
-                    .into_iter()
-                    .map(|((family, _), (attrs, nlri))| (family, attrs, nlri))
-                    .collect(),
+                withdraw: r.queued.withdraw.into_vec(),
+                announce: r.queued.announce,
             });
         }
     }

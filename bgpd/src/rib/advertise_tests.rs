@@ -224,3 +224,45 @@ fn a_session_that_ends_forgets_what_it_was_sent_and_gets_everything_again() {
     assert_eq!(got(&out, 2), (strs(&["203.0.113.0/24"]), vec![]));
     assert_eq!(rib.peers[&2].advertised(V4), 1);
 }
+
+/// A batch of UPDATEs is exported in one pass: a destination changed twice is sent once, as
+/// it ends (its last attributes), one announced and withdrawn within the batch is not sent
+/// at all, and the others go in arrival order.
+#[test]
+fn a_batch_sends_each_destination_once_as_it_ends() {
+    let mut rib = rib();
+    let out = rib.apply_updates(vec![
+        (
+            0,
+            announce(&["10.1.0.0/24", "10.2.0.0/24"], &[64601], None, 31),
+        ),
+        (
+            0,
+            announce(&["10.1.0.0/24", "10.3.0.0/24"], &[64601], Some(5), 31),
+        ),
+        (0, announce(&["10.4.0.0/24"], &[64601], None, 31)),
+        (0, withdraw(&["10.4.0.0/24"])),
+    ]);
+    let updates = sent(&out, 1, &SessionContext::default());
+    let mut order = Vec::new();
+    for u in &updates {
+        assert!(u.withdrawn.is_empty(), "nothing to withdraw: {u:?}");
+        for n in &u.nlri {
+            order.push((n.prefix.to_string(), u.attributes.med().copied()));
+        }
+    }
+    order.sort();
+    assert_eq!(
+        order,
+        vec![
+            ("10.1.0.0/24".to_string(), Some(5)),
+            ("10.2.0.0/24".to_string(), None),
+            ("10.3.0.0/24".to_string(), Some(5)),
+        ],
+        "each destination once, with its last attributes; 10.4.0.0/24 never"
+    );
+    // The next pass starts with no destination marked: 10.1.0.0/24 changes again and goes.
+    let out = rib.apply_updates(vec![(0, announce(&["10.1.0.0/24"], &[64601], None, 31))]);
+    let (a, w) = got(&out, 1);
+    assert_eq!((a, w), (strs(&["10.1.0.0/24"]), vec![]));
+}

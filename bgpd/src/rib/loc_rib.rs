@@ -279,6 +279,41 @@ pub struct LocRib {
     other: Slab<Key>,
     /// Seeded per process, so a peer cannot choose colliding prefixes.
     hasher: Hasher,
+    /// One bit per slot, set only during a pass: see [`LocRib::mark`].
+    marks: SlotMarks,
+}
+
+/// A bit per slot of both slabs, all clear between passes.
+#[derive(Debug, Default)]
+struct SlotMarks {
+    v4: Vec<u64>,
+    other: Vec<u64>,
+}
+
+impl SlotMarks {
+    /// Sets (or clears) the slot's bit; returns whether it was clear before.
+    fn set(&mut self, r: SlotRef, on: bool) -> bool {
+        let (words, i) = if r.0 & OTHER_SLAB == 0 {
+            (&mut self.v4, r.0)
+        } else {
+            (&mut self.other, r.0 & !OTHER_SLAB)
+        };
+        let w = (i / 64) as usize;
+        if words.len() <= w {
+            words.resize(w + 1, 0);
+        }
+        let bit = 1u64 << (i % 64);
+        let Some(word) = words.get_mut(w) else {
+            return true; // not reached: resized just above
+        };
+        let was_clear = *word & bit == 0;
+        if on {
+            *word |= bit;
+        } else {
+            *word &= !bit;
+        }
+        was_clear
+    }
 }
 
 impl LocRib {
@@ -338,6 +373,18 @@ impl LocRib {
         } else {
             self.other.at_mut(r.0 & !OTHER_SLAB)
         }
+    }
+
+    /// Marks the slot for the current pass; false if it was already marked. A pass that
+    /// marks slots (to visit each destination once) clears them with [`LocRib::unmark`]
+    /// before it ends. A bit per slot: cheaper than hashing the keys a second time.
+    pub fn mark(&mut self, r: SlotRef) -> bool {
+        self.marks.set(r, true)
+    }
+
+    /// Clears a mark set by [`LocRib::mark`].
+    pub fn unmark(&mut self, r: SlotRef) {
+        self.marks.set(r, false);
     }
 
     /// Whether the key has a destination.

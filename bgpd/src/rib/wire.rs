@@ -12,10 +12,14 @@ use smallvec::SmallVec;
 
 /// The attributes shared by the routes of one received UPDATE for `family`, or `None` when
 /// the family has no usable next hop.
+///
+/// With `take` (the UPDATE's last family: its attributes are not needed after) the values are
+/// moved out of `attributes` instead of copied.
 pub fn route_attrs(
-    attributes: &PathAttributes,
+    attributes: &mut PathAttributes,
     family: Family,
     four_octet_session: bool,
+    take: bool,
 ) -> Option<RouteAttrs> {
     let next_hop = if family == Family::IPV4_UNICAST {
         match (attributes.next_hop(), attributes.mp_reach()) {
@@ -31,29 +35,51 @@ pub fn route_attrs(
                 .next_hop,
         )?
     };
-    let mut full_path = attributes.full_as_path(four_octet_session);
+    // RFC 6793 §4.2.3: from a 2-octet session, AS4_PATH and AS4_AGGREGATOR complete the
+    // AS_PATH and AGGREGATOR; only then do they differ from what was received.
+    let mut merged_path = match (four_octet_session, attributes.as4_path()) {
+        (false, Some(p4)) => attributes.as_path().map(|p| p.merge_as4(p4)),
+        _ => None,
+    };
     let full_aggregator = attributes.full_aggregator(four_octet_session);
     let mut kept = Vec::with_capacity(attributes.0.len());
-    for a in &attributes.0 {
-        match a.type_code() {
-            tc::NEXT_HOP
-            | tc::MP_REACH_NLRI
-            | tc::MP_UNREACH_NLRI
-            | tc::AS4_PATH
-            | tc::AS4_AGGREGATOR => {}
-            tc::AS_PATH => kept.push(PathAttribute {
-                flags: a.flags,
-                value: AttributeValue::AsPath(full_path.take().unwrap_or_default()),
-            }),
-            tc::AGGREGATOR => match full_aggregator {
-                Some(g) => kept.push(PathAttribute {
-                    flags: a.flags,
-                    value: AttributeValue::Aggregator(g),
-                }),
-                None => kept.push(a.clone()),
-            },
-            _ => kept.push(a.clone()),
+    let mut keep = |mut a: PathAttribute| {
+        match &mut a.value {
+            AttributeValue::AsPath(p) => {
+                if let Some(m) = merged_path.take() {
+                    *p = m;
+                }
+            }
+            AttributeValue::Aggregator(g) => {
+                if let Some(full) = full_aggregator {
+                    *g = full;
+                }
+            }
+            _ => {}
         }
+        kept.push(a);
+    };
+    let wanted = |a: &PathAttribute| {
+        !matches!(
+            a.type_code(),
+            tc::NEXT_HOP
+                | tc::MP_REACH_NLRI
+                | tc::MP_UNREACH_NLRI
+                | tc::AS4_PATH
+                | tc::AS4_AGGREGATOR
+        )
+    };
+    if take {
+        std::mem::take(&mut attributes.0)
+            .into_iter()
+            .filter(wanted)
+            .for_each(&mut keep);
+    } else {
+        attributes
+            .0
+            .iter()
+            .filter(|a| wanted(a))
+            .for_each(|a| keep(a.clone()));
     }
     kept.sort_by_key(PathAttribute::type_code);
     Some(RouteAttrs {
