@@ -346,14 +346,15 @@ impl Lab {
         }
     }
 
-    /// The daemon's `deliver`: bytes to established sessions, resets as `AutomaticStop`.
+    /// The daemon's `deliver` and the peer tasks' packing: the routes each session is sent,
+    /// encoded, to established sessions; resets as `AutomaticStop`.
     fn deliver(&mut self, outbox: Outbox) {
         let mut resets = Vec::new();
         let mut ids: Vec<_> = outbox.keys().copied().collect();
         ids.sort_unstable();
         for q in ids {
             let Some(out) = outbox.get(&q) else { continue };
-            check_batch(self, q, &out.bytes);
+            check_batch(self, q, &out.bytes());
             if let Some(n) = &out.reset {
                 resets.push((q, n.clone()));
             }

@@ -291,10 +291,11 @@ impl Rib {
         // Each key is hashed once here; selection, Update-Send and cleanup go by slot, and a
         // destination listed twice is visited once, where it first appears (a mark bit per
         // slot instead of hashing the keys again).
+        // Keys are copied only when there is a repeat (a full pass lists each key once).
         let mut slots: Vec<Option<SlotRef>> = Vec::with_capacity(keys.len());
-        let mut once: Vec<(Family, IpNet)> = Vec::with_capacity(keys.len());
+        let mut repeats: Vec<usize> = Vec::new();
         let mut absent: FastMap<(Family, IpNet), ()> = FastMap::default();
-        for k in keys {
+        for (i, k) in keys.iter().enumerate() {
             let slot = self.loc.locate(k);
             let first = match slot {
                 Some(r) => self.loc.mark(r),
@@ -302,12 +303,24 @@ impl Rib {
             };
             if first {
                 slots.push(slot);
-                once.push(*k);
+            } else {
+                repeats.push(i);
             }
         }
         for r in slots.iter().flatten() {
             self.loc.unmark(*r);
         }
+        let once: Cow<'_, [(Family, IpNet)]> = if repeats.is_empty() {
+            Cow::Borrowed(keys)
+        } else {
+            Cow::Owned(
+                keys.iter()
+                    .enumerate()
+                    .filter(|(i, _)| repeats.binary_search(i).is_err())
+                    .map(|(_, k)| *k)
+                    .collect(),
+            )
+        };
         let keys = &once[..];
         self.reselect(&slots);
         if !self.deferring {
