@@ -7,7 +7,7 @@
 //! pass. Messages the RIB must place exactly (End-of-RIB after the table, RFC 4724 §2) are
 //! handed over encoded, in sequence with the batches around them.
 
-use super::route::{NextHop, PeerId, SharedAttrs};
+use super::route::{PeerId, SharedAttrs};
 use super::wire::encode_wire_attributes;
 use bgp_proto::{Family, Nlri, Notification, SessionContext, UpdatePacker};
 use bytes::BytesMut;
@@ -46,7 +46,7 @@ impl RouteBatch {
                     packer.announce_encoded(&attrs, *family, mp_next_hop.as_ref(), nlri, out)
                 });
             if let Err(e) = packed {
-                tracing::error!(peer = %self.peer, %family, next_hop = %NextHopDisplay(&a.next_hop), error = %e, "cannot encode announcements");
+                tracing::error!(peer = %self.peer, %family, next_hop = %a.next_hop, error = %e, "cannot encode announcements");
             }
         }
     }
@@ -56,17 +56,6 @@ impl RouteBatch {
         let w: usize = self.withdraw.iter().map(|(_, n)| n.len()).sum();
         let a: usize = self.announce.iter().map(|(_, _, n)| n.len()).sum();
         w + a
-    }
-}
-
-struct NextHopDisplay<'a>(&'a NextHop);
-
-impl std::fmt::Display for NextHopDisplay<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            NextHop::V4(a) => write!(f, "{a}"),
-            NextHop::V6 { global, .. } => write!(f, "{global}"),
-        }
     }
 }
 
@@ -149,11 +138,11 @@ pub fn merge(into: &mut Outbox, from: Outbox) {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use crate::rib::route::RouteAttrs;
+    use crate::rib::route::{NextHop, RouteAttrs};
+    use crate::rib::table_tests::sent;
     use crate::rib::wire::wire_attributes;
     use bgp_proto::{
-        frame_len, AsPath, AttributeValue, Community, Message, Origin, PathAttribute,
-        PathAttributes, Update,
+        AsPath, AttributeValue, Community, Message, Origin, PathAttribute, PathAttributes, Update,
     };
     use std::net::Ipv6Addr;
     use std::sync::Arc;
@@ -176,20 +165,6 @@ mod tests {
             four_octet_as,
             ..SessionContext::default()
         }
-    }
-
-    fn decode_all(bytes: &[u8], ctx: &SessionContext) -> Vec<Update> {
-        let mut buf = bytes;
-        let mut v = Vec::new();
-        while !buf.is_empty() {
-            let len = frame_len(buf, 65535).unwrap().unwrap();
-            let (m, rest) = buf.split_at(len);
-            if let Message::Update(u) = Message::decode(m, ctx).unwrap() {
-                v.push(u);
-            }
-            buf = rest;
-        }
-        v
     }
 
     fn nlri(p: &str) -> Nlri {
@@ -257,7 +232,7 @@ mod tests {
         assert!(!out.is_empty());
         let mut outbox = Outbox::new();
         merge(&mut outbox, Outbox::from([(1, out)]));
-        let got = decode_all(&outbox[&1].bytes(), &c);
+        let got = sent(&outbox, 1, &c);
         assert_eq!(got.len(), 3);
         assert_eq!(got[0].withdrawn, vec![nlri("10.0.9.0/24")]);
         assert_eq!(got[1].nlri, vec![nlri("10.0.1.0/24"), nlri("10.0.2.0/24")]);

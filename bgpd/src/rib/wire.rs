@@ -99,48 +99,16 @@ fn mp_next_hop(nh: &MpNextHop) -> Option<NextHop> {
     }
 }
 
-/// The attributes to send for `family` to a peer with send context `ctx`: NEXT_HOP for IPv4
-/// over an IPv4 next hop, otherwise the next hop for MP_REACH_NLRI; AS4_PATH and
-/// AS4_AGGREGATOR added toward 2-octet peers when an AS does not fit (RFC 6793 §4.2.2).
-pub fn wire_attributes(
+/// What the wire needs beside a set's own attributes, for `family` toward a peer with send
+/// context `ctx`: NEXT_HOP for IPv4 over an IPv4 next hop (else the next hop for
+/// MP_REACH_NLRI, returned), and AS4_PATH / AS4_AGGREGATOR toward 2-octet peers when an AS does
+/// not fit (RFC 6793 §4.2.2).
+fn added_attributes(
     attrs: &RouteAttrs,
     family: Family,
     ctx: &SessionContext,
-) -> (PathAttributes, Option<MpNextHop>) {
-    let mut out = attrs.attributes.clone();
-    let mp = match (family == Family::IPV4_UNICAST, attrs.next_hop) {
-        (true, NextHop::V4(a)) => {
-            out.0.push(PathAttribute::new(AttributeValue::NextHop(a)));
-            None
-        }
-        (_, NextHop::V4(a)) => Some(MpNextHop::Ipv4(a)),
-        (_, NextHop::V6 { global, link_local }) => Some(MpNextHop::Ipv6 { global, link_local }),
-    };
-    if !ctx.four_octet_as {
-        if let Some(p) = attrs.attributes.as_path().filter(|p| p.needs_as4_path()) {
-            out.0
-                .push(PathAttribute::new(AttributeValue::As4Path(p.clone())));
-        }
-        if let Some(g) = attrs.attributes.aggregator().filter(|g| g.asn > 0xffff) {
-            out.0
-                .push(PathAttribute::new(AttributeValue::As4Aggregator(*g)));
-        }
-    }
-    out.0.sort_by_key(PathAttribute::type_code);
-    (out, mp)
-}
-
-/// [`wire_attributes`] encoded straight into `out` (the attribute block of an UPDATE), without
-/// copying the set: the attributes are written by reference, in type-code order, with the
-/// added ones (NEXT_HOP, AS4_PATH, AS4_AGGREGATOR) in their place. Returns the next hop for
-/// MP_REACH_NLRI, `None` when the routes go in the NLRI field with NEXT_HOP.
-pub fn encode_wire_attributes(
-    attrs: &RouteAttrs,
-    family: Family,
-    ctx: &SessionContext,
-    out: &mut BytesMut,
-) -> Result<Option<MpNextHop>, EncodeError> {
-    let mut added: SmallVec<[PathAttribute; 3]> = SmallVec::new();
+) -> (SmallVec<[PathAttribute; 3]>, Option<MpNextHop>) {
+    let mut added = SmallVec::new();
     let mp = match (family == Family::IPV4_UNICAST, attrs.next_hop) {
         (true, NextHop::V4(a)) => {
             added.push(PathAttribute::new(AttributeValue::NextHop(a)));
@@ -157,6 +125,34 @@ pub fn encode_wire_attributes(
             added.push(PathAttribute::new(AttributeValue::As4Aggregator(*g)));
         }
     }
+    (added, mp)
+}
+
+/// The attributes to send for `family` to a peer with send context `ctx`, as a copy of the
+/// set with [`added_attributes`] in type-code order (for snapshots; packing uses
+/// [`encode_wire_attributes`], which copies nothing).
+pub fn wire_attributes(
+    attrs: &RouteAttrs,
+    family: Family,
+    ctx: &SessionContext,
+) -> (PathAttributes, Option<MpNextHop>) {
+    let (added, mp) = added_attributes(attrs, family, ctx);
+    let mut out = attrs.attributes.clone();
+    out.0.extend(added);
+    out.0.sort_by_key(PathAttribute::type_code);
+    (out, mp)
+}
+
+/// [`wire_attributes`] encoded straight into `out` (the attribute block of an UPDATE), without
+/// copying the set: the attributes are written by reference, in type-code order, with the
+/// added ones in their place. Returns the next hop for MP_REACH_NLRI, `None` when the routes
+/// go in the NLRI field with NEXT_HOP.
+pub fn encode_wire_attributes(
+    attrs: &RouteAttrs,
+    family: Family,
+    ctx: &SessionContext,
+    out: &mut BytesMut,
+) -> Result<Option<MpNextHop>, EncodeError> {
     if attrs
         .attributes
         .0
@@ -167,6 +163,7 @@ pub fn encode_wire_attributes(
             what: "attributes for packing must not carry MP_REACH_NLRI/MP_UNREACH_NLRI",
         });
     }
+    let (added, mp) = added_attributes(attrs, family, ctx);
     let mut all: SmallVec<[&PathAttribute; 16]> = attrs.attributes.0.iter().collect();
     all.extend(added.iter());
     // Stable: attributes of one type keep their order, as in `wire_attributes`.
