@@ -9,6 +9,8 @@
 #                                                      of fuzzing plus the builds)
 #   FUZZ_SANITIZER=none   build without AddressSanitizer (default: address)
 #   FUZZ_TARGETS="a b"    run only these targets (default: every target of both projects)
+#   FUZZ_BUILD_ONLY=1     build the targets and stop (tests/run.sh builds them in the
+#                         background while the labs run, then runs this script again)
 # A crashing input is left in <project>/artifacts/<target>/; replay it with
 #   RUSTC_BOOTSTRAP=1 cargo fuzz run <target> <file>   (in that project's directory)
 set -euo pipefail
@@ -44,6 +46,8 @@ for project in bgp-proto/fuzz bgpd/fuzz; do
     cargo fuzz build "${flags[@]}" "$t"
   done
 
+  [ -z "${FUZZ_BUILD_ONLY:-}" ] || continue
+
   for t in $targets; do
     mkdir -p "corpus/$t"
     dirs=("corpus/$t")
@@ -62,6 +66,10 @@ for project in bgp-proto/fuzz bgpd/fuzz; do
   done
 done
 
+if [ -n "${FUZZ_BUILD_ONLY:-}" ]; then
+  echo "fuzz-smoke: targets built"
+  exit 0
+fi
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz-smoke: crashes in: ${failed[*]}" >&2
   exit 1

@@ -152,6 +152,12 @@ pub enum ErrorKind {
     },
     /// RFC 7606 §3(c): LOCAL_PREF received from an eBGP peer.
     LocalPrefFromEbgp,
+    /// RFC 4456 §8: ORIGINATOR_ID or CLUSTER_LIST (route reflection, inside one AS) received
+    /// from an eBGP peer.
+    ReflectionAttributeFromEbgp {
+        /// 9 (ORIGINATOR_ID) or 10 (CLUSTER_LIST).
+        type_code: u8,
+    },
     /// RFC 4271 §4.5: NOTIFICATION shorter than 21 octets.
     BadNotification {
         /// The length field as received.
@@ -252,6 +258,15 @@ impl fmt::Display for ErrorKind {
                 attr_name(*type_code)
             ),
             LocalPrefFromEbgp => write!(f, "LOCAL_PREF received from an eBGP peer"),
+            ReflectionAttributeFromEbgp { type_code } => write!(
+                f,
+                "{} received from an eBGP peer (route reflection attribute, RFC 4456 §8)",
+                if *type_code == 9 {
+                    "ORIGINATOR_ID"
+                } else {
+                    "CLUSTER_LIST"
+                }
+            ),
             BadNotification { length } => {
                 write!(
                     f,
@@ -391,7 +406,10 @@ impl DecodeError {
             | MalformedMultiprotocolAttribute { .. }
             | AttributeOverrun { .. }
             | DuplicateAttribute { .. }
-            | LocalPrefFromEbgp => (UPDATE_MESSAGE_ERROR, MALFORMED_ATTRIBUTE_LIST, Bytes::new()),
+            | LocalPrefFromEbgp
+            | ReflectionAttributeFromEbgp { .. } => {
+                (UPDATE_MESSAGE_ERROR, MALFORMED_ATTRIBUTE_LIST, Bytes::new())
+            }
             // RFC 4271 §6.4: a NOTIFICATION is never answered with one; this is only for
             // completeness.
             BadNotification { length } => (

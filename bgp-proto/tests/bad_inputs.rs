@@ -1123,6 +1123,27 @@ fn item_19_originator_id_and_cluster_list() {
         &attr(OPTIONAL, 9, &[10, 0, 0, 1]),
         &attr(OPTIONAL, 10, &[10, 0, 0, 9, 10, 0, 0, 8]),
     ]));
+    // From an eBGP peer, well-formed ones are discarded too (RFC 4456 §8: reflection
+    // attributes stay inside one AS), each reported at its attribute's first octet.
+    let ebgp_u = assert_issues(
+        &m,
+        &ebgp(),
+        &[
+            (
+                ErrorKind::ReflectionAttributeFromEbgp { type_code: 9 },
+                AFTER_MANDATORY,
+                AttributeAction::Discard,
+            ),
+            (
+                ErrorKind::ReflectionAttributeFromEbgp { type_code: 10 },
+                AFTER_MANDATORY + 7,
+                AttributeAction::Discard,
+            ),
+        ],
+    );
+    assert!(ebgp_u.attributes.originator_id().is_none());
+    assert!(ebgp_u.attributes.cluster_list().is_none());
+    assert_eq!(ebgp_u.nlri.len(), 1, "the route stays");
     let u = assert_issues(&m, &ibgp(), &[]);
     // The daemon drops the route if 10.0.0.1 is its router id or 10.0.0.9/8 its cluster id.
     assert_eq!(

@@ -240,20 +240,29 @@ fn host_bits_are_masked_and_reported() {
 proptest! {
     #![proptest_config(Config::with_cases(256))]
 
-    /// An UPDATE with LOCAL_PREF from an eBGP peer decodes as the same UPDATE without it,
-    /// with one discard reported (RFC 7606 §7.5).
+    /// An UPDATE with LOCAL_PREF, ORIGINATOR_ID and CLUSTER_LIST from an eBGP peer decodes as
+    /// the same UPDATE without them, with one discard reported per attribute (RFC 7606 §7.5;
+    /// RFC 4456 §8: route reflection attributes belong inside one AS).
     #[test]
-    fn local_pref_from_ebgp_is_discarded(
+    fn ibgp_only_attributes_from_ebgp_are_discarded(
         (ctx, u) in strategies::context().prop_flat_map(|ctx| {
             let ibgp = SessionContext { ibgp: true, ..ctx };
             (Just(ctx), strategies::update(Profile::round_trip(ibgp)))
         }),
         local_pref in any::<u32>(),
+        originator in any::<u32>(),
+        clusters in proptest::collection::vec(any::<u32>(), 1..4),
     ) {
+        use bgp_proto::attribute_type as code;
         let ebgp = SessionContext { ibgp: false, ..ctx };
         let mut with = u.clone();
-        with.attributes.remove(bgp_proto::attribute_type::LOCAL_PREF);
+        for c in [code::LOCAL_PREF, code::ORIGINATOR_ID, code::CLUSTER_LIST] {
+            with.attributes.remove(c);
+        }
         let without = with.clone();
+        let clusters = clusters.into_iter().map(std::net::Ipv4Addr::from).collect();
+        with.attributes.0.insert(0, PathAttribute::new(AttributeValue::ClusterList(clusters)));
+        with.attributes.0.insert(0, PathAttribute::new(AttributeValue::OriginatorId(originator.into())));
         with.attributes.0.insert(0, PathAttribute::new(AttributeValue::LocalPref(local_pref)));
         let m = Message::Update(with);
         prop_assume!(strategies::fits(&m, &ebgp));
@@ -261,9 +270,13 @@ proptest! {
         let Message::Update(decoded) = Message::decode(&bytes, &ebgp).unwrap() else {
             return Err(TestCaseError::fail("not an UPDATE"));
         };
-        prop_assert_eq!(decoded.issues.len(), 1);
-        prop_assert_eq!(&decoded.issues[0].kind, &ErrorKind::LocalPrefFromEbgp);
-        prop_assert_eq!(decoded.issues[0].action, AttributeAction::Discard);
+        let kinds: Vec<&ErrorKind> = decoded.issues.iter().map(|i| &i.kind).collect();
+        prop_assert_eq!(kinds, vec![
+            &ErrorKind::LocalPrefFromEbgp,
+            &ErrorKind::ReflectionAttributeFromEbgp { type_code: code::ORIGINATOR_ID },
+            &ErrorKind::ReflectionAttributeFromEbgp { type_code: code::CLUSTER_LIST },
+        ]);
+        prop_assert!(decoded.issues.iter().all(|i| i.action == AttributeAction::Discard));
         prop_assert_eq!(Update { issues: Vec::new(), ..decoded }, without);
     }
 }

@@ -12,6 +12,7 @@
 //! | `bgpd_peer_messages_sent_total` | counter | peer, type | messages sent by type |
 //! | `bgpd_peer_notifications_received_total` | counter | peer, code, subcode | NOTIFICATIONs received |
 //! | `bgpd_peer_notifications_sent_total` | counter | peer, code, subcode | NOTIFICATIONs sent |
+//! | `bgpd_peer_update_errors_total` | counter | peer, action | RFC 7606 outcomes of received UPDATEs (treat-as-withdraw, attribute-discard, repaired), each counted even when its log line is rate-limited |
 //! | `bgpd_peer_prefixes_received` | gauge | peer, family | routes in the Adj-RIB-In (before policy) |
 //! | `bgpd_peer_prefixes_accepted` | gauge | peer, family, class | routes accepted into the Loc-RIB |
 //! | `bgpd_peer_prefixes_advertised` | gauge | peer, family | routes in the Adj-RIB-Out |
@@ -44,6 +45,8 @@ pub struct Metrics {
     pub notifications_received: IntCounterVec,
     /// `bgpd_peer_notifications_sent_total`.
     pub notifications_sent: IntCounterVec,
+    /// `bgpd_peer_update_errors_total`.
+    pub update_errors: IntCounterVec,
     /// `bgpd_peer_prefixes_received`.
     pub prefixes_received: IntGaugeVec,
     /// `bgpd_peer_prefixes_accepted`.
@@ -125,6 +128,12 @@ impl Metrics {
                 "bgpd_peer_messages_sent_total",
                 "BGP messages sent, by type.",
                 &["peer", "type"],
+            ),
+            update_errors: counter_vec(
+                &r,
+                "bgpd_peer_update_errors_total",
+                "RFC 7606 outcomes of received UPDATEs, by action.",
+                &["peer", "action"],
             ),
             notifications_received: counter_vec(
                 &r,

@@ -894,6 +894,37 @@ pub(crate) fn parse_attributes_present(
             });
             continue;
         }
+        // RFC 4456 §8: ORIGINATOR_ID and CLUSTER_LIST belong to route reflection inside one AS;
+        // from an eBGP peer they mean nothing (and a malformed one is discarded anyway, RFC
+        // 7606 §7.9, §7.10), so they are discarded, as BIRD does. Keeping them would also cost
+        // an attribute-set copy per route at export, where they must be removed.
+        if matches!(code, tc::ORIGINATOR_ID | tc::CLUSTER_LIST) && !ctx.ibgp {
+            // Only the length can be wrong (RFC 4456 §8: four octets; a list of them).
+            let well_formed = match code {
+                tc::ORIGINATOR_ID => data.len() == 4,
+                _ => !data.is_empty() && data.len().is_multiple_of(4),
+            };
+            let (kind, at) = if well_formed {
+                (
+                    ErrorKind::ReflectionAttributeFromEbgp { type_code: code },
+                    offset(start),
+                )
+            } else {
+                (
+                    ErrorKind::AttributeLength {
+                        type_code: code,
+                        length: data.len(),
+                    },
+                    offset(data),
+                )
+            };
+            issues.push(UpdateIssue {
+                kind,
+                offset: at,
+                action: AttributeAction::Discard,
+            });
+            continue;
+        }
         match parse_value(code, data, ctx) {
             Ok(value) => {
                 present |= type_bit(code);
@@ -1032,10 +1063,12 @@ fn common_value(f: u8, code: u8, data: &[u8], ctx: &SessionContext) -> Option<At
                     .collect(),
             )
         }
-        (tc::ORIGINATOR_ID, OPTIONAL, &[a, b, c, d]) => {
+        (tc::ORIGINATOR_ID, OPTIONAL, &[a, b, c, d]) if ctx.ibgp => {
             AttributeValue::OriginatorId(Ipv4Addr::new(a, b, c, d))
         }
-        (tc::CLUSTER_LIST, OPTIONAL, _) if !data.is_empty() && data.len().is_multiple_of(4) => {
+        (tc::CLUSTER_LIST, OPTIONAL, _)
+            if ctx.ibgp && !data.is_empty() && data.len().is_multiple_of(4) =>
+        {
             AttributeValue::ClusterList(
                 data.as_chunks::<4>()
                     .0

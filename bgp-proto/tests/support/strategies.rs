@@ -258,7 +258,8 @@ fn unknown_attribute_code(p: Profile) -> BoxedStrategy<u8> {
     }
 }
 
-/// Every attribute value except MP_REACH/MP_UNREACH, by type code; LOCAL_PREF only on iBGP.
+/// Every attribute value except MP_REACH/MP_UNREACH, by type code; LOCAL_PREF, ORIGINATOR_ID
+/// and CLUSTER_LIST only on iBGP (the decoder discards them from eBGP peers).
 pub fn attribute_values(p: Profile) -> Vec<BoxedStrategy<AttributeValue>> {
     use AttributeValue as V;
     let four = p.ctx.four_octet_as;
@@ -278,8 +279,6 @@ pub fn attribute_values(p: Profile) -> Vec<BoxedStrategy<AttributeValue>> {
         vec(any::<u32>().prop_map(Community), 1..6)
             .prop_map(V::Communities)
             .boxed(),
-        ipv4().prop_map(V::OriginatorId).boxed(),
-        vec(ipv4(), 1..4).prop_map(V::ClusterList).boxed(),
         vec(extended_community(p), 1..4)
             .prop_map(V::ExtendedCommunities)
             .boxed(),
@@ -305,6 +304,8 @@ pub fn attribute_values(p: Profile) -> Vec<BoxedStrategy<AttributeValue>> {
     ];
     if p.ctx.ibgp {
         out.push(any::<u32>().prop_map(V::LocalPref).boxed());
+        out.push(ipv4().prop_map(V::OriginatorId).boxed());
+        out.push(vec(ipv4(), 1..4).prop_map(V::ClusterList).boxed());
     }
     out
 }

@@ -13,8 +13,8 @@ use crate::rib::outbox::{Outgoing, PeerOutput};
 use crate::rib::route::PeerId;
 use crate::rib::table::SessionInfo;
 use bgp_proto::{
-    AddPathMode, BgpCodec, Capability, CodecError, Family, GracefulRestartFamily, LongLivedFamily,
-    Message, Notification, RouteRefresh, SessionContext, Update,
+    AddPathMode, AttributeAction, BgpCodec, Capability, CodecError, Family, GracefulRestartFamily,
+    LongLivedFamily, Message, Notification, RouteRefresh, SessionContext, Update,
 };
 use futures::StreamExt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -248,6 +248,11 @@ pub struct PeerTask {
     backlog: std::sync::Arc<super::backlog::Backlog>,
     /// This task's number among every peer task of the process.
     incarnation: u64,
+    /// Rate limit of the RFC 7606 log lines (every outcome is still counted in metrics).
+    issue_log: super::issue_log::IssueLog,
+    /// `bgpd_peer_update_errors_total` of this peer by action (treat-as-withdraw,
+    /// attribute-discard, repaired), looked up once.
+    update_errors: Option<[prometheus::IntCounter; 3]>,
 }
 
 /// Numbers peer tasks: a neighbor restarted with new settings gets a new task while the old
@@ -312,6 +317,8 @@ impl PeerTask {
             recorder,
             backlog: super::backlog::Backlog::new(super::backlog::DEFAULT_LIMIT),
             incarnation: NEXT_INCARNATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            issue_log: super::issue_log::IssueLog::new(),
+            update_errors: None,
         }
     }
 
@@ -639,8 +646,8 @@ impl PeerTask {
         match next {
             Some(Ok(m)) => {
                 if let Message::Update(u) = &m {
-                    for issue in &u.issues {
-                        tracing::warn!(peer = %self.peer(), issue = %issue, "UPDATE error handled per RFC 7606");
+                    if !u.issues.is_empty() {
+                        self.log_issues(&u.issues);
                     }
                 }
                 crate::metrics::count_message(&self.peer().to_string(), true, &m);
@@ -674,6 +681,43 @@ impl PeerTask {
             None => {
                 self.connection = None;
                 self.handle(Event::TcpFailed).await;
+            }
+        }
+    }
+
+    /// Logs (within the session's rate limit) and counts the RFC 7606 outcomes of one UPDATE.
+    fn log_issues(&mut self, issues: &[bgp_proto::UpdateIssue]) {
+        let peer = self.peer();
+        let now = std::time::Instant::now();
+        let counters = self.update_errors.get_or_insert_with(|| {
+            let peer = peer.to_string();
+            [
+                AttributeAction::TreatAsWithdraw,
+                AttributeAction::Discard,
+                AttributeAction::Repaired,
+            ]
+            .map(|a| {
+                crate::metrics::METRICS
+                    .update_errors
+                    .with_label_values(&[&peer, &a.to_string()])
+            })
+        });
+        for issue in issues {
+            let [withdraw, discard, repaired] = &*counters;
+            match issue.action {
+                AttributeAction::TreatAsWithdraw => withdraw.inc(),
+                AttributeAction::Discard => discard.inc(),
+                AttributeAction::Repaired => repaired.inc(),
+            }
+            let admitted = self.issue_log.admit(now);
+            if admitted.suppressed_before > 0 {
+                tracing::warn!(peer = %peer, not_logged = admitted.suppressed_before, "UPDATE errors handled per RFC 7606 but not logged in the last minute (rate limit; see bgpd_peer_update_errors_total)");
+            }
+            if admitted.log {
+                tracing::warn!(peer = %peer, issue = %issue, "UPDATE error handled per RFC 7606");
+            }
+            if admitted.limit_reached {
+                tracing::warn!(peer = %peer, limit = super::issue_log::IssueLog::PER_WINDOW, "RFC 7606 log limit reached: further UPDATE errors from this peer are counted, not logged, for the rest of the minute");
             }
         }
     }
@@ -890,6 +934,10 @@ impl PeerTask {
         }
         self.established = false;
         tracing::info!(peer = %self.peer(), reason = %reason, "session down");
+        let not_logged = self.issue_log.take_suppressed();
+        if not_logged > 0 {
+            tracing::warn!(peer = %self.peer(), not_logged, "UPDATE errors handled per RFC 7606 but not logged before the session ended (rate limit; see bgpd_peer_update_errors_total)");
+        }
         // RFC 4724 §4.2: routes are kept as stale only when the TCP session ends without a
         // NOTIFICATION; a hold timer expiry sends 4/0 and flushes them (see
         // `DownReason::keeps_routes_for_graceful_restart`).

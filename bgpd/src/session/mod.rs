@@ -4,6 +4,7 @@
 pub mod backlog;
 pub mod driver;
 pub mod fsm;
+pub mod issue_log;
 pub mod negotiate;
 pub mod restart;
 pub mod socket_options;
