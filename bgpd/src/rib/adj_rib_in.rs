@@ -16,6 +16,7 @@ use super::route::SharedAttrs;
 use super::FastMap;
 use bgp_proto::Family;
 use ipnet::IpNet;
+use smallvec::SmallVec;
 
 /// (family, prefix, path id).
 pub type RouteKey = (Family, IpNet, u32);
@@ -26,7 +27,9 @@ pub struct AdjRibIn {
     /// Received attributes of accepted routes whose Loc-RIB attributes differ.
     changed: FastMap<RouteKey, SharedAttrs>,
     rejected: FastMap<RouteKey, SharedAttrs>,
-    counts: FastMap<Family, usize>,
+    /// Received routes per family: a peer has one or two families, and the count changes
+    /// per received route, so a short list beats a hash.
+    counts: SmallVec<[(Family, usize); 2]>,
 }
 
 impl AdjRibIn {
@@ -72,19 +75,22 @@ impl AdjRibIn {
 
     /// One more received route in `family`.
     pub fn count_in(&mut self, family: Family) {
-        *self.counts.entry(family).or_default() += 1;
+        match self.counts.iter_mut().find(|(f, _)| *f == family) {
+            Some((_, n)) => *n += 1,
+            None => self.counts.push((family, 1)),
+        }
     }
 
     /// One received route fewer in `family`.
     pub fn count_out(&mut self, family: Family) {
-        if let Some(c) = self.counts.get_mut(&family) {
+        if let Some((_, c)) = self.counts.iter_mut().find(|(f, _)| *f == family) {
             *c = c.saturating_sub(1);
         }
     }
 
     /// Sets the counts (after a bulk change such as a session end).
     pub fn set_counts(&mut self, counts: FastMap<Family, usize>) {
-        self.counts = counts;
+        self.counts = counts.into_iter().collect();
     }
 
     /// Drops the rejected routes (and received attributes) of the families `keep` refuses.
@@ -95,12 +101,15 @@ impl AdjRibIn {
 
     /// Routes received in `family`.
     pub fn count(&self, family: Family) -> usize {
-        self.counts.get(&family).copied().unwrap_or(0)
+        self.counts
+            .iter()
+            .find(|(f, _)| *f == family)
+            .map_or(0, |(_, n)| *n)
     }
 
     /// Routes received in every family.
     pub fn len(&self) -> usize {
-        self.counts.values().sum()
+        self.counts.iter().map(|(_, n)| n).sum()
     }
 
     /// Whether nothing was received.
@@ -115,6 +124,6 @@ impl AdjRibIn {
 
     /// Route counts per family.
     pub fn counts(&self) -> impl Iterator<Item = (Family, usize)> + '_ {
-        self.counts.iter().map(|(f, n)| (*f, *n))
+        self.counts.iter().copied()
     }
 }

@@ -78,6 +78,10 @@ struct Receiver {
     count_delta: SmallVec<[(Family, isize); 2]>,
     /// What the pass sends the peer.
     queued: Queued,
+    /// The last export result for this peer, by (family, attribute set, source peer, class):
+    /// consecutive destinations usually share their path's set (they came in one UPDATE),
+    /// so the peer checks and the memo's hash are skipped for them. Only when `memoize`.
+    last: Option<(MemoKey, Option<SharedAttrs>)>,
 }
 
 /// The routes a pass queues for one peer: withdrawals per family, and announcements grouped
@@ -110,7 +114,10 @@ impl Queued {
                 let next = self.announce.len();
                 let at = *self.index.entry(key).or_insert(next);
                 if at == next {
-                    self.announce.push((family, attrs.clone(), Vec::new()));
+                    // A received UPDATE carries about six prefixes (a full table's average):
+                    // room for eight saves a reallocation per group.
+                    self.announce
+                        .push((family, attrs.clone(), Vec::with_capacity(8)));
                 }
                 self.last = Some((key, at));
                 at
@@ -209,7 +216,7 @@ pub(super) fn export_attrs<'p>(
 impl Exporter<'_> {
     fn exported(
         &mut self,
-        r: &Receiver,
+        r: &mut Receiver,
         path: &Path,
         family: Family,
         prefix: IpNet,
@@ -225,14 +232,11 @@ impl Exporter<'_> {
 
     fn exported_in_pass(
         &mut self,
-        r: &Receiver,
+        r: &mut Receiver,
         path: &Path,
         family: Family,
         prefix: IpNet,
     ) -> Option<SharedAttrs> {
-        if !passes_peer_checks(path, &r.target) {
-            return None;
-        }
         let key: MemoKey = (
             r.signature,
             family,
@@ -240,9 +244,23 @@ impl Exporter<'_> {
             path.peer,
             path.class,
         );
+        // The set is held by the Loc-RIB for the whole pass: its address is not reused.
+        if let Some((k, v)) = &r.last {
+            if *k == key {
+                return v.clone();
+            }
+        }
+        if !passes_peer_checks(path, &r.target) {
+            if r.memoize {
+                r.last = Some((key, None));
+            }
+            return None;
+        }
         if r.memoize {
             if let Some(v) = self.memo.get(&key) {
-                return v.clone();
+                let v = v.clone();
+                r.last = Some((key, v.clone()));
+                return v;
             }
         }
         let out = export_attrs(&self.view, path, (family, prefix), &r.target, &r.neighbor).map(
@@ -261,6 +279,7 @@ impl Exporter<'_> {
         );
         if r.memoize {
             self.memo.insert(key, out.clone());
+            r.last = Some((key, out.clone()));
         }
         out
     }
@@ -280,10 +299,12 @@ fn llgr_ok(path: &Path, receiver_llgr: bool) -> bool {
 impl Rib {
     /// Recomputes the best path of `keys` and advertises the changes to every established
     /// peer (or only to `only`); then drops destinations left without paths. Nothing is
-    /// advertised while deferring (RFC 4724 §4.1).
+    /// advertised while deferring (RFC 4724 §4.1). `hints`, parallel to `keys` or empty:
+    /// slots already known for them.
     pub(super) fn export_to(
         &mut self,
         keys: &[(Family, IpNet)],
+        hints: &[Option<SlotRef>],
         only: Option<PeerId>,
         pass: Pass,
         outbox: &mut Outbox,
@@ -295,8 +316,12 @@ impl Rib {
         let mut slots: Vec<Option<SlotRef>> = Vec::with_capacity(keys.len());
         let mut repeats: Vec<usize> = Vec::new();
         let mut absent: FastMap<(Family, IpNet), ()> = FastMap::default();
+        // `hints`: where the caller found each key (parallel to `keys`, or empty).
         for (i, k) in keys.iter().enumerate() {
-            let slot = self.loc.locate(k);
+            let slot = match hints.get(i) {
+                Some(Some(r)) => Some(*r),
+                _ => self.loc.locate(k),
+            };
             let first = match slot {
                 Some(r) => self.loc.mark(r),
                 None => absent.insert(*k, ()).is_none(),
@@ -377,6 +402,7 @@ impl Rib {
                 signature: 0,
                 count_delta: SmallVec::new(),
                 queued: Queued::default(),
+                last: None,
             });
         }
         // Alike peers share export results: number the distinct signatures (borrowing the

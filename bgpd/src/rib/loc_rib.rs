@@ -156,7 +156,7 @@ impl<K: SlabKey> Slab<K> {
         Some(&mut Self::slot_mut(&mut self.chunks, i).dest)
     }
 
-    fn entry_or_default(&mut self, hasher: &Hasher, key: K) -> &mut Destination {
+    fn entry_or_default(&mut self, hasher: &Hasher, key: K) -> (u32, &mut Destination) {
         let hash = key.hash(hasher);
         let chunks = &self.chunks;
         let found = self
@@ -180,7 +180,7 @@ impl<K: SlabKey> Slab<K> {
                 i
             }
         };
-        &mut Self::slot_mut(&mut self.chunks, i).dest
+        (i, &mut Self::slot_mut(&mut self.chunks, i).dest)
     }
 
     /// Doubles the index by walking the slab in order. Left to hashbrown, growing would
@@ -394,10 +394,23 @@ impl LocRib {
 
     /// The destination of a key, created empty if there is none.
     pub fn entry_or_default(&mut self, key: Key) -> &mut Destination {
-        match pack_v4(&key) {
-            Some(k) => self.v4.entry_or_default(&self.hasher, k),
-            None => self.other.entry_or_default(&self.hasher, key),
-        }
+        self.entry_slot(key).1
+    }
+
+    /// The destination of `key`, created empty if absent, with where it sits (valid until
+    /// the destination is removed).
+    pub fn entry_slot(&mut self, key: Key) -> (Option<SlotRef>, &mut Destination) {
+        let (i, bit, d) = match pack_v4(&key) {
+            Some(k) => {
+                let (i, d) = self.v4.entry_or_default(&self.hasher, k);
+                (i, 0, d)
+            }
+            None => {
+                let (i, d) = self.other.entry_or_default(&self.hasher, key);
+                (i, OTHER_SLAB, d)
+            }
+        };
+        ((i < OTHER_SLAB).then_some(SlotRef(i | bit)), d)
     }
 
     /// Takes a destination out of the table.

@@ -181,21 +181,33 @@ pub fn log(e: &PrefixEvent<'_>, bus: Option<&crate::events::EventBus>) {
 pub struct PrefixSummary {
     /// (class, action, count), unordered; classes are few.
     counts: Vec<(String, PrefixAction, u64)>,
+    /// Index in `counts` of the pair counted last.
+    last: usize,
 }
 
 impl PrefixSummary {
     /// Counts one event.
     pub fn count(&mut self, class: Option<&str>, action: PrefixAction) {
         let class = class.unwrap_or("other");
-        // Called for every prefix: a scan of the few (class, action) pairs, allocating only
-        // the first time a pair is seen.
-        match self
-            .counts
-            .iter_mut()
-            .find(|(c, a, _)| c == class && *a == action)
-        {
-            Some((_, _, n)) => *n += 1,
-            None => self.counts.push((class.to_string(), action, 1)),
+        // Called for every prefix: the pair counted last first (consecutive prefixes usually
+        // share it), then a scan of the few (class, action) pairs, allocating only the first
+        // time a pair is seen.
+        let hit = |(c, a, _): &(String, PrefixAction, u64)| c == class && *a == action;
+        if let Some(e) = self.counts.get_mut(self.last).filter(|e| hit(e)) {
+            e.2 += 1;
+            return;
+        }
+        match self.counts.iter().position(hit) {
+            Some(i) => {
+                if let Some(e) = self.counts.get_mut(i) {
+                    e.2 += 1;
+                }
+                self.last = i;
+            }
+            None => {
+                self.last = self.counts.len();
+                self.counts.push((class.to_string(), action, 1));
+            }
         }
     }
 

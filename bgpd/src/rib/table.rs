@@ -208,6 +208,45 @@ pub struct Rib {
     pub deferring: bool,
 }
 
+/// The destinations changes touched, for the export pass: each key with the slot where the
+/// change found it (`None`: the pass looks it up), so the pass does not hash the key again.
+/// Slots stay valid until the pass: only the pass removes destinations.
+#[derive(Debug, Default)]
+pub(super) struct Dirty {
+    keys: Vec<(Family, IpNet)>,
+    slots: Vec<Option<SlotRef>>,
+}
+
+impl Dirty {
+    fn push(&mut self, key: (Family, IpNet), slot: Option<SlotRef>) {
+        self.keys.push(key);
+        self.slots.push(slot);
+    }
+}
+
+/// The UPDATE's announced routes by family, in the order [`Update::announced`] gives them
+/// (the NLRI field, then MP_REACH_NLRI), moved out of it: the common UPDATE has one family
+/// and its vector is taken whole, not copied.
+fn take_announced(update: &mut Update) -> SmallVec<[(Family, Vec<Nlri>); 1]> {
+    let mut out: SmallVec<[(Family, Vec<Nlri>); 1]> = SmallVec::new();
+    if !update.nlri.is_empty() {
+        out.push((Family::IPV4_UNICAST, std::mem::take(&mut update.nlri)));
+    }
+    for a in &mut update.attributes.0 {
+        if let bgp_proto::AttributeValue::MpReach(m) = &mut a.value {
+            if m.nlri.is_empty() {
+                continue;
+            }
+            let nlri = std::mem::take(&mut m.nlri);
+            match out.iter_mut().find(|(f, _)| *f == m.family) {
+                Some((_, v)) => v.extend(nlri),
+                None => out.push((m.family, nlri)),
+            }
+        }
+    }
+    out
+}
+
 fn now() -> u32 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -355,7 +394,7 @@ impl Rib {
         for family in families {
             let keys: Vec<(Family, IpNet)> =
                 self.loc.keys().filter(|(f, _)| *f == family).collect();
-            self.export_to(&keys, Some(id), Pass::Full, &mut outbox);
+            self.export_to(&keys, &[], Some(id), Pass::Full, &mut outbox);
             if let Some((ctx, _)) = self.send_context(id) {
                 let mut eor = BytesMut::new();
                 let _ = bgp_proto::Message::Update(Update::end_of_rib_marker(family))
@@ -405,7 +444,7 @@ impl Rib {
         }
         let mut outbox = Outbox::new();
         let dirty = self.remove_paths(id, |family, _| !kept.contains(family), "session down");
-        self.export_to(&dirty, None, Pass::Changes, &mut outbox);
+        self.export_to(&dirty, &[], None, Pass::Changes, &mut outbox);
         let now = plan.llgr_now_set();
         if now != FamilySet::EMPTY {
             let out = self.enter_llgr(id, now);
@@ -459,7 +498,7 @@ impl Rib {
         }
         dirty.sort_unstable();
         dirty.dedup();
-        self.export_to(&dirty, None, Pass::Changes, &mut outbox);
+        self.export_to(&dirty, &[], None, Pass::Changes, &mut outbox);
         outbox
     }
 
@@ -471,7 +510,7 @@ impl Rib {
             |f, p| p.stale && families.contains(f),
             "graceful restart: stale route flushed",
         );
-        self.export_to(&dirty, None, Pass::Changes, &mut outbox);
+        self.export_to(&dirty, &[], None, Pass::Changes, &mut outbox);
         outbox
     }
 
@@ -484,7 +523,7 @@ impl Rib {
             |f, p| p.stale && family.is_none_or(|x| x == f),
             "graceful restart: stale route flushed",
         );
-        self.export_to(&dirty, None, Pass::Changes, &mut outbox);
+        self.export_to(&dirty, &[], None, Pass::Changes, &mut outbox);
         outbox
     }
 
@@ -575,12 +614,13 @@ impl Rib {
     /// copied.
     pub fn apply_updates(&mut self, updates: Vec<(PeerId, Update)>) -> Outbox {
         let mut outbox = Outbox::new();
-        let mut dirty: Vec<(Family, IpNet)> = Vec::new();
+        let mut dirty = Dirty::default();
         for (id, update) in updates {
             self.import_update(id, update, &mut dirty, &mut outbox);
         }
-        // `export_to` visits a destination changed twice once.
-        self.export_to(&dirty, None, Pass::Changes, &mut outbox);
+        // `export_to` visits a destination changed twice once, and finds the destinations
+        // import placed where import left them.
+        self.export_to(&dirty.keys, &dirty.slots, None, Pass::Changes, &mut outbox);
         outbox
     }
 
@@ -590,7 +630,7 @@ impl Rib {
         &mut self,
         id: PeerId,
         mut update: Update,
-        dirty: &mut Vec<(Family, IpNet)>,
+        dirty: &mut Dirty,
         outbox: &mut Outbox,
     ) {
         let Some(peer) = self.peers.get(&id) else {
@@ -624,15 +664,9 @@ impl Rib {
                 .collect();
             let per_prefix_policy = self.policies.depends_on_prefix(&neighbor.import_policy);
             let since = now();
-            let mut families: Vec<Family> = update.announced().map(|(f, _)| f).collect();
-            families.dedup();
-            let last = families.len().saturating_sub(1);
-            for (i, family) in families.into_iter().enumerate() {
-                let nlri: Vec<Nlri> = update
-                    .announced()
-                    .filter(|(f, _)| *f == family)
-                    .map(|(_, n)| *n)
-                    .collect();
+            let by_family = take_announced(&mut update);
+            let last = by_family.len().saturating_sub(1);
+            for (i, (family, nlri)) in by_family.into_iter().enumerate() {
                 let raw = route_attrs(
                     &mut update.attributes,
                     family,
@@ -782,7 +816,7 @@ impl Rib {
         n: Nlri,
         raw: SharedAttrs,
         class: Option<ClassId>,
-        dirty: &mut Vec<(Family, IpNet)>,
+        dirty: &mut Dirty,
     ) {
         let imported = self.import_policy(neighbor, session, family, &n.prefix, class, &raw);
         self.store_imported(id, neighbor, family, n, raw, class, imported, now(), dirty);
@@ -845,7 +879,7 @@ impl Rib {
         class: Option<ClassId>,
         imported: Imported,
         since: u32,
-        dirty: &mut Vec<(Family, IpNet)>,
+        dirty: &mut Dirty,
     ) {
         let path_id = n.path_id.unwrap_or(0);
         let attrs = match imported {
@@ -874,7 +908,7 @@ impl Rib {
             None => false,
         };
         let local_id = self.next_local_id;
-        let dest = self.loc.entry_or_default((family, n.prefix));
+        let (slot, dest) = self.loc.entry_slot((family, n.prefix));
         let action = match dest
             .paths
             .iter_mut()
@@ -916,7 +950,7 @@ impl Rib {
                 PrefixAction::Announce
             }
         };
-        dirty.push((family, n.prefix));
+        dirty.push((family, n.prefix), slot);
         prefix_log::log(
             &PrefixEvent {
                 peer: neighbor.address,
@@ -944,7 +978,7 @@ impl Rib {
         family: Family,
         n: &Nlri,
         reason: &str,
-        dirty: &mut Vec<(Family, IpNet)>,
+        dirty: &mut Dirty,
     ) {
         let path_id = n.path_id.unwrap_or(0);
         let removed = self.remove_path(id, family, n.prefix, path_id, reason, dirty);
@@ -964,7 +998,7 @@ impl Rib {
         prefix: IpNet,
         path_id: u32,
         reason: &str,
-        dirty: &mut Vec<(Family, IpNet)>,
+        dirty: &mut Dirty,
     ) -> bool {
         let Some(dest) = self.loc.get_mut(&(family, prefix)) else {
             return false;
@@ -977,7 +1011,7 @@ impl Rib {
             return false;
         };
         let path = dest.paths.remove(i);
-        dirty.push((family, prefix));
+        dirty.push((family, prefix), None);
         let class = self.classes.name(path.class);
         if let Some(p) = self.peers.get_mut(&id) {
             p.adj_in.set_received((family, prefix, path_id), None);
@@ -1007,7 +1041,12 @@ impl Rib {
         let Rib { loc, peers, .. } = self;
         for r in slots.iter().flatten() {
             if let Some(d) = loc.at_mut(*r) {
-                let best = best_path::select(d.paths.iter().filter_map(|p| candidate(peers, p)));
+                let best = match &d.paths[..] {
+                    // The common case: one path, nothing to compare (select never rejects a
+                    // candidate, it only orders them).
+                    [only] => peers.contains_key(&only.peer).then_some(0),
+                    paths => best_path::select(paths.iter().filter_map(|p| candidate(peers, p))),
+                };
                 d.set_best(best);
             }
         }
@@ -1018,7 +1057,7 @@ impl Rib {
     pub fn refresh_out(&mut self, id: PeerId, family: Family) -> Outbox {
         let keys: Vec<(Family, IpNet)> = self.loc.keys().filter(|(f, _)| *f == family).collect();
         let mut outbox = Outbox::new();
-        self.export_to(&keys, Some(id), Pass::Full, &mut outbox);
+        self.export_to(&keys, &[], Some(id), Pass::Full, &mut outbox);
         outbox
     }
 
@@ -1034,7 +1073,7 @@ impl Rib {
         };
         let neighbor = p.neighbor.clone();
         let entries = self.adj_rib_in(id);
-        let mut dirty = Vec::new();
+        let mut dirty = Dirty::default();
         for ((family, prefix, path_id), raw) in entries {
             let class = self.classes.classify(&prefix, raw.as_path().origin_as());
             let n = Nlri {
@@ -1043,9 +1082,10 @@ impl Rib {
             };
             self.import_one(id, &neighbor, &session, family, n, raw, class, &mut dirty);
         }
-        dirty.sort_unstable();
-        dirty.dedup();
-        self.export_to(&dirty, None, Pass::Changes, &mut outbox);
+        let mut keys = dirty.keys;
+        keys.sort_unstable();
+        keys.dedup();
+        self.export_to(&keys, &[], None, Pass::Changes, &mut outbox);
         outbox
     }
 
@@ -1071,7 +1111,7 @@ impl Rib {
     pub fn reexport_all(&mut self) -> Outbox {
         let keys: Vec<(Family, IpNet)> = self.loc.keys().collect();
         let mut outbox = Outbox::new();
-        self.export_to(&keys, None, Pass::Full, &mut outbox);
+        self.export_to(&keys, &[], None, Pass::Full, &mut outbox);
         outbox
     }
 
