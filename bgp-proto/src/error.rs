@@ -261,7 +261,7 @@ impl fmt::Display for ErrorKind {
             ReflectionAttributeFromEbgp { type_code } => write!(
                 f,
                 "{} received from an eBGP peer (route reflection attribute, RFC 4456 §8)",
-                if *type_code == 9 {
+                if *type_code == crate::attribute::type_code::ORIGINATOR_ID {
                     "ORIGINATOR_ID"
                 } else {
                     "CLUSTER_LIST"

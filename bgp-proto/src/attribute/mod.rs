@@ -885,45 +885,16 @@ pub(crate) fn parse_attributes_present(
             });
             continue;
         }
-        // RFC 7606 §7.5: LOCAL_PREF from an eBGP peer is discarded.
-        if code == tc::LOCAL_PREF && !ctx.ibgp {
-            issues.push(UpdateIssue {
-                kind: ErrorKind::LocalPrefFromEbgp,
-                offset: offset(start),
-                action: AttributeAction::Discard,
-            });
-            continue;
-        }
-        // RFC 4456 §8: ORIGINATOR_ID and CLUSTER_LIST belong to route reflection inside one AS;
-        // from an eBGP peer they mean nothing (and a malformed one is discarded anyway, RFC
-        // 7606 §7.9, §7.10), so they are discarded, as BIRD does. Keeping them would also cost
-        // an attribute-set copy per route at export, where they must be removed.
-        if matches!(code, tc::ORIGINATOR_ID | tc::CLUSTER_LIST) && !ctx.ibgp {
-            // Only the length can be wrong (RFC 4456 §8: four octets; a list of them).
-            let well_formed = match code {
-                tc::ORIGINATOR_ID => data.len() == 4,
-                _ => !data.is_empty() && data.len().is_multiple_of(4),
-            };
-            let (kind, at) = if well_formed {
-                (
-                    ErrorKind::ReflectionAttributeFromEbgp { type_code: code },
-                    offset(start),
-                )
-            } else {
-                (
-                    ErrorKind::AttributeLength {
-                        type_code: code,
-                        length: data.len(),
-                    },
-                    offset(data),
-                )
-            };
-            issues.push(UpdateIssue {
-                kind,
-                offset: at,
-                action: AttributeAction::Discard,
-            });
-            continue;
+        // Attributes that only mean something inside one AS, from an eBGP peer: discarded.
+        if !ctx.ibgp {
+            if let Some((kind, at_value)) = ibgp_only_from_ebgp(code, data) {
+                issues.push(UpdateIssue {
+                    kind,
+                    offset: offset(if at_value { data } else { start }),
+                    action: AttributeAction::Discard,
+                });
+                continue;
+            }
         }
         match parse_value(code, data, ctx) {
             Ok(value) => {
@@ -942,6 +913,37 @@ pub(crate) fn parse_attributes_present(
 
 /// Splits the first attribute off a block: (flags, type code, value, rest), or `None` when
 /// its header or value overruns the block.
+/// What is wrong with `code` arriving from an eBGP peer, if it is one of the attributes that
+/// only mean something inside one AS, and whether the problem is reported at the value (else
+/// at the attribute). Each is discarded:
+/// - LOCAL_PREF (RFC 7606 §7.5);
+/// - ORIGINATOR_ID and CLUSTER_LIST, route reflection attributes (RFC 4456 §8), as BIRD
+///   does; one of the wrong length reports that length (RFC 7606 §7.9, §7.10: discarded on
+///   eBGP). Kept, they would also cost an attribute-set copy per route at export to eBGP
+///   peers, where they must be removed.
+fn ibgp_only_from_ebgp(code: u8, data: &[u8]) -> Option<(ErrorKind, bool)> {
+    let well_formed = match code {
+        tc::LOCAL_PREF => return Some((ErrorKind::LocalPrefFromEbgp, false)),
+        tc::ORIGINATOR_ID => data.len() == 4,
+        tc::CLUSTER_LIST => !data.is_empty() && data.len().is_multiple_of(4),
+        _ => return None,
+    };
+    Some(if well_formed {
+        (
+            ErrorKind::ReflectionAttributeFromEbgp { type_code: code },
+            false,
+        )
+    } else {
+        (
+            ErrorKind::AttributeLength {
+                type_code: code,
+                length: data.len(),
+            },
+            true,
+        )
+    })
+}
+
 #[inline(always)]
 fn split_attribute(input: &[u8]) -> Option<(u8, u8, &[u8], &[u8])> {
     let (f, code, len, body) = match input {

@@ -23,7 +23,7 @@ use super::loc_rib::SlotRef;
 use super::outbox::RouteBatch;
 use super::peer_set;
 use super::route::{PeerId, RouteAttrs, SharedAttrs};
-use super::table::{Destination, Outbox, Path, PeerEntry, Rib, SessionInfo};
+use super::table::{Destination, Dirty, Outbox, Path, PeerEntry, Rib, SessionInfo};
 use super::FastMap;
 use crate::config::{DefaultAction, Neighbor, Role};
 use crate::policy::{PolicySet, RouteFacts};
@@ -299,12 +299,10 @@ fn llgr_ok(path: &Path, receiver_llgr: bool) -> bool {
 impl Rib {
     /// Recomputes the best path of `keys` and advertises the changes to every established
     /// peer (or only to `only`); then drops destinations left without paths. Nothing is
-    /// advertised while deferring (RFC 4724 §4.1). `hints`, parallel to `keys` or empty:
-    /// slots already known for them.
+    /// advertised while deferring (RFC 4724 §4.1).
     pub(super) fn export_to(
         &mut self,
-        keys: &[(Family, IpNet)],
-        hints: &[Option<SlotRef>],
+        changed: &Dirty,
         only: Option<PeerId>,
         pass: Pass,
         outbox: &mut Outbox,
@@ -313,15 +311,12 @@ impl Rib {
         // destination listed twice is visited once, where it first appears (a mark bit per
         // slot instead of hashing the keys again).
         // Keys are copied only when there is a repeat (a full pass lists each key once).
+        let keys = changed.keys();
         let mut slots: Vec<Option<SlotRef>> = Vec::with_capacity(keys.len());
         let mut repeats: Vec<usize> = Vec::new();
         let mut absent: FastMap<(Family, IpNet), ()> = FastMap::default();
-        // `hints`: where the caller found each key (parallel to `keys`, or empty).
         for (i, k) in keys.iter().enumerate() {
-            let slot = match hints.get(i) {
-                Some(Some(r)) => Some(*r),
-                _ => self.loc.locate(k),
-            };
+            let slot = changed.slot(i).or_else(|| self.loc.locate(k));
             let first = match slot {
                 Some(r) => self.loc.mark(r),
                 None => absent.insert(*k, ()).is_none(),

@@ -208,19 +208,38 @@ pub struct Rib {
     pub deferring: bool,
 }
 
-/// The destinations changes touched, for the export pass: each key with the slot where the
-/// change found it (`None`: the pass looks it up), so the pass does not hash the key again.
+/// The destinations an export pass covers: each key, with the slot where a change found it
+/// when it was known (`None`: the pass looks it up), so the pass does not hash the key again.
 /// Slots stay valid until the pass: only the pass removes destinations.
 #[derive(Debug, Default)]
 pub(super) struct Dirty {
     keys: Vec<(Family, IpNet)>,
+    /// Parallel to `keys`, or empty when no slot is known.
     slots: Vec<Option<SlotRef>>,
 }
 
 impl Dirty {
+    /// Keys whose slots are not known.
+    pub(super) fn from_keys(keys: Vec<(Family, IpNet)>) -> Self {
+        Dirty {
+            keys,
+            slots: Vec::new(),
+        }
+    }
+
     fn push(&mut self, key: (Family, IpNet), slot: Option<SlotRef>) {
         self.keys.push(key);
         self.slots.push(slot);
+    }
+
+    /// The keys, in the order changes touched them.
+    pub(super) fn keys(&self) -> &[(Family, IpNet)] {
+        &self.keys
+    }
+
+    /// Where the `i`-th key's destination sits, if the change that listed it knew.
+    pub(super) fn slot(&self, i: usize) -> Option<SlotRef> {
+        self.slots.get(i).copied().flatten()
     }
 }
 
@@ -394,7 +413,7 @@ impl Rib {
         for family in families {
             let keys: Vec<(Family, IpNet)> =
                 self.loc.keys().filter(|(f, _)| *f == family).collect();
-            self.export_to(&keys, &[], Some(id), Pass::Full, &mut outbox);
+            self.export_to(&Dirty::from_keys(keys), Some(id), Pass::Full, &mut outbox);
             if let Some((ctx, _)) = self.send_context(id) {
                 let mut eor = BytesMut::new();
                 let _ = bgp_proto::Message::Update(Update::end_of_rib_marker(family))
@@ -444,7 +463,7 @@ impl Rib {
         }
         let mut outbox = Outbox::new();
         let dirty = self.remove_paths(id, |family, _| !kept.contains(family), "session down");
-        self.export_to(&dirty, &[], None, Pass::Changes, &mut outbox);
+        self.export_to(&Dirty::from_keys(dirty), None, Pass::Changes, &mut outbox);
         let now = plan.llgr_now_set();
         if now != FamilySet::EMPTY {
             let out = self.enter_llgr(id, now);
@@ -498,7 +517,7 @@ impl Rib {
         }
         dirty.sort_unstable();
         dirty.dedup();
-        self.export_to(&dirty, &[], None, Pass::Changes, &mut outbox);
+        self.export_to(&Dirty::from_keys(dirty), None, Pass::Changes, &mut outbox);
         outbox
     }
 
@@ -510,7 +529,7 @@ impl Rib {
             |f, p| p.stale && families.contains(f),
             "graceful restart: stale route flushed",
         );
-        self.export_to(&dirty, &[], None, Pass::Changes, &mut outbox);
+        self.export_to(&Dirty::from_keys(dirty), None, Pass::Changes, &mut outbox);
         outbox
     }
 
@@ -523,7 +542,7 @@ impl Rib {
             |f, p| p.stale && family.is_none_or(|x| x == f),
             "graceful restart: stale route flushed",
         );
-        self.export_to(&dirty, &[], None, Pass::Changes, &mut outbox);
+        self.export_to(&Dirty::from_keys(dirty), None, Pass::Changes, &mut outbox);
         outbox
     }
 
@@ -620,7 +639,7 @@ impl Rib {
         }
         // `export_to` visits a destination changed twice once, and finds the destinations
         // import placed where import left them.
-        self.export_to(&dirty.keys, &dirty.slots, None, Pass::Changes, &mut outbox);
+        self.export_to(&dirty, None, Pass::Changes, &mut outbox);
         outbox
     }
 
@@ -1057,7 +1076,7 @@ impl Rib {
     pub fn refresh_out(&mut self, id: PeerId, family: Family) -> Outbox {
         let keys: Vec<(Family, IpNet)> = self.loc.keys().filter(|(f, _)| *f == family).collect();
         let mut outbox = Outbox::new();
-        self.export_to(&keys, &[], Some(id), Pass::Full, &mut outbox);
+        self.export_to(&Dirty::from_keys(keys), Some(id), Pass::Full, &mut outbox);
         outbox
     }
 
@@ -1085,7 +1104,7 @@ impl Rib {
         let mut keys = dirty.keys;
         keys.sort_unstable();
         keys.dedup();
-        self.export_to(&keys, &[], None, Pass::Changes, &mut outbox);
+        self.export_to(&Dirty::from_keys(keys), None, Pass::Changes, &mut outbox);
         outbox
     }
 
@@ -1111,7 +1130,7 @@ impl Rib {
     pub fn reexport_all(&mut self) -> Outbox {
         let keys: Vec<(Family, IpNet)> = self.loc.keys().collect();
         let mut outbox = Outbox::new();
-        self.export_to(&keys, &[], None, Pass::Full, &mut outbox);
+        self.export_to(&Dirty::from_keys(keys), None, Pass::Full, &mut outbox);
         outbox
     }
 

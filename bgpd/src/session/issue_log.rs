@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 /// The per-session limit on RFC 7606 log lines.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct IssueLog {
     window_start: Option<Instant>,
     logged: u32,
@@ -29,12 +29,6 @@ pub struct Admission {
     pub limit_reached: bool,
 }
 
-impl Default for IssueLog {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl IssueLog {
     /// Outcomes logged in full per window.
     pub const PER_WINDOW: u32 = 20;
@@ -43,11 +37,7 @@ impl IssueLog {
 
     /// A limit with nothing logged yet.
     pub fn new() -> Self {
-        IssueLog {
-            window_start: None,
-            logged: 0,
-            suppressed: 0,
-        }
+        Self::default()
     }
 
     /// Decides for one outcome seen at `now`.
