@@ -8,15 +8,20 @@
 //! - IPv4 keys (AFI 1: nearly every key of a full table) sit in their own slab, packed into
 //!   one 8-byte word (SAFI, length, address); other keys take 22 bytes in a second slab. An
 //!   IPv4 slot is 56 bytes: the key and a [`Destination`] of 48.
-//! - Each slab's hash index holds only 4-byte slot numbers (plus hashbrown's control byte):
-//!   5 bytes per bucket, so the index of a million destinations is about 10 MB and doubling it
-//!   zeroes little. Lookups compare the key stored in the slot.
+//! - The IPv4 slab's index keeps the keys in address order, grouped by /16
+//!   ([`V4Index`](super::v4_index::V4Index)): a table arrives roughly in address order, so the
+//!   group being filled stays in cache, where a hash index made nearly every lookup a cache
+//!   miss. 8 bytes per key.
+//! - The other slab's hash index holds only 4-byte slot numbers (plus hashbrown's control
+//!   byte): 5 bytes per bucket, and doubling it zeroes little. Lookups compare the key stored
+//!   in the slot.
 //! - Freed slots are reused; when a slab empties, every chunk is released.
 //!
 //! Iteration order is slot order (IPv4 first), not prefix order; callers that show routes
 //! sort them. Keys are handed out by value, since IPv4 ones are stored packed.
 
 use super::table::Destination;
+use super::v4_index::V4Index;
 use bgp_proto::Family;
 use hashbrown::HashTable;
 use ipnet::{IpNet, Ipv4Net};
@@ -53,24 +58,6 @@ fn unpack_v4(k: PackedV4) -> Key {
     (Family::new(AFI_IPV4, safi), IpNet::V4(net))
 }
 
-/// What a slab's slots are keyed by.
-trait SlabKey: Copy + Eq {
-    fn hash(&self, hasher: &foldhash::fast::RandomState) -> u64;
-}
-
-impl SlabKey for PackedV4 {
-    fn hash(&self, hasher: &foldhash::fast::RandomState) -> u64 {
-        hasher.hash_one(*self)
-    }
-}
-
-impl SlabKey for Key {
-    fn hash(&self, hasher: &foldhash::fast::RandomState) -> u64 {
-        let (family, prefix) = self;
-        hasher.hash_one((family.afi, family.safi, prefix))
-    }
-}
-
 /// One occupied slot: the key is kept beside the destination so the index can compare it.
 #[derive(Debug)]
 struct Slot<K> {
@@ -78,22 +65,123 @@ struct Slot<K> {
     dest: Destination,
 }
 
+/// A slab's slots, in chunks of `CHUNK` capacity; only the last one is not full.
+type Chunk<K> = Vec<Option<Slot<K>>>;
+
+type Hasher = foldhash::fast::RandomState;
+
+/// How a slab finds the slot of a key.
+trait SlabIndex<K>: Default {
+    /// The slot holding `key`.
+    fn find(&self, chunks: &[Chunk<K>], hasher: &Hasher, key: &K) -> Option<u32>;
+    /// Adds `key`, just placed in slot `i` (and not in the index yet).
+    fn insert(&mut self, chunks: &[Chunk<K>], hasher: &Hasher, key: &K, i: u32);
+    /// Takes `key` out (its slot still holds it); returns the slot.
+    fn remove(&mut self, chunks: &[Chunk<K>], hasher: &Hasher, key: &K) -> Option<u32>;
+    /// Bytes allocated.
+    fn bytes(&self) -> usize;
+}
+
+/// The slot of an occupied slot number.
+fn occupied<K>(chunks: &[Chunk<K>], i: u32) -> Option<&Slot<K>> {
+    let i = i as usize;
+    chunks
+        .get(i >> CHUNK_BITS)
+        .and_then(|c| c.get(i & (CHUNK - 1)))
+        .and_then(Option::as_ref)
+}
+
+/// The IPv4 slab's index: by address, grouped by /16 (see [`V4Index`]).
+impl SlabIndex<PackedV4> for V4Index {
+    fn find(&self, _: &[Chunk<PackedV4>], _: &Hasher, key: &PackedV4) -> Option<u32> {
+        V4Index::find(self, *key)
+    }
+
+    fn insert(&mut self, _: &[Chunk<PackedV4>], _: &Hasher, key: &PackedV4, i: u32) {
+        V4Index::insert(self, *key, i);
+    }
+
+    fn remove(&mut self, _: &[Chunk<PackedV4>], _: &Hasher, key: &PackedV4) -> Option<u32> {
+        V4Index::remove(self, *key)
+    }
+
+    fn bytes(&self) -> usize {
+        V4Index::bytes(self)
+    }
+}
+
+/// The other keys' index: a hash table of 4-byte slot numbers (plus hashbrown's control
+/// byte), comparing the key stored in the slot. Seeded per process, so a peer cannot choose
+/// colliding prefixes.
+#[derive(Debug, Default)]
+struct HashIndex(HashTable<u32>);
+
+fn hash_key(hasher: &Hasher, (family, prefix): &Key) -> u64 {
+    hasher.hash_one((family.afi, family.safi, prefix))
+}
+
+fn key_at(chunks: &[Chunk<Key>], i: u32) -> Option<&Key> {
+    occupied(chunks, i).map(|s| &s.key)
+}
+
+impl SlabIndex<Key> for HashIndex {
+    fn find(&self, chunks: &[Chunk<Key>], hasher: &Hasher, key: &Key) -> Option<u32> {
+        self.0
+            .find(hash_key(hasher, key), |&i| key_at(chunks, i) == Some(key))
+            .copied()
+    }
+
+    fn insert(&mut self, chunks: &[Chunk<Key>], hasher: &Hasher, key: &Key, i: u32) {
+        if self.0.len() == self.0.capacity() {
+            // Doubled by walking the slab in order (which indexes slot `i` too). Left to
+            // hashbrown, growing would rehash every entry through its slot, one cache miss
+            // each in slot-number order scattered by the old table; in slab order the keys
+            // are read as one stream.
+            let mut index = HashTable::with_capacity((self.0.capacity() + 1).max(1024));
+            for (j, slot) in chunks.iter().flat_map(|c| c.iter()).enumerate() {
+                if let (Some(slot), Ok(j)) = (slot, u32::try_from(j)) {
+                    index.insert_unique(hash_key(hasher, &slot.key), j, |&k| {
+                        key_at(chunks, k).map_or(0, |k| hash_key(hasher, k))
+                    });
+                }
+            }
+            self.0 = index;
+            return;
+        }
+        self.0.insert_unique(hash_key(hasher, key), i, |&k| {
+            key_at(chunks, k).map_or(0, |k| hash_key(hasher, k))
+        });
+    }
+
+    fn remove(&mut self, chunks: &[Chunk<Key>], hasher: &Hasher, key: &Key) -> Option<u32> {
+        let entry = self
+            .0
+            .find_entry(hash_key(hasher, key), |&i| key_at(chunks, i) == Some(key))
+            .ok()?;
+        Some(entry.remove().0)
+    }
+
+    fn bytes(&self) -> usize {
+        self.0.allocation_size()
+    }
+}
+
 /// Destinations of one key type. See the module documentation for the layout.
 #[derive(Debug)]
-struct Slab<K> {
-    index: HashTable<u32>,
+struct Slab<K, I> {
+    index: I,
     /// Chunks of `CHUNK` capacity; only the last one is not full.
-    chunks: Vec<Vec<Option<Slot<K>>>>,
+    chunks: Vec<Chunk<K>>,
     free: Vec<u32>,
     /// Slots below this were used at some time (occupied now, or in `free`).
     used: usize,
     len: usize,
 }
 
-impl<K> Default for Slab<K> {
+impl<K, I: Default> Default for Slab<K, I> {
     fn default() -> Self {
         Slab {
-            index: HashTable::new(),
+            index: I::default(),
             chunks: Vec::new(),
             free: Vec::new(),
             used: 0,
@@ -102,42 +190,24 @@ impl<K> Default for Slab<K> {
     }
 }
 
-type Hasher = foldhash::fast::RandomState;
-
-impl<K: SlabKey> Slab<K> {
-    fn place(chunks: &mut [Vec<Option<Slot<K>>>], i: u32) -> Option<&mut Option<Slot<K>>> {
+impl<K: Copy + Eq, I: SlabIndex<K>> Slab<K, I> {
+    fn place(chunks: &mut [Chunk<K>], i: u32) -> Option<&mut Option<Slot<K>>> {
         let i = i as usize;
         chunks.get_mut(i >> CHUNK_BITS)?.get_mut(i & (CHUNK - 1))
     }
 
-    /// The occupied slot `i`, if it is one.
-    fn occupied(chunks: &[Vec<Option<Slot<K>>>], i: u32) -> Option<&Slot<K>> {
-        let i = i as usize;
-        chunks
-            .get(i >> CHUNK_BITS)
-            .and_then(|c| c.get(i & (CHUNK - 1)))
-            .and_then(Option::as_ref)
-    }
-
-    fn slot(chunks: &[Vec<Option<Slot<K>>>], i: u32) -> &Slot<K> {
-        Self::occupied(chunks, i).expect("the index refers only to occupied slots")
-    }
-
-    fn slot_mut(chunks: &mut [Vec<Option<Slot<K>>>], i: u32) -> &mut Slot<K> {
+    fn slot_mut(chunks: &mut [Chunk<K>], i: u32) -> &mut Slot<K> {
         Self::place(chunks, i)
             .and_then(Option::as_mut)
             .expect("the index refers only to occupied slots")
     }
 
     fn find(&self, hasher: &Hasher, key: &K) -> Option<u32> {
-        let chunks = &self.chunks;
-        self.index
-            .find(key.hash(hasher), |&i| Self::slot(chunks, i).key == *key)
-            .copied()
+        self.index.find(&self.chunks, hasher, key)
     }
 
     fn at(&self, i: u32) -> Option<&Destination> {
-        Self::occupied(&self.chunks, i).map(|s| &s.dest)
+        occupied(&self.chunks, i).map(|s| &s.dest)
     }
 
     fn at_mut(&mut self, i: u32) -> Option<&mut Destination> {
@@ -147,57 +217,28 @@ impl<K: SlabKey> Slab<K> {
     }
 
     fn get(&self, hasher: &Hasher, key: &K) -> Option<&Destination> {
-        self.find(hasher, key)
-            .map(|i| &Self::slot(&self.chunks, i).dest)
+        self.find(hasher, key).and_then(|i| self.at(i))
     }
 
     fn get_mut(&mut self, hasher: &Hasher, key: &K) -> Option<&mut Destination> {
         let i = self.find(hasher, key)?;
-        Some(&mut Self::slot_mut(&mut self.chunks, i).dest)
+        self.at_mut(i)
     }
 
     fn entry_or_default(&mut self, hasher: &Hasher, key: K) -> (u32, &mut Destination) {
-        let hash = key.hash(hasher);
-        let chunks = &self.chunks;
-        let found = self
-            .index
-            .find(hash, |&i| Self::slot(chunks, i).key == key)
-            .copied();
-        let i = match found {
+        let i = match self.find(hasher, &key) {
             Some(i) => i,
             None => {
-                if self.index.len() == self.index.capacity() {
-                    self.grow_index(hasher);
-                }
                 let i = self.allocate(Slot {
                     key,
                     dest: Destination::default(),
                 });
-                let chunks = &self.chunks;
-                self.index
-                    .insert_unique(hash, i, |&j| Self::slot(chunks, j).key.hash(hasher));
+                self.index.insert(&self.chunks, hasher, &key, i);
                 self.len += 1;
                 i
             }
         };
         (i, &mut Self::slot_mut(&mut self.chunks, i).dest)
-    }
-
-    /// Doubles the index by walking the slab in order. Left to hashbrown, growing would
-    /// rehash every entry through its slot, one cache miss each in slot-number order
-    /// scattered by the old table; in slab order the keys are read as one stream.
-    fn grow_index(&mut self, hasher: &Hasher) {
-        let mut index = HashTable::with_capacity((self.index.capacity() + 1).max(1024));
-        let chunks = &self.chunks;
-        for (i, slot) in chunks.iter().flat_map(|c| c.iter()).enumerate() {
-            if let Some(slot) = slot {
-                let i = u32::try_from(i).expect("fewer than 2^32 destinations");
-                index.insert_unique(slot.key.hash(hasher), i, |&j| {
-                    Self::slot(chunks, j).key.hash(hasher)
-                });
-            }
-        }
-        self.index = index;
     }
 
     /// Puts a slot in a free place: a freed one, else the next never used one (in a new
@@ -225,12 +266,7 @@ impl<K: SlabKey> Slab<K> {
     }
 
     fn remove(&mut self, hasher: &Hasher, key: &K) -> Option<Destination> {
-        let chunks = &self.chunks;
-        let entry = self
-            .index
-            .find_entry(key.hash(hasher), |&i| Self::slot(chunks, i).key == *key)
-            .ok()?;
-        let (i, _) = entry.remove();
+        let i = self.index.remove(&self.chunks, hasher, key)?;
         let slot = Self::place(&mut self.chunks, i)?.take()?;
         self.len -= 1;
         if self.len == 0 {
@@ -245,7 +281,7 @@ impl<K: SlabKey> Slab<K> {
     fn memory(&self) -> (usize, usize) {
         let slab = self.used * std::mem::size_of::<Option<Slot<K>>>()
             + self.free.capacity() * std::mem::size_of::<u32>();
-        (slab, self.index.allocation_size())
+        (slab, self.index.bytes())
     }
 
     fn iter(&self) -> impl Iterator<Item = (&K, &Destination)> {
@@ -275,9 +311,9 @@ const OTHER_SLAB: u32 = 1 << 31;
 /// Every destination by (family, prefix). See the module documentation for the layout.
 #[derive(Debug, Default)]
 pub struct LocRib {
-    v4: Slab<PackedV4>,
-    other: Slab<Key>,
-    /// Seeded per process, so a peer cannot choose colliding prefixes.
+    v4: Slab<PackedV4, V4Index>,
+    other: Slab<Key, HashIndex>,
+    /// The other keys' hash seed, per process, so a peer cannot choose colliding prefixes.
     hasher: Hasher,
     /// One bit per slot, set only during a pass: see [`LocRib::mark`].
     marks: SlotMarks,

@@ -22,6 +22,7 @@ pub mod route;
 pub mod table;
 #[cfg(test)]
 mod table_tests;
+mod v4_index;
 pub mod wire;
 
 /// The hash map of the RIB: foldhash, seeded per process (fast on small keys such as
