@@ -232,6 +232,17 @@ impl Metrics {
 /// The process-wide metrics.
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 
+/// The counter of one peer's messages of type `t` received (or sent): for a caller that
+/// keeps it instead of looking it up per message.
+pub fn message_counter(peer: &str, received: bool, t: &str) -> prometheus::IntCounter {
+    let msgs = if received {
+        &METRICS.messages_received
+    } else {
+        &METRICS.messages_sent
+    };
+    msgs.with_label_values(&[peer, t])
+}
+
 /// Counts a message received from or sent to a peer.
 pub fn count_message(peer: &str, received: bool, m: &bgp_proto::Message) {
     let t = match m.message_type() {

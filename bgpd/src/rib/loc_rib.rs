@@ -9,7 +9,7 @@
 //!   one 8-byte word (SAFI, length, address); other keys take 22 bytes in a second slab. An
 //!   IPv4 slot is 56 bytes: the key and a [`Destination`] of 48.
 //! - The IPv4 slab's index keeps the keys in address order, grouped by /16
-//!   ([`V4Index`](super::v4_index::V4Index)): a table arrives roughly in address order, so the
+//!   (`V4Index`): a table arrives roughly in address order, so the
 //!   group being filled stays in cache, where a hash index made nearly every lookup a cache
 //!   miss. 8 bytes per key.
 //! - The other slab's hash index holds only 4-byte slot numbers (plus hashbrown's control

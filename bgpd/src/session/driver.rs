@@ -253,6 +253,10 @@ pub struct PeerTask {
     /// `bgpd_peer_update_errors_total` of this peer by action (treat-as-withdraw,
     /// attribute-discard, repaired), looked up once.
     update_errors: Option<[prometheus::IntCounter; 3]>,
+    /// `bgpd_peer_messages_received_total{type="update"}` of this peer, looked up once: a full
+    /// table is a hundred thousand UPDATEs, each otherwise formatting the peer's address and
+    /// hashing the labels.
+    updates_received: Option<prometheus::IntCounter>,
 }
 
 /// Numbers peer tasks: a neighbor restarted with new settings gets a new task while the old
@@ -319,6 +323,7 @@ impl PeerTask {
             incarnation: NEXT_INCARNATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             issue_log: super::issue_log::IssueLog::new(),
             update_errors: None,
+            updates_received: None,
         }
     }
 
@@ -336,15 +341,16 @@ impl PeerTask {
     /// Runs until stopped.
     pub async fn run(mut self) {
         self.handle(Event::AutomaticStart).await;
+        let mut alarm = Alarm::new();
         loop {
-            let deadline = self.timers.iter().flatten().min().copied();
+            alarm.arm(self.timers.iter().flatten().min().copied());
             let paused = self.backlog.full();
             let wake = tokio::select! {
                 cmd = self.commands.recv() => Wake::Command(cmd),
                 msg = read_next(&mut self.connection), if !paused => Wake::Read(msg),
                 () = self.backlog.drained(), if paused => Wake::Drained,
                 res = connected(&mut self.connecting) => Wake::Connected(res),
-                () = sleep_until(deadline) => Wake::Timer,
+                () = alarm.sleep.as_mut(), if alarm.at.is_some() => Wake::Timer,
             };
             match wake {
                 Wake::Command(None) => break,
@@ -367,6 +373,7 @@ impl PeerTask {
                     }
                 }
                 Wake::Timer => {
+                    alarm.at = None;
                     let now = Instant::now();
                     for t in Timer::ALL {
                         let i = timer_index(t);
@@ -650,7 +657,16 @@ impl PeerTask {
                         self.log_issues(&u.issues);
                     }
                 }
-                crate::metrics::count_message(&self.peer().to_string(), true, &m);
+                if matches!(m, Message::Update(_)) {
+                    let peer = self.peer();
+                    self.updates_received
+                        .get_or_insert_with(|| {
+                            crate::metrics::message_counter(&peer.to_string(), true, "update")
+                        })
+                        .inc();
+                } else {
+                    crate::metrics::count_message(&self.peer().to_string(), true, &m);
+                }
                 if let Message::Notification(n) = &m {
                     tracing::info!(peer = %self.peer(), notification = %n, "NOTIFICATION received");
                     let _ = self.rib.send(RibEvent::Notification {
@@ -981,10 +997,35 @@ async fn connected(
 }
 
 /// Sleeps until the deadline; never completes without one.
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
+/// A peer task's one tokio timer, set for the earliest of its FSM timers but only ever moved
+/// earlier. The hold timer restarts on every UPDATE and KEEPALIVE (RFC 4271 §4.4, §8.2.2),
+/// which moves the earliest deadline later each time: re-registering a tokio timer for that
+/// cost every received message a timer-wheel removal and insertion. Waking early is harmless:
+/// nothing is due, and the alarm is set again for what is.
+struct Alarm {
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+    /// When it is set to go off; `None` once it went off (or before it was first set).
+    at: Option<Instant>,
+}
+
+impl Alarm {
+    fn new() -> Self {
+        Alarm {
+            sleep: Box::pin(tokio::time::sleep_until(Instant::now())),
+            at: None,
+        }
+    }
+
+    /// Makes the alarm go off no later than `deadline` (`None`: no timer runs).
+    fn arm(&mut self, deadline: Option<Instant>) {
+        match deadline {
+            None => self.at = None,
+            Some(d) if self.at.is_none_or(|at| d < at) => {
+                self.sleep.as_mut().reset(d);
+                self.at = Some(d);
+            }
+            Some(_) => {}
+        }
     }
 }
 
