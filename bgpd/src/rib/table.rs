@@ -227,6 +227,13 @@ impl Dirty {
         }
     }
 
+    fn with_capacity(n: usize) -> Self {
+        Dirty {
+            keys: Vec::with_capacity(n),
+            slots: Vec::with_capacity(n),
+        }
+    }
+
     fn push(&mut self, key: (Family, IpNet), slot: Option<SlotRef>) {
         self.keys.push(key);
         self.slots.push(slot);
@@ -633,7 +640,13 @@ impl Rib {
     /// copied.
     pub fn apply_updates(&mut self, updates: Vec<(PeerId, Update)>) -> Outbox {
         let mut outbox = Outbox::new();
-        let mut dirty = Dirty::default();
+        // Sized for the IPv4 NLRI and withdrawals (nearly every route of a full table) so
+        // the lists do not grow by doubling through each batch.
+        let routes = updates
+            .iter()
+            .map(|(_, u)| u.nlri.len() + u.withdrawn.len())
+            .sum();
+        let mut dirty = Dirty::with_capacity(routes);
         for (id, update) in updates {
             self.import_update(id, update, &mut dirty, &mut outbox);
         }
