@@ -24,6 +24,7 @@ use crate::session::negotiate::Negotiated;
 use crate::session::restart::{self, RestartFlags};
 use bgp_proto::{cease_subcode, Family, FamilySet, Notification};
 pub use peers::{PeerDirectory, PeerStatus};
+use smallvec::SmallVec;
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
@@ -505,12 +506,20 @@ impl Daemon {
             return;
         }
         let mut batch = Vec::with_capacity(run.len());
+        // UPDATEs per peer, written to the peer directory (a mutex) once per run.
+        let mut received: SmallVec<[(PeerId, u64); 2]> = SmallVec::new();
         for ev in run.iter_mut() {
             if let RibEvent::Update { peer, update, .. } = ev {
-                self.directory.update(*peer, |s| s.updates_received += 1);
+                match received.iter_mut().find(|(p, _)| p == peer) {
+                    Some((_, n)) => *n += 1,
+                    None => received.push((*peer, 1)),
+                }
                 // The RIB consumes the UPDATE; the event keeps its backlog permit until below.
                 batch.push((*peer, std::mem::take(&mut **update)));
             }
+        }
+        for (peer, n) in received {
+            self.directory.update(peer, |s| s.updates_received += n);
         }
         let out = self.rib.apply_updates(batch);
         self.deliver(out);

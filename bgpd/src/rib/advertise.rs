@@ -291,9 +291,35 @@ fn same_best(last: u32, best: Option<&Path>) -> bool {
     best.is_some_and(|p| last != 0 && p.local_id == last)
 }
 
-/// Whether `path` may go to a peer (RFC 9494 §4.3: LLGR-stale paths only to LLGR peers).
-fn llgr_ok(path: &Path, receiver_llgr: bool) -> bool {
-    receiver_llgr || !(path.llgr_stale || carries_llgr_stale(&path.attrs))
+/// Whether paths may go to a peer (RFC 9494 §4.3: LLGR-stale paths only to LLGR peers). The
+/// LLGR_STALE community is looked for once per attribute set in a row, not per destination
+/// and receiver: a pass meets each set's destinations one after another.
+#[derive(Debug, Default)]
+struct LlgrCheck {
+    /// The last set looked at (its address: the Loc-RIB holds it for the whole pass) and
+    /// whether it carries LLGR_STALE.
+    last: Option<(usize, bool)>,
+}
+
+impl LlgrCheck {
+    fn ok(&mut self, path: &Path, receiver_llgr: bool) -> bool {
+        if receiver_llgr {
+            return true;
+        }
+        if path.llgr_stale {
+            return false;
+        }
+        let set = Arc::as_ptr(&path.attrs) as usize;
+        let stale = match self.last {
+            Some((s, stale)) if s == set => stale,
+            _ => {
+                let stale = carries_llgr_stale(&path.attrs);
+                self.last = Some((set, stale));
+                stale
+            }
+        };
+        !stale
+    }
 }
 
 impl Rib {
@@ -460,6 +486,7 @@ impl Rib {
             pass_interned,
             memo: FastMap::default(),
         };
+        let mut llgr = LlgrCheck::default();
         // Bitmap changes for the current destination: (receiver index, now advertised).
         let mut flips: SmallVec<[(usize, bool); 8]> = SmallVec::new();
         for (key, slot) in keys.iter().zip(slots) {
@@ -478,7 +505,7 @@ impl Rib {
                     // RFC 7911: every path that passes goes, each with our own path id.
                     let mut desired: SmallVec<[(u32, SharedAttrs); 2]> = SmallVec::new();
                     for path in dest.into_iter().flat_map(|d| d.paths.iter()) {
-                        if !llgr_ok(path, r.llgr) {
+                        if !llgr.ok(path, r.llgr) {
                             continue;
                         }
                         if let Some(a) = ex.exported(r, path, family, prefix, true) {
@@ -522,7 +549,7 @@ impl Rib {
                 }
                 let had = dest.is_some_and(|d| d.advertised.contains(r.id, key, high_peers));
                 let desired = best
-                    .filter(|p| llgr_ok(p, r.llgr))
+                    .filter(|p| llgr.ok(p, r.llgr))
                     .and_then(|p| ex.exported(r, p, family, prefix, false));
                 match desired {
                     Some(a) => {

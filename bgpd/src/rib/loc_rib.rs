@@ -72,10 +72,12 @@ type Hasher = foldhash::fast::RandomState;
 
 /// How a slab finds the slot of a key.
 trait SlabIndex<K>: Default {
-    /// The slot holding `key`.
-    fn find(&self, chunks: &[Chunk<K>], hasher: &Hasher, key: &K) -> Option<u32>;
-    /// Adds `key`, just placed in slot `i` (and not in the index yet).
-    fn insert(&mut self, chunks: &[Chunk<K>], hasher: &Hasher, key: &K, i: u32);
+    /// Where a key that is not in the index would go.
+    type Vacant;
+    /// The slot holding `key`, or where it would go.
+    fn entry(&self, chunks: &[Chunk<K>], hasher: &Hasher, key: &K) -> Result<u32, Self::Vacant>;
+    /// Adds `key`, which [`SlabIndex::entry`] did not find, just placed in slot `i`.
+    fn insert(&mut self, chunks: &[Chunk<K>], hasher: &Hasher, key: &K, at: Self::Vacant, i: u32);
     /// Takes `key` out (its slot still holds it); returns the slot.
     fn remove(&mut self, chunks: &[Chunk<K>], hasher: &Hasher, key: &K) -> Option<u32>;
     /// Bytes allocated.
@@ -93,12 +95,26 @@ fn occupied<K>(chunks: &[Chunk<K>], i: u32) -> Option<&Slot<K>> {
 
 /// The IPv4 slab's index: by address, grouped by /16 (see [`V4Index`]).
 impl SlabIndex<PackedV4> for V4Index {
-    fn find(&self, _: &[Chunk<PackedV4>], _: &Hasher, key: &PackedV4) -> Option<u32> {
-        V4Index::find(self, *key)
+    type Vacant = super::v4_index::Vacant;
+
+    fn entry(
+        &self,
+        _: &[Chunk<PackedV4>],
+        _: &Hasher,
+        key: &PackedV4,
+    ) -> Result<u32, Self::Vacant> {
+        V4Index::entry(self, *key)
     }
 
-    fn insert(&mut self, _: &[Chunk<PackedV4>], _: &Hasher, key: &PackedV4, i: u32) {
-        V4Index::insert(self, *key, i);
+    fn insert(
+        &mut self,
+        _: &[Chunk<PackedV4>],
+        _: &Hasher,
+        _: &PackedV4,
+        at: Self::Vacant,
+        i: u32,
+    ) {
+        V4Index::insert_at(self, at, i);
     }
 
     fn remove(&mut self, _: &[Chunk<PackedV4>], _: &Hasher, key: &PackedV4) -> Option<u32> {
@@ -125,13 +141,18 @@ fn key_at(chunks: &[Chunk<Key>], i: u32) -> Option<&Key> {
 }
 
 impl SlabIndex<Key> for HashIndex {
-    fn find(&self, chunks: &[Chunk<Key>], hasher: &Hasher, key: &Key) -> Option<u32> {
+    /// The key's hash.
+    type Vacant = u64;
+
+    fn entry(&self, chunks: &[Chunk<Key>], hasher: &Hasher, key: &Key) -> Result<u32, u64> {
+        let hash = hash_key(hasher, key);
         self.0
-            .find(hash_key(hasher, key), |&i| key_at(chunks, i) == Some(key))
+            .find(hash, |&i| key_at(chunks, i) == Some(key))
             .copied()
+            .ok_or(hash)
     }
 
-    fn insert(&mut self, chunks: &[Chunk<Key>], hasher: &Hasher, key: &Key, i: u32) {
+    fn insert(&mut self, chunks: &[Chunk<Key>], hasher: &Hasher, _: &Key, hash: u64, i: u32) {
         if self.0.len() == self.0.capacity() {
             // Doubled by walking the slab in order (which indexes slot `i` too). Left to
             // hashbrown, growing would rehash every entry through its slot, one cache miss
@@ -148,7 +169,7 @@ impl SlabIndex<Key> for HashIndex {
             self.0 = index;
             return;
         }
-        self.0.insert_unique(hash_key(hasher, key), i, |&k| {
+        self.0.insert_unique(hash, i, |&k| {
             key_at(chunks, k).map_or(0, |k| hash_key(hasher, k))
         });
     }
@@ -203,7 +224,7 @@ impl<K: Copy + Eq, I: SlabIndex<K>> Slab<K, I> {
     }
 
     fn find(&self, hasher: &Hasher, key: &K) -> Option<u32> {
-        self.index.find(&self.chunks, hasher, key)
+        self.index.entry(&self.chunks, hasher, key).ok()
     }
 
     fn at(&self, i: u32) -> Option<&Destination> {
@@ -226,14 +247,14 @@ impl<K: Copy + Eq, I: SlabIndex<K>> Slab<K, I> {
     }
 
     fn entry_or_default(&mut self, hasher: &Hasher, key: K) -> (u32, &mut Destination) {
-        let i = match self.find(hasher, &key) {
-            Some(i) => i,
-            None => {
+        let i = match self.index.entry(&self.chunks, hasher, &key) {
+            Ok(i) => i,
+            Err(at) => {
                 let i = self.allocate(Slot {
                     key,
                     dest: Destination::default(),
                 });
-                self.index.insert(&self.chunks, hasher, &key, i);
+                self.index.insert(&self.chunks, hasher, &key, at, i);
                 self.len += 1;
                 i
             }

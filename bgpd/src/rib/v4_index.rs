@@ -49,6 +49,14 @@ pub struct V4Index {
     len: usize,
 }
 
+/// Where [`V4Index::entry`] would put a key it did not find.
+#[derive(Debug, Clone, Copy)]
+pub struct Vacant {
+    key: u64,
+    /// The position in the key's vector.
+    at: usize,
+}
+
 /// The group of a packed key, and the key's rest: the address's low 16 bits, the SAFI and
 /// the length, in an order that sorts by address first.
 fn split_key(key: u64) -> (usize, u32) {
@@ -123,31 +131,62 @@ impl Group {
 }
 
 impl V4Index {
-    /// The slot of `key`.
-    pub fn find(&self, key: u64) -> Option<u32> {
+    /// The slot of `key`, or where it would go (for [`V4Index::insert_at`]).
+    pub fn entry(&self, key: u64) -> Result<u32, Vacant> {
         let (g, sub) = split_key(key);
-        let v = self.groups.get(g)?.vector(sub)?;
-        let i = search(v, sub).ok()?;
-        v.get(i).map(|&e| e as u32)
+        let found = self
+            .groups
+            .get(g)
+            .and_then(|group| group.vector(sub))
+            .map(|v| search(v, sub).map(|i| v.get(i).map_or(0, |&e| e as u32)));
+        match found {
+            Some(Ok(slot)) => Ok(slot),
+            Some(Err(at)) => Err(Vacant { key, at }),
+            None => Err(Vacant { key, at: 0 }),
+        }
     }
 
-    /// Adds `key` at `slot`; the key must not be in the index yet (it is not added twice).
+    /// The slot of `key`.
+    #[cfg(test)]
+    pub fn find(&self, key: u64) -> Option<u32> {
+        self.entry(key).ok()
+    }
+
+    /// Adds `key` at `slot` unless it is there already.
+    #[cfg(test)]
     pub fn insert(&mut self, key: u64, slot: u32) {
+        if let Err(vacant) = self.entry(key) {
+            self.insert_at(vacant, slot);
+        }
+    }
+
+    /// Adds the key that [`V4Index::entry`] did not find, at `slot`; nothing may have been
+    /// inserted or removed since.
+    pub fn insert_at(&mut self, vacant: Vacant, slot: u32) {
         if self.groups.is_empty() {
             self.groups = (0..GROUPS).map(|_| Group::default()).collect();
         }
-        let (g, sub) = split_key(key);
+        let (g, sub) = split_key(vacant.key);
         let Some(group) = self.groups.get_mut(g) else {
             return; // not reached: `g` is 16 bits
         };
+        let mut at = Some(vacant.at);
         if matches!(group, Group::Flat(v) if v.len() >= SPLIT) {
             group.split();
+            at = None; // the position was in the flat vector
         }
         let Some(v) = group.vector_mut(sub) else {
             return; // not reached: a third octet is below 256
         };
-        if let Err(at) = search(v, sub) {
-            v.insert(at, (u64::from(sub) << 32) | u64::from(slot));
+        let at = match at {
+            Some(at) => Ok(at),
+            None => match search(v, sub) {
+                Ok(_) => Err(()),
+                Err(at) => Ok(at),
+            },
+        };
+        if let Ok(at) = at {
+            v.insert(at.min(v.len()), (u64::from(sub) << 32) | u64::from(slot));
             self.len += 1;
         }
     }
