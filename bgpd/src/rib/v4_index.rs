@@ -170,25 +170,22 @@ impl V4Index {
         let Some(group) = self.groups.get_mut(g) else {
             return; // not reached: `g` is 16 bits
         };
-        let mut at = Some(vacant.at);
-        if matches!(group, Group::Flat(v) if v.len() >= SPLIT) {
+        // A split moves the keys: the position found in the flat vector no longer applies.
+        let found_at = if matches!(group, Group::Flat(v) if v.len() >= SPLIT) {
             group.split();
-            at = None; // the position was in the flat vector
-        }
+            None
+        } else {
+            Some(vacant.at)
+        };
         let Some(v) = group.vector_mut(sub) else {
             return; // not reached: a third octet is below 256
         };
-        let at = match at {
-            Some(at) => Ok(at),
-            None => match search(v, sub) {
-                Ok(_) => Err(()),
-                Err(at) => Ok(at),
-            },
+        let at = match found_at.map_or_else(|| search(v, sub), Err) {
+            Ok(_) => return, // already there: not added twice
+            Err(at) => at.min(v.len()),
         };
-        if let Ok(at) = at {
-            v.insert(at.min(v.len()), (u64::from(sub) << 32) | u64::from(slot));
-            self.len += 1;
-        }
+        v.insert(at, (u64::from(sub) << 32) | u64::from(slot));
+        self.len += 1;
     }
 
     /// Takes `key` out; returns its slot.
