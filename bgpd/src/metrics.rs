@@ -252,12 +252,12 @@ pub fn count_message(peer: &str, received: bool, m: &bgp_proto::Message) {
         bgp_proto::MessageType::Keepalive => "keepalive",
         bgp_proto::MessageType::RouteRefresh => "route_refresh",
     };
-    let (msgs, notes) = if received {
-        (&METRICS.messages_received, &METRICS.notifications_received)
+    message_counter(peer, received, t).inc();
+    let notes = if received {
+        &METRICS.notifications_received
     } else {
-        (&METRICS.messages_sent, &METRICS.notifications_sent)
+        &METRICS.notifications_sent
     };
-    msgs.with_label_values(&[peer, t]).inc();
     if let bgp_proto::Message::Notification(n) = m {
         notes
             .with_label_values(&[peer, &n.code.to_string(), &n.subcode.to_string()])

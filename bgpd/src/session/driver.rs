@@ -996,7 +996,6 @@ async fn connected(
     }
 }
 
-/// Sleeps until the deadline; never completes without one.
 /// A peer task's one tokio timer, set for the earliest of its FSM timers but only ever moved
 /// earlier. The hold timer restarts on every UPDATE and KEEPALIVE (RFC 4271 §4.4, §8.2.2),
 /// which moves the earliest deadline later each time: re-registering a tokio timer for that
