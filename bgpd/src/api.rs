@@ -234,15 +234,20 @@ async fn rib(
 }
 
 async fn events(State(s): State<ApiState>) -> Response {
-    let stream = tokio_stream::wrappers::BroadcastStream::new(s.events.subscribe()).map(|e| {
-        let line = match e {
-            Ok(ev) => serde_json::to_string(&ev).unwrap_or_default(),
-            Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
-                serde_json::json!({"type": "lagged", "missed": n}).to_string()
-            }
-        };
-        Ok::<_, std::convert::Infallible>(format!("{line}\n"))
-    });
+    let subscription = s.events.subscribe();
+    let listening = subscription.listening;
+    let stream =
+        tokio_stream::wrappers::BroadcastStream::new(subscription.receiver).map(move |e| {
+            // The stream owns the subscription's count: it ends when the client goes away.
+            let _ = &listening;
+            let line = match e {
+                Ok(ev) => serde_json::to_string(&ev).unwrap_or_default(),
+                Err(tokio_stream::wrappers::errors::BroadcastStreamRecvError::Lagged(n)) => {
+                    serde_json::json!({"type": "lagged", "missed": n}).to_string()
+                }
+            };
+            Ok::<_, std::convert::Infallible>(format!("{line}\n"))
+        });
     (
         [(header::CONTENT_TYPE, "application/x-ndjson")],
         Body::from_stream(stream),

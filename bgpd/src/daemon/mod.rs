@@ -17,6 +17,7 @@ use crate::policy::PolicySet;
 use crate::rib::classes::ClassTable;
 use crate::rib::deferral::SelectionDeferral;
 use crate::rib::llgr::LlgrSession;
+use crate::rib::received::ReceivedUpdate;
 use crate::rib::route::PeerId;
 use crate::rib::table::{Outbox, Rib};
 use crate::session::driver::{PeerCommand, RibEvent};
@@ -472,8 +473,8 @@ impl Daemon {
         let mut taken = 0;
         while let Some(ev) = next.take() {
             if self.joins_batch(&ev) {
-                if let RibEvent::Update { update, .. } = &ev {
-                    prefixes += update.announced().count() + update.withdrawals().count();
+                if let RibEvent::Update { updates, .. } = &ev {
+                    prefixes += updates.iter().map(ReceivedUpdate::prefixes).sum::<usize>();
                 }
                 run.push(ev);
                 if prefixes >= BATCH_PREFIXES {
@@ -495,8 +496,9 @@ impl Daemon {
 
     /// An UPDATE of the peer task whose session is up, other than End-of-RIB.
     fn joins_batch(&self, ev: &RibEvent) -> bool {
-        matches!(ev, RibEvent::Update { peer, incarnation, update, .. }
-            if self.incarnations.get(peer) == Some(incarnation) && update.end_of_rib().is_none())
+        matches!(ev, RibEvent::Update { peer, incarnation, updates, .. }
+            if self.incarnations.get(peer) == Some(incarnation)
+                && updates.iter().all(|u| u.end_of_rib.is_none()))
     }
 
     /// Applies a run of UPDATEs collected by [`Daemon::handle_events`] (their backlog permits are
@@ -509,19 +511,20 @@ impl Daemon {
         // UPDATEs per peer, written to the peer directory (a mutex) once per run.
         let mut received: SmallVec<[(PeerId, u64); 2]> = SmallVec::new();
         for ev in run.iter_mut() {
-            if let RibEvent::Update { peer, update, .. } = ev {
+            if let RibEvent::Update { peer, updates, .. } = ev {
+                let n = updates.len() as u64;
                 match received.iter_mut().find(|(p, _)| p == peer) {
-                    Some((_, n)) => *n += 1,
-                    None => received.push((*peer, 1)),
+                    Some((_, m)) => *m += n,
+                    None => received.push((*peer, n)),
                 }
-                // The RIB consumes the UPDATE; the event keeps its backlog permit until below.
-                batch.push((*peer, std::mem::take(&mut **update)));
+                // The RIB consumes the UPDATEs; the event keeps its backlog permit until below.
+                batch.extend(updates.drain(..).map(|u| (*peer, u)));
             }
         }
         for (peer, n) in received {
             self.directory.update(peer, |s| s.updates_received += n);
         }
-        let out = self.rib.apply_updates(batch);
+        let out = self.rib.apply_received(batch);
         self.deliver(out);
         run.clear();
     }
@@ -596,14 +599,20 @@ impl Daemon {
             RibEvent::Update {
                 peer,
                 incarnation,
-                update,
+                mut updates,
                 permit: _permit,
             } => {
                 if self.incarnations.get(&peer) != Some(&incarnation) {
                     return;
                 }
-                self.directory.update(peer, |s| s.updates_received += 1);
-                if let Some(family) = update.end_of_rib() {
+                let n = updates.len() as u64;
+                self.directory.update(peer, |s| s.updates_received += n);
+                // An End-of-RIB marker comes alone (see `RibEvent::Update`).
+                let end_of_rib = match updates.as_slice() {
+                    [u] => u.end_of_rib,
+                    _ => None,
+                };
+                if let Some(family) = end_of_rib {
                     tracing::info!(peer = %self.peer_name(peer), %family, "End-of-RIB received");
                     self.llgr_deadlines.remove(&(peer, family));
                     let out = self.rib.flush_stale(peer, Some(family));
@@ -614,7 +623,9 @@ impl Daemon {
                     self.check_deferral();
                     return;
                 }
-                let out = self.rib.apply_update(peer, &update);
+                let out = self
+                    .rib
+                    .apply_received(updates.drain(..).map(|u| (peer, u)).collect());
                 self.deliver(out);
             }
             RibEvent::RouteRefresh {
@@ -705,7 +716,7 @@ impl Daemon {
     }
 
     fn session_event(&self, peer: PeerId, state: &str, reason: Option<String>) {
-        if self.events.receiver_count() == 0 {
+        if !self.events.listening() {
             return;
         }
         let Some((address, peer_as)) = self
@@ -716,7 +727,7 @@ impl Daemon {
         else {
             return;
         };
-        let _ = self.events.send(crate::events::LiveEvent::Session(Box::new(
+        self.events.send(crate::events::LiveEvent::Session(Box::new(
             crate::events::SessionRecord {
                 time: crate::events::now(),
                 peer: address,

@@ -548,6 +548,11 @@ impl Rib {
                     continue;
                 }
                 let had = dest.is_some_and(|d| d.advertised.contains(r.id, key, high_peers));
+                if !had && best.is_some_and(|p| p.peer == r.id) {
+                    // Its own route, not held by it: split horizon leaves nothing to send
+                    // (the check `exported` would make, without its memo lookups).
+                    continue;
+                }
                 let desired = best
                     .filter(|p| llgr.ok(p, r.llgr))
                     .and_then(|p| ex.exported(r, p, family, prefix, false));

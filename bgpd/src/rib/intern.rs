@@ -1,9 +1,9 @@
 //! Interned attribute sets: equal sets share one allocation, found by one hash.
 //!
 //! The hash of a set is computed once per lookup-or-insert (a std `HashSet` hashes twice for
-//! "get, else insert"), and sets that share a hasher ([`AttrSet::sibling`]) can be asked with
-//! the same hash: the export pass looks an exported set up in the RIB's table and then in its
-//! own with one hash.
+//! "get, else insert"), and every set hashes alike ([`hash`]): the export pass looks an
+//! exported set up in the RIB's table and then in its own with one hash, and a session task
+//! hashes the attributes of a received UPDATE before the RIB looks them up.
 //!
 //! Each entry keeps its hash: growing the table then moves entries without hashing a whole
 //! attribute set again (left to hashbrown, a rehash cost 4 % of a full-table load).
@@ -11,13 +11,22 @@
 use super::route::{RouteAttrs, SharedAttrs};
 use hashbrown::HashTable;
 use std::hash::BuildHasher;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
+
+/// The hasher of every attribute set: foldhash, seeded once per process (not predictable by
+/// a peer). One for the process, so a session task can hash the attributes of a received
+/// UPDATE before the RIB looks them up ([`super::received`]).
+static HASHER: LazyLock<foldhash::fast::RandomState> = LazyLock::new(Default::default);
+
+/// The hash of `attrs` in every [`AttrSet`].
+pub fn hash(attrs: &RouteAttrs) -> u64 {
+    HASHER.hash_one(attrs)
+}
 
 /// A set of shared attribute sets.
 #[derive(Debug, Default)]
 pub struct AttrSet {
     table: HashTable<(u64, SharedAttrs)>,
-    hasher: foldhash::fast::RandomState,
 }
 
 impl AttrSet {
@@ -26,17 +35,14 @@ impl AttrSet {
         Self::default()
     }
 
-    /// An empty set hashing as this one does.
+    /// An empty set (every set hashes alike: [`hash`]).
     pub fn sibling(&self) -> Self {
-        AttrSet {
-            table: HashTable::new(),
-            hasher: self.hasher.clone(),
-        }
+        Self::default()
     }
 
-    /// The hash of `attrs` in this set (and its siblings).
+    /// The hash of `attrs` in this set (and every other: [`hash`]).
     pub fn hash(&self, attrs: &RouteAttrs) -> u64 {
-        self.hasher.hash_one(attrs)
+        hash(attrs)
     }
 
     /// The held set equal to `attrs`, if any (`hash` from [`AttrSet::hash`]).

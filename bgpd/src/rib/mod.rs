@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod path_list;
 pub mod peer_set;
 pub mod prefix_log;
+pub mod received;
 pub mod route;
 pub mod table;
 #[cfg(test)]

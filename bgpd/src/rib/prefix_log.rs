@@ -98,9 +98,9 @@ macro_rules! prefix_event {
 
 /// Emits one prefix event: to the log and, when someone listens, to the live stream.
 pub fn log(e: &PrefixEvent<'_>, bus: Option<&crate::events::EventBus>) {
-    if let Some(bus) = bus.filter(|b| b.receiver_count() > 0) {
+    if let Some(bus) = bus.filter(|b| b.listening()) {
         let a = e.attrs;
-        let _ = bus.send(crate::events::LiveEvent::Prefix(Box::new(
+        bus.send(crate::events::LiveEvent::Prefix(Box::new(
             crate::events::PrefixRecord {
                 time: crate::events::now(),
                 peer: e.peer,

@@ -15,8 +15,8 @@ pub use super::outbox::{merge, Outbox, PeerOutput};
 use super::path_list::PathList;
 use super::peer_set::{HighPeers, PeerSet};
 use super::prefix_log::{self, PrefixAction, PrefixEvent, PrefixSummary};
+use super::received::{Announced, ReceivedUpdate};
 use super::route::{NextHop, PeerId, RouteAttrs, SharedAttrs};
-use super::wire::route_attrs;
 use super::FastMap;
 use crate::config::{Neighbor, Role};
 use crate::policy::{PolicySet, RouteFacts};
@@ -248,29 +248,6 @@ impl Dirty {
     pub(super) fn slot(&self, i: usize) -> Option<SlotRef> {
         self.slots.get(i).copied().flatten()
     }
-}
-
-/// The UPDATE's announced routes by family, in the order [`Update::announced`] gives them
-/// (the NLRI field, then MP_REACH_NLRI), moved out of it: the common UPDATE has one family
-/// and its vector is taken whole, not copied.
-fn take_announced(update: &mut Update) -> SmallVec<[(Family, Vec<Nlri>); 1]> {
-    let mut out: SmallVec<[(Family, Vec<Nlri>); 1]> = SmallVec::new();
-    if !update.nlri.is_empty() {
-        out.push((Family::IPV4_UNICAST, std::mem::take(&mut update.nlri)));
-    }
-    for a in &mut update.attributes.0 {
-        if let bgp_proto::AttributeValue::MpReach(m) = &mut a.value {
-            if m.nlri.is_empty() {
-                continue;
-            }
-            let nlri = std::mem::take(&mut m.nlri);
-            match out.iter_mut().find(|(f, _)| *f == m.family) {
-                Some((_, v)) => v.extend(nlri),
-                None => out.push((m.family, nlri)),
-            }
-        }
-    }
-    out
 }
 
 fn now() -> u32 {
@@ -637,15 +614,30 @@ impl Rib {
     /// destination changed twice is sent once, as it ends.
     ///
     /// The UPDATEs are consumed: their attributes move into the RIB's sets instead of being
-    /// copied.
+    /// copied. The daemon prepares them in the session tasks instead
+    /// ([`Rib::apply_received`]); this is the same for callers that hold decoded UPDATEs.
     pub fn apply_updates(&mut self, updates: Vec<(PeerId, Update)>) -> Outbox {
+        let received = updates
+            .into_iter()
+            .map(|(id, u)| {
+                let four_octet = self
+                    .peers
+                    .get(&id)
+                    .and_then(|p| p.session.as_ref())
+                    .is_none_or(|s| s.four_octet_as);
+                (id, ReceivedUpdate::new(u, four_octet))
+            })
+            .collect();
+        self.apply_received(received)
+    }
+
+    /// [`Rib::apply_updates`] for UPDATEs their session tasks prepared
+    /// ([`ReceivedUpdate::new`]).
+    pub fn apply_received(&mut self, updates: Vec<(PeerId, ReceivedUpdate)>) -> Outbox {
         let mut outbox = Outbox::new();
-        // Sized for the IPv4 NLRI and withdrawals (nearly every route of a full table) so
-        // the lists do not grow by doubling through each batch.
-        let routes = updates
-            .iter()
-            .map(|(_, u)| u.nlri.len() + u.withdrawn.len())
-            .sum();
+        // Sized for the routes (nearly every route of a full table) so the lists do not grow
+        // by doubling through each batch.
+        let routes = updates.iter().map(|(_, u)| u.prefixes()).sum();
         let mut dirty = Dirty::with_capacity(routes);
         for (id, update) in updates {
             self.import_update(id, update, &mut dirty, &mut outbox);
@@ -661,7 +653,7 @@ impl Rib {
     fn import_update(
         &mut self,
         id: PeerId,
-        mut update: Update,
+        update: ReceivedUpdate,
         dirty: &mut Dirty,
         outbox: &mut Outbox,
     ) {
@@ -672,23 +664,12 @@ impl Rib {
             return;
         };
         let neighbor = peer.neighbor.clone();
-        let withdraw_reason = update
-            .issues
-            .iter()
-            .find(|i| i.action == bgp_proto::AttributeAction::TreatAsWithdraw)
-            .map(|i| format!("RFC 7606 treat-as-withdraw: {i}"));
-
-        let mut withdrawn: Vec<(Family, Nlri)> =
-            update.withdrawals().map(|(f, n)| (f, *n)).collect();
-        if withdraw_reason.is_some() {
-            withdrawn.extend(update.announced().map(|(f, n)| (f, *n)));
-        }
-        for (family, n) in withdrawn {
-            let reason = withdraw_reason.as_deref().unwrap_or_default();
-            self.forget_received(id, family, &n, reason, dirty);
+        let reason = update.withdraw_reason.as_deref().unwrap_or_default();
+        for (family, n) in &update.withdrawn {
+            self.forget_received(id, *family, n, reason, dirty);
         }
 
-        if withdraw_reason.is_none() {
+        if !update.announced.is_empty() {
             let own: Vec<IpAddr> = session
                 .local_address
                 .into_iter()
@@ -696,21 +677,18 @@ impl Rib {
                 .collect();
             let per_prefix_policy = self.policies.depends_on_prefix(&neighbor.import_policy);
             let since = now();
-            let by_family = take_announced(&mut update);
-            let last = by_family.len().saturating_sub(1);
-            for (i, (family, nlri)) in by_family.into_iter().enumerate() {
-                let raw = route_attrs(
-                    &mut update.attributes,
-                    family,
-                    session.four_octet_as,
-                    i == last,
-                );
-                let rejection: Option<String> = match &raw {
+            for Announced {
+                family,
+                attrs,
+                nlri,
+            } in update.announced
+            {
+                let rejection: Option<String> = match &attrs {
                     None => Some("no usable next hop for the family".into()),
-                    Some(a) => self.loop_or_next_hop_problem(&neighbor, a, &own),
+                    Some((_, a)) => self.loop_or_next_hop_problem(&neighbor, a, &own),
                 };
-                let raw = match (raw, rejection) {
-                    (Some(a), None) => self.intern(a),
+                let raw = match (attrs, rejection) {
+                    (Some((hash, a)), None) => self.interned.intern_hashed(hash, a),
                     (_, Some(reason)) => {
                         for n in nlri {
                             self.log_rejected(id, &neighbor, family, &n, None, &reason);
