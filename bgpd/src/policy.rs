@@ -3,9 +3,7 @@
 //! `accept` or `reject` decides; otherwise the neighbor's default applies (RFC 8212: reject
 //! on eBGP unless configured otherwise).
 
-use crate::config::{
-    Config, DefaultAction, FamilyName, NextHopSetting, PolicyConfig, StatementAction,
-};
+use crate::config::{Config, DefaultAction, FamilyName, NextHopSetting, StatementAction};
 use crate::rib::route::{NextHop, RouteAttrs};
 use bgp_proto::{AsPath, AttributeValue, Community, Family, LargeCommunity};
 use ipnet::IpNet;
@@ -52,12 +50,23 @@ pub struct RouteFacts<'a> {
 /// Compiled policies, ready to evaluate.
 #[derive(Debug, Clone, Default)]
 pub struct PolicySet {
-    policies: BTreeMap<String, PolicyConfig>,
+    /// Each policy's statements, compiled, by policy name.
+    policies: BTreeMap<String, Vec<Statement>>,
     prefix_sets: BTreeMap<String, Vec<crate::config::PrefixMatch>>,
     as_path_sets: BTreeMap<String, Vec<Regex>>,
     community_sets: BTreeMap<String, (Vec<Community>, Vec<LargeCommunity>)>,
-    /// `policy/statement` of every statement (by policy name, in statement order).
-    labels: BTreeMap<String, Vec<Arc<str>>>,
+}
+
+/// One statement, with what evaluation asks of it every time worked out once.
+#[derive(Debug, Clone)]
+struct Statement {
+    config: crate::config::StatementConfig,
+    /// `policy/statement`, the verdict's label.
+    label: Arc<str>,
+    /// No condition: it matches every route.
+    matches_all: bool,
+    /// An empty `set` block.
+    sets_nothing: bool,
 }
 
 /// The verdict's label when no statement decided.
@@ -67,22 +76,26 @@ static DEFAULT_LABEL: std::sync::LazyLock<Arc<str>> =
 impl PolicySet {
     /// Compiles the policies of a checked config.
     pub fn from_config(config: &Config) -> Self {
-        let labels = config
+        let policies = config
             .policies
             .iter()
             .map(|(name, p)| {
-                let labels = p
+                let statements = p
                     .statements
                     .iter()
                     .enumerate()
-                    .map(|(i, st)| statement_label(name, i, &st.name))
+                    .map(|(i, st)| Statement {
+                        label: statement_label(name, i, &st.name),
+                        matches_all: matches_everything(&st.conditions),
+                        sets_nothing: sets_nothing(&st.set),
+                        config: st.clone(),
+                    })
                     .collect();
-                (name.clone(), labels)
+                (name.clone(), statements)
             })
             .collect();
         PolicySet {
-            labels,
-            policies: config.policies.clone(),
+            policies,
             prefix_sets: config
                 .prefix_sets
                 .iter()
@@ -134,7 +147,7 @@ impl PolicySet {
         chain
             .iter()
             .filter_map(|name| self.policies.get(name))
-            .flat_map(|p| p.statements.iter())
+            .flat_map(|p| p.iter().map(|st| &st.config))
     }
 
     /// Evaluates `chain` (policy names, in order) on a route, changing `attrs` as the
@@ -169,32 +182,27 @@ impl PolicySet {
             let Some(policy) = self.policies.get(name) else {
                 continue;
             };
-            for (i, st) in policy.statements.iter().enumerate() {
-                if !self.matches(&st.conditions, facts, attrs, &mut path_text) {
+            for st in policy {
+                if !st.matches_all
+                    && !self.matches(&st.config.conditions, facts, attrs, &mut path_text)
+                {
                     continue;
                 }
-                if !sets_nothing(&st.set) {
-                    apply(&st.set, facts, attrs.to_mut());
+                if !st.sets_nothing {
+                    apply(&st.config.set, facts, attrs.to_mut());
                     path_text = None;
                 }
-                let decided_by = || {
-                    self.labels
-                        .get(name)
-                        .and_then(|l| l.get(i))
-                        .cloned()
-                        .unwrap_or_else(|| statement_label(name, i, &st.name))
-                };
-                match st.action {
+                match st.config.action {
                     StatementAction::Accept => {
                         return Verdict {
                             accept: true,
-                            decided_by: decided_by(),
+                            decided_by: st.label.clone(),
                         }
                     }
                     StatementAction::Reject => {
                         return Verdict {
                             accept: false,
-                            decided_by: decided_by(),
+                            decided_by: st.label.clone(),
                         }
                     }
                     StatementAction::Next => {}
@@ -296,6 +304,28 @@ fn sets_nothing(set: &crate::config::SetConfig) -> bool {
         && remove_large_communities.is_empty()
         && prepend.is_none()
         && next_hop.is_none()
+}
+
+/// Whether a statement's conditions are all absent, so it matches every route. Every field
+/// is named, so a new kind of condition cannot be forgotten here (and skipped by
+/// [`PolicySet::evaluate_cow`]).
+fn matches_everything(m: &crate::config::MatchConfig) -> bool {
+    let crate::config::MatchConfig {
+        prefix_set,
+        as_path_set,
+        community_set,
+        class,
+        family,
+        neighbor,
+        origin_as,
+    } = m;
+    prefix_set.is_none()
+        && as_path_set.is_none()
+        && community_set.is_none()
+        && class.is_none()
+        && family.is_none()
+        && neighbor.is_empty()
+        && origin_as.is_empty()
 }
 
 /// Applies a statement's `set` block.

@@ -153,6 +153,10 @@ pub struct PeerEntry {
     pub summary: PrefixSummary,
     /// Families for which the max-prefix warning was logged (cleared below the threshold).
     pub max_prefix_warned: FamilySet,
+    /// Families that may hold this peer's stale paths (RFC 4724 §4.2): set when a session
+    /// end keeps them, cleared when they are flushed. End-of-RIB from a peer with none costs
+    /// no walk over the Loc-RIB.
+    pub stale_families: FamilySet,
     /// The BGP identifier of the peer's last session, kept after the session ends: its stale
     /// paths (RFC 4724 §4.2) are still compared by it (RFC 4271 §9.1.2.2 f) and reflected
     /// with it as ORIGINATOR_ID (RFC 4456 §8), never with 0.0.0.0.
@@ -321,6 +325,7 @@ impl Rib {
                         advertised_count: FastMap::default(),
                         summary: PrefixSummary::default(),
                         max_prefix_warned: FamilySet::EMPTY,
+                        stale_families: FamilySet::EMPTY,
                         last_bgp_id: Ipv4Addr::UNSPECIFIED,
                         llgr: None,
                     },
@@ -437,6 +442,12 @@ impl Rib {
         };
         let kept = plan.kept();
         p.session = None;
+        p.stale_families = FamilySet::of(
+            &p.stale_families
+                .families()
+                .chain(kept.families())
+                .collect::<Vec<_>>(),
+        );
         p.adj_in.retain_families(|f| kept.contains(f));
         for ((family, _), d) in self.loc.iter_mut() {
             if kept.contains(family) {
@@ -521,6 +532,17 @@ impl Rib {
     /// timer fired: every family).
     pub fn flush_stale(&mut self, id: PeerId, family: Option<Family>) -> Outbox {
         let mut outbox = Outbox::new();
+        let Some(p) = self.peers.get_mut(&id) else {
+            return outbox;
+        };
+        let stale = p.stale_families;
+        let left: Vec<Family> = match family {
+            Some(f) if stale.contains(f) => stale.families().filter(|x| *x != f).collect(),
+            None if stale != FamilySet::EMPTY => Vec::new(),
+            // Nothing of this peer can be stale there.
+            _ => return outbox,
+        };
+        p.stale_families = FamilySet::of(&left);
         let dirty = self.remove_paths(
             id,
             |f, p| p.stale && family.is_none_or(|x| x == f),
