@@ -22,12 +22,13 @@ pub fn compile_as_path_pattern(pattern: &str) -> Result<Regex, String> {
 
 /// What a policy decides about one route.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Verdict {
+pub struct Verdict<'a> {
     /// Accepted or not.
     pub accept: bool,
-    /// Which policy and statement decided (`policy/statement`), or `default`.
-    /// Shared text made when the policies were compiled: a verdict costs no allocation.
-    pub decided_by: Arc<str>,
+    /// Which policy and statement decided (`policy/statement`), or `default`: text made
+    /// when the policies were compiled, borrowed, so a verdict costs no allocation and no
+    /// reference count.
+    pub decided_by: &'a str,
 }
 
 /// The facts about a route that policies may look at.
@@ -70,8 +71,7 @@ struct Statement {
 }
 
 /// The verdict's label when no statement decided.
-static DEFAULT_LABEL: std::sync::LazyLock<Arc<str>> =
-    std::sync::LazyLock::new(|| Arc::from("default"));
+const DEFAULT_LABEL: &str = "default";
 
 impl PolicySet {
     /// Compiles the policies of a checked config.
@@ -158,7 +158,7 @@ impl PolicySet {
         default: DefaultAction,
         facts: &RouteFacts<'_>,
         attrs: &mut RouteAttrs,
-    ) -> Verdict {
+    ) -> Verdict<'_> {
         let mut cow = Cow::Borrowed(&*attrs);
         let verdict = self.evaluate_cow(chain, default, facts, &mut cow);
         if let Cow::Owned(changed) = cow {
@@ -176,7 +176,12 @@ impl PolicySet {
         default: DefaultAction,
         facts: &RouteFacts<'_>,
         attrs: &mut Cow<'_, RouteAttrs>,
-    ) -> Verdict {
+    ) -> Verdict<'_> {
+        // The common chain (one accept-all policy, say): its first statement decides every
+        // route without looking at it. Answered before any fact is read.
+        if let Some(v) = self.first_decides(chain) {
+            return v;
+        }
         let mut path_text: Option<String> = None;
         for name in chain {
             let Some(policy) = self.policies.get(name) else {
@@ -196,13 +201,13 @@ impl PolicySet {
                     StatementAction::Accept => {
                         return Verdict {
                             accept: true,
-                            decided_by: st.label.clone(),
+                            decided_by: &st.label,
                         }
                     }
                     StatementAction::Reject => {
                         return Verdict {
                             accept: false,
-                            decided_by: st.label.clone(),
+                            decided_by: &st.label,
                         }
                     }
                     StatementAction::Next => {}
@@ -211,8 +216,23 @@ impl PolicySet {
         }
         Verdict {
             accept: default == DefaultAction::Accept,
-            decided_by: DEFAULT_LABEL.clone(),
+            decided_by: DEFAULT_LABEL,
         }
+    }
+
+    /// The verdict of `chain` when its first statement matches every route, changes
+    /// nothing and decides.
+    fn first_decides(&self, chain: &[String]) -> Option<Verdict<'_>> {
+        let st = self.policies.get(chain.first()?)?.first()?;
+        let accept = match st.config.action {
+            StatementAction::Accept => true,
+            StatementAction::Reject => false,
+            StatementAction::Next => return None,
+        };
+        (st.matches_all && st.sets_nothing).then_some(Verdict {
+            accept,
+            decided_by: &st.label,
+        })
     }
 
     fn matches(
@@ -477,7 +497,7 @@ action = "accept"
             v,
             Verdict {
                 accept: true,
-                decided_by: "import/no-long".into()
+                decided_by: "import/no-long"
             }
         );
         assert_eq!(a.local_pref(), Some(200));
@@ -490,7 +510,7 @@ action = "accept"
         };
         let mut a = attrs(vec![64514], vec![Community::new(64513, 100)]);
         let v = set.evaluate(&chain, DefaultAction::Reject, &facts2, &mut a);
-        assert_eq!(&*v.decided_by, "import/tagged");
+        assert_eq!(v.decided_by, "import/tagged");
         assert_eq!(a.med(), Some(5));
         assert_eq!(a.as_path().to_string(), "64513 64513 64514");
 
@@ -500,7 +520,7 @@ action = "accept"
             v,
             Verdict {
                 accept: false,
-                decided_by: "default".into()
+                decided_by: "default"
             }
         );
     }

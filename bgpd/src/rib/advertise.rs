@@ -80,7 +80,8 @@ struct Receiver {
     queued: Queued,
     /// The last export result for this peer, by (family, attribute set, source peer, class):
     /// consecutive destinations usually share their path's set (they came in one UPDATE),
-    /// so the peer checks and the memo's hash are skipped for them. Only when `memoize`.
+    /// so the peer checks and the memo's hash are skipped for them (only when `memoize`;
+    /// otherwise it only holds the result for its destination).
     last: Option<(MemoKey, Option<SharedAttrs>)>,
 }
 
@@ -237,6 +238,14 @@ impl Exporter<'_> {
         family: Family,
         prefix: IpNet,
     ) -> Option<SharedAttrs> {
+        self.export_to_last(r, path, family, prefix);
+        r.last.as_ref().and_then(|(_, v)| v.clone())
+    }
+
+    /// Exports `path` to `r` for `prefix` and leaves the result in `r.last`, where the
+    /// caller borrows it: handing out a clone for every destination cost a locked reference
+    /// count change each (see `Rib::store_imported`).
+    fn export_to_last(&mut self, r: &mut Receiver, path: &Path, family: Family, prefix: IpNet) {
         let key: MemoKey = (
             r.signature,
             family,
@@ -245,43 +254,34 @@ impl Exporter<'_> {
             path.class,
         );
         // The set is held by the Loc-RIB for the whole pass: its address is not reused.
-        if let Some((k, v)) = &r.last {
-            if *k == key {
-                return v.clone();
-            }
+        if r.memoize && r.last.as_ref().is_some_and(|(k, _)| *k == key) {
+            return;
         }
-        if !passes_peer_checks(path, &r.target) {
-            if r.memoize {
-                r.last = Some((key, None));
-            }
-            return None;
-        }
-        if r.memoize {
-            if let Some(v) = self.memo.get(&key) {
-                let v = v.clone();
-                r.last = Some((key, v.clone()));
-                return v;
-            }
-        }
-        let out = export_attrs(&self.view, path, (family, prefix), &r.target, &r.neighbor).map(
-            |a| match a {
-                // Exported unchanged: no copy, no hash.
-                Cow::Borrowed(_) => path.attrs.clone(),
-                Cow::Owned(a) if a == *path.attrs => path.attrs.clone(),
-                Cow::Owned(a) => {
-                    let hash = self.interned.hash(&a);
-                    match self.interned.get(hash, &a) {
-                        Some(held) => held.clone(),
-                        None => self.pass_interned.intern_hashed(hash, a),
-                    }
+        let out =
+            if !passes_peer_checks(path, &r.target) {
+                None
+            } else if let Some(v) = r.memoize.then(|| self.memo.get(&key)).flatten() {
+                v.clone()
+            } else {
+                let out = export_attrs(&self.view, path, (family, prefix), &r.target, &r.neighbor)
+                    .map(|a| match a {
+                        // Exported unchanged: no copy, no hash.
+                        Cow::Borrowed(_) => path.attrs.clone(),
+                        Cow::Owned(a) if a == *path.attrs => path.attrs.clone(),
+                        Cow::Owned(a) => {
+                            let hash = self.interned.hash(&a);
+                            match self.interned.get(hash, &a) {
+                                Some(held) => held.clone(),
+                                None => self.pass_interned.intern_hashed(hash, a),
+                            }
+                        }
+                    });
+                if r.memoize {
+                    self.memo.insert(key, out.clone());
                 }
-            },
-        );
-        if r.memoize {
-            self.memo.insert(key, out.clone());
-            r.last = Some((key, out.clone()));
-        }
-        out
+                out
+            };
+        r.last = Some((key, out));
     }
 }
 
@@ -553,14 +553,18 @@ impl Rib {
                     // (the check `exported` would make, without its memo lookups).
                     continue;
                 }
-                let desired = best
-                    .filter(|p| llgr.ok(p, r.llgr))
-                    .and_then(|p| ex.exported(r, p, family, prefix, false));
+                let desired = match best.filter(|p| llgr.ok(p, r.llgr)) {
+                    Some(p) => {
+                        ex.export_to_last(r, p, family, prefix);
+                        r.last.as_ref().and_then(|(_, v)| v.as_ref())
+                    }
+                    None => None,
+                };
                 match desired {
                     Some(a) => {
                         r.queued.announce(
                             family,
-                            &a,
+                            a,
                             Nlri {
                                 prefix,
                                 path_id: None,

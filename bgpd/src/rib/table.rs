@@ -133,6 +133,19 @@ enum Imported {
     Reject(Arc<str>),
 }
 
+/// The sending peer of a run of UPDATEs, as import needs it (see `Rib::apply_received`).
+struct Sender {
+    id: PeerId,
+    session: Arc<SessionInfo>,
+    neighbor: Arc<Neighbor>,
+    /// Addresses that are never a usable next hop: ours.
+    own: SmallVec<[IpAddr; 2]>,
+    /// The import policy looks at the prefix itself (no verdict per class).
+    per_prefix_policy: bool,
+    /// When the routes were received (seconds since the epoch).
+    since: u32,
+}
+
 /// A peer as the RIB sees it.
 #[derive(Debug)]
 pub struct PeerEntry {
@@ -661,8 +674,15 @@ impl Rib {
         // by doubling through each batch.
         let routes = updates.iter().map(|(_, u)| u.prefixes()).sum();
         let mut dirty = Dirty::with_capacity(routes);
+        // What import needs of the sending peer, looked up once per run of its UPDATEs.
+        let mut sender: Option<Sender> = None;
         for (id, update) in updates {
-            self.import_update(id, update, &mut dirty, &mut outbox);
+            if sender.as_ref().is_none_or(|s| s.id != id) {
+                sender = self.sender(id);
+            }
+            if let Some(from) = &sender {
+                self.import_update(from, update, &mut dirty, &mut outbox);
+            }
         }
         // `export_to` visits a destination changed twice once, and finds the destinations
         // import placed where import left them.
@@ -670,35 +690,50 @@ impl Rib {
         outbox
     }
 
+    /// The established peer `id` as import sees it.
+    fn sender(&self, id: PeerId) -> Option<Sender> {
+        let peer = self.peers.get(&id)?;
+        let session = peer.session.clone()?;
+        let own = session
+            .local_address
+            .into_iter()
+            .chain([IpAddr::V4(self.identity.router_id)])
+            .collect();
+        Some(Sender {
+            id,
+            per_prefix_policy: self
+                .policies
+                .depends_on_prefix(&peer.neighbor.import_policy),
+            neighbor: peer.neighbor.clone(),
+            session,
+            own,
+            since: now(),
+        })
+    }
+
     /// Import of one UPDATE (withdrawals, then announcements, then the max-prefix check):
     /// the changed destinations go to `dirty`, a max-prefix reset to `outbox`.
     fn import_update(
         &mut self,
-        id: PeerId,
+        from: &Sender,
         update: ReceivedUpdate,
         dirty: &mut Dirty,
         outbox: &mut Outbox,
     ) {
-        let Some(peer) = self.peers.get(&id) else {
-            return;
-        };
-        let Some(session) = peer.session.clone() else {
-            return;
-        };
-        let neighbor = peer.neighbor.clone();
+        let Sender {
+            id,
+            ref session,
+            ref neighbor,
+            ref own,
+            per_prefix_policy,
+            since,
+        } = *from;
         let reason = update.withdraw_reason.as_deref().unwrap_or_default();
         for (family, n) in &update.withdrawn {
             self.forget_received(id, *family, n, reason, dirty);
         }
 
         if !update.announced.is_empty() {
-            let own: Vec<IpAddr> = session
-                .local_address
-                .into_iter()
-                .chain([IpAddr::V4(self.identity.router_id)])
-                .collect();
-            let per_prefix_policy = self.policies.depends_on_prefix(&neighbor.import_policy);
-            let since = now();
             for Announced {
                 family,
                 attrs,
@@ -707,13 +742,13 @@ impl Rib {
             {
                 let rejection: Option<String> = match &attrs {
                     None => Some("no usable next hop for the family".into()),
-                    Some((_, a)) => self.loop_or_next_hop_problem(&neighbor, a, &own),
+                    Some((_, a)) => self.loop_or_next_hop_problem(neighbor, a, own),
                 };
                 let raw = match (attrs, rejection) {
                     (Some((hash, a)), None) => self.interned.intern_hashed(hash, a),
                     (_, Some(reason)) => {
                         for n in nlri {
-                            self.log_rejected(id, &neighbor, family, &n, None, &reason);
+                            self.log_rejected(id, neighbor, family, &n, None, &reason);
                             self.forget_received(id, family, &n, &reason, dirty);
                         }
                         continue;
@@ -727,27 +762,32 @@ impl Rib {
                 let mut memo: SmallVec<[(Option<ClassId>, Imported); 2]> = SmallVec::new();
                 for n in nlri {
                     let class = self.classes.classify(&n.prefix, origin_as);
-                    let imported = match memo.iter().find(|(c, _)| *c == class) {
-                        Some((_, done)) => done.clone(),
+                    // Borrowed, not cloned: an atomic reference-count change per prefix waits
+                    // for the RIB's stores to cold memory to drain (see `store_imported`).
+                    let mut fresh = None;
+                    let at = match memo.iter().position(|(c, _)| *c == class) {
+                        Some(i) => Some(i),
                         None => {
                             let done = self
-                                .import_policy(&neighbor, &session, family, &n.prefix, class, &raw);
-                            if !per_prefix_policy {
-                                memo.push((class, done.clone()));
+                                .import_policy(neighbor, session, family, &n.prefix, class, &raw);
+                            if per_prefix_policy {
+                                fresh = Some(done);
+                                None
+                            } else {
+                                memo.push((class, done));
+                                Some(memo.len() - 1)
                             }
-                            done
                         }
                     };
+                    let Some(imported) = at
+                        .and_then(|i| memo.get(i))
+                        .map(|(_, done)| done)
+                        .or(fresh.as_ref())
+                    else {
+                        continue;
+                    };
                     self.store_imported(
-                        id,
-                        &neighbor,
-                        family,
-                        n,
-                        raw.clone(),
-                        class,
-                        imported,
-                        since,
-                        dirty,
+                        id, neighbor, family, n, &raw, class, imported, since, dirty,
                     );
                 }
             }
@@ -851,7 +891,17 @@ impl Rib {
         dirty: &mut Dirty,
     ) {
         let imported = self.import_policy(neighbor, session, family, &n.prefix, class, &raw);
-        self.store_imported(id, neighbor, family, n, raw, class, imported, now(), dirty);
+        self.store_imported(
+            id,
+            neighbor,
+            family,
+            n,
+            &raw,
+            class,
+            &imported,
+            now(),
+            dirty,
+        );
     }
 
     /// Runs import policy on one received route (RFC 4271 §9.1.1: the degree of preference
@@ -907,21 +957,26 @@ impl Rib {
         neighbor: &Neighbor,
         family: Family,
         n: Nlri,
-        raw: SharedAttrs,
+        raw: &SharedAttrs,
         class: Option<ClassId>,
-        imported: Imported,
+        imported: &Imported,
         since: u32,
         dirty: &mut Dirty,
     ) {
+        // The shared sets are cloned only where a reference is kept. A clone or drop of an
+        // `Arc` is a locked instruction, and a locked instruction waits until every earlier
+        // store has reached the cache: here, the stores of a table load to memory not yet
+        // cached. `perf` put most of this thread's time on such instructions when each
+        // prefix cloned and dropped its sets five times.
         let path_id = n.path_id.unwrap_or(0);
         let attrs = match imported {
             Imported::Accept(attrs) => attrs,
             Imported::Reject(reason) => {
-                self.log_rejected(id, neighbor, family, &n, Some(&raw), &reason);
-                let had_path = self.remove_path(id, family, n.prefix, path_id, &reason, dirty);
+                self.log_rejected(id, neighbor, family, &n, Some(raw), reason);
+                let had_path = self.remove_path(id, family, n.prefix, path_id, reason, dirty);
                 if let Some(p) = self.peers.get_mut(&id) {
                     // Kept in the Adj-RIB-In: a policy change may accept it later.
-                    let had_rejected = p.adj_in.reject((family, n.prefix, path_id), raw);
+                    let had_rejected = p.adj_in.reject((family, n.prefix, path_id), raw.clone());
                     if !had_path && !had_rejected {
                         p.adj_in.count_in(family);
                     }
@@ -929,7 +984,7 @@ impl Rib {
                 return;
             }
         };
-        let received = (!Arc::ptr_eq(&attrs, &raw)).then_some(raw);
+        let received = (!Arc::ptr_eq(attrs, raw)).then(|| raw.clone());
         let was_rejected = match self.peers.get_mut(&id) {
             Some(p) => {
                 let route = (family, n.prefix, path_id);
@@ -947,12 +1002,12 @@ impl Rib {
             .find(|p| p.peer == id && p.received_path_id == path_id)
         {
             Some(p) => {
-                let same = Arc::ptr_eq(&p.attrs, &attrs) && !p.stale;
-                if !Arc::ptr_eq(&p.attrs, &attrs) {
+                let same = Arc::ptr_eq(&p.attrs, attrs) && !p.stale;
+                if !Arc::ptr_eq(&p.attrs, attrs) {
                     // The next export pass must not skip this destination.
                     dest.exported_best = 0;
+                    p.attrs = attrs.clone();
                 }
-                p.attrs = attrs.clone();
                 p.class = class;
                 p.stale = false;
                 p.llgr_stale = false;
@@ -993,7 +1048,7 @@ impl Rib {
                 class: self.classes.name(class),
                 action,
                 reason: None,
-                attrs: Some(&attrs),
+                attrs: Some(attrs),
             },
             self.events.as_ref(),
         );
