@@ -296,10 +296,12 @@ async fn send_hold_timer_drops_a_peer_that_stops_reading() {
     let mut buf = [0u8; 512];
     let _ = tokio::time::timeout(Duration::from_secs(2), stuck.read(&mut buf)).await;
     // A feeder announces many routes with distinct attributes, so bgpd has megabytes to send.
+    // Distinct as exported: an AS path of their own (MED is not passed on to another AS, RFC
+    // 4271 §5.1.4, so routes differing only in it share an UPDATE to the stuck peer).
     let feeder = connect(bgpd.port, peer([127, 0, 0, 11], 64513)).await;
     for i in 0..60_000u32 {
         let mut r = LabRoute::new(
-            vec![64513, 65000 + i % 500],
+            vec![64513, 65000 + i % 500, 100_000 + i],
             "198.51.100.11".parse().unwrap(),
         );
         r.med = Some(i);
