@@ -359,7 +359,7 @@ impl PeerTask {
 
     /// Queues the gathered UPDATEs for the RIB as one event, with one backlog permit: per
     /// UPDATE, the channel's atomics, the RIB task's wake-up and the permit's counter were
-    /// a quarter of the peer task's time while a table loaded.
+    /// a sixth of the peer task's samples while a table loaded.
     fn flush_updates(&mut self) {
         if self.pending.is_empty() {
             return;
