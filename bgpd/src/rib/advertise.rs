@@ -269,7 +269,7 @@ impl Exporter<'_> {
                         Cow::Borrowed(_) => path.attrs.clone(),
                         Cow::Owned(a) if a == *path.attrs => path.attrs.clone(),
                         Cow::Owned(a) => {
-                            let hash = self.interned.hash(&a);
+                            let hash = super::intern::hash(&a);
                             match self.interned.get(hash, &a) {
                                 Some(held) => held.clone(),
                                 None => self.pass_interned.intern_hashed(hash, a),
@@ -474,7 +474,7 @@ impl Rib {
             high_peers,
             ..
         } = self;
-        let pass_interned = interned.sibling();
+        let pass_interned = AttrSet::new();
         let mut ex = Exporter {
             view: ExportView {
                 identity,

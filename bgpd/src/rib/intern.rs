@@ -35,16 +35,6 @@ impl AttrSet {
         Self::default()
     }
 
-    /// An empty set (every set hashes alike: [`hash`]).
-    pub fn sibling(&self) -> Self {
-        Self::default()
-    }
-
-    /// The hash of `attrs` in this set (and every other: [`hash`]).
-    pub fn hash(&self, attrs: &RouteAttrs) -> u64 {
-        hash(attrs)
-    }
-
     /// The held set equal to `attrs`, if any (`hash` from [`AttrSet::hash`]).
     pub fn get(&self, hash: u64, attrs: &RouteAttrs) -> Option<&SharedAttrs> {
         self.table
@@ -54,8 +44,7 @@ impl AttrSet {
 
     /// The shared copy of `attrs`, added if new.
     pub fn intern(&mut self, attrs: RouteAttrs) -> SharedAttrs {
-        let hash = self.hash(&attrs);
-        self.intern_hashed(hash, attrs)
+        self.intern_hashed(hash(&attrs), attrs)
     }
 
     /// As [`AttrSet::intern`], with the hash known.
@@ -70,11 +59,11 @@ impl AttrSet {
 
     /// The held set equal to `shared`, else `shared` itself, added.
     pub fn share(&mut self, shared: SharedAttrs) -> SharedAttrs {
-        let hash = self.hash(&shared);
-        if let Some(a) = self.get(hash, &shared) {
+        let h = hash(&shared);
+        if let Some(a) = self.get(h, &shared) {
             return a.clone();
         }
-        self.insert_new(hash, shared.clone());
+        self.insert_new(h, shared.clone());
         shared
     }
 
@@ -121,8 +110,8 @@ mod tests {
         let c = s.share(Arc::new(attrs(2)));
         assert!(Arc::ptr_eq(&s.share(Arc::new(attrs(2))), &c));
         assert_eq!(s.len(), 2);
-        let mut pass = s.sibling();
-        let h = pass.hash(&attrs(1));
+        let mut pass = AttrSet::new();
+        let h = hash(&attrs(1));
         assert!(
             Arc::ptr_eq(s.get(h, &attrs(1)).unwrap(), &a),
             "siblings hash alike"

@@ -27,7 +27,7 @@ pub struct Announced {
 }
 
 /// A received UPDATE as the RIB takes it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ReceivedUpdate {
     /// RFC 4724 §2: the family this UPDATE marks End-of-RIB for, if it is such a marker.
     pub end_of_rib: Option<Family>,
