@@ -1151,7 +1151,7 @@ fn item_19_originator_id_and_cluster_list() {
         Some(&Ipv4Addr::new(10, 0, 0, 1))
     );
     assert_eq!(
-        u.attributes.cluster_list().unwrap(),
+        &u.attributes.cluster_list().unwrap()[..],
         &[Ipv4Addr::new(10, 0, 0, 9), Ipv4Addr::new(10, 0, 0, 8)]
     );
 }
@@ -1301,7 +1301,7 @@ fn item_22_unknown_attributes() {
             flags: OPTIONAL_TRANSITIVE,
             value: AttributeValue::Unknown {
                 type_code: 200,
-                data: bytes::Bytes::from_static(&[1, 2, 3]),
+                data: Box::new([1, 2, 3]),
             },
         }
     );

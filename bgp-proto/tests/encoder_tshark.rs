@@ -59,7 +59,7 @@ fn update(withdrawn: Vec<Nlri>, attrs: Vec<PathAttribute>, nlri: Vec<Nlri>) -> M
 fn segment(kind: SegmentType, asns: &[u32]) -> AsSegment {
     AsSegment {
         kind,
-        asns: asns.to_vec(),
+        asns: asns.to_vec().into(),
     }
 }
 
@@ -150,11 +150,12 @@ fn modern_session() -> (SessionContext, Vec<Sent>) {
         segments: vec![
             segment(SegmentType::Sequence, &[65001, 4_200_000_002]),
             segment(SegmentType::Set, &[64512, 64513, 4_200_000_003]),
-        ],
+        ]
+        .into(),
     };
     let mut unknown = attr(AttributeValue::Unknown {
         type_code: 200,
-        data: Bytes::from_static(b"opaque"),
+        data: b"opaque".as_slice().into(),
     });
     unknown.flags = flags::OPTIONAL | flags::TRANSITIVE | flags::PARTIAL;
     let mut long_form_med = attr(AttributeValue::Med(7));
@@ -172,36 +173,44 @@ fn modern_session() -> (SessionContext, Vec<Sent>) {
                 asn: 4_200_000_002,
                 address: Ipv4Addr::new(192, 0, 2, 2),
             })),
-            attr(AttributeValue::Communities(vec![
-                Community::new(65001, 100),
-                Community::NO_EXPORT,
-                Community::BLACKHOLE,
-                Community::GRACEFUL_SHUTDOWN,
-                Community(0x0000_0001),
-            ])),
+            attr(AttributeValue::Communities(
+                vec![
+                    Community::new(65001, 100),
+                    Community::NO_EXPORT,
+                    Community::BLACKHOLE,
+                    Community::GRACEFUL_SHUTDOWN,
+                    Community(0x0000_0001),
+                ]
+                .into(),
+            )),
             attr(AttributeValue::OriginatorId(Ipv4Addr::new(192, 0, 2, 9))),
-            attr(AttributeValue::ClusterList(vec![
-                Ipv4Addr::new(192, 0, 2, 10),
-                Ipv4Addr::new(192, 0, 2, 11),
-            ])),
-            attr(AttributeValue::ExtendedCommunities(vec![
-                ExtendedCommunity([0x00, 0x02, 0xfd, 0xe9, 0, 0, 0, 100]),
-                ExtendedCommunity([0x01, 0x02, 192, 0, 2, 1, 0, 7]),
-                ExtendedCommunity([0x02, 0x02, 0xfa, 0x56, 0xea, 0x01, 0, 9]),
-                ExtendedCommunity([0x00, 0x03, 0xfd, 0xe9, 0, 0, 0, 1]),
-            ])),
-            attr(AttributeValue::LargeCommunities(vec![
-                LargeCommunity {
-                    global_admin: asn,
-                    local_data_1: 1,
-                    local_data_2: 2,
-                },
-                LargeCommunity {
-                    global_admin: 65001,
-                    local_data_1: u32::MAX,
-                    local_data_2: 0,
-                },
-            ])),
+            attr(AttributeValue::ClusterList(
+                vec![Ipv4Addr::new(192, 0, 2, 10), Ipv4Addr::new(192, 0, 2, 11)].into(),
+            )),
+            attr(AttributeValue::ExtendedCommunities(
+                vec![
+                    ExtendedCommunity([0x00, 0x02, 0xfd, 0xe9, 0, 0, 0, 100]),
+                    ExtendedCommunity([0x01, 0x02, 192, 0, 2, 1, 0, 7]),
+                    ExtendedCommunity([0x02, 0x02, 0xfa, 0x56, 0xea, 0x01, 0, 9]),
+                    ExtendedCommunity([0x00, 0x03, 0xfd, 0xe9, 0, 0, 0, 1]),
+                ]
+                .into(),
+            )),
+            attr(AttributeValue::LargeCommunities(
+                vec![
+                    LargeCommunity {
+                        global_admin: asn,
+                        local_data_1: 1,
+                        local_data_2: 2,
+                    },
+                    LargeCommunity {
+                        global_admin: 65001,
+                        local_data_1: u32::MAX,
+                        local_data_2: 0,
+                    },
+                ]
+                .into(),
+            )),
             attr(AttributeValue::OnlyToCustomer(asn)),
             unknown,
         ],
@@ -340,7 +349,7 @@ fn largest_update(ctx: &SessionContext) -> Message {
                 flags: flags::OPTIONAL | extended,
                 value: AttributeValue::Unknown {
                     type_code: 201,
-                    data: Bytes::from(vec![0x5a; filler]),
+                    data: vec![0x5a; filler].into(),
                 },
             });
             let m = update(Vec::new(), attrs, nlri);
@@ -385,7 +394,8 @@ fn legacy_session() -> (SessionContext, Vec<Sent>) {
             segment(SegmentType::ConfedSet, &[65102]),
             segment(SegmentType::Sequence, &[AS_TRANS, 65020, AS_TRANS]),
             segment(SegmentType::Set, &[65030, 65031]),
-        ],
+        ]
+        .into(),
     };
     let as4_path = AsPath {
         segments: vec![
@@ -394,7 +404,8 @@ fn legacy_session() -> (SessionContext, Vec<Sent>) {
                 &[4_200_000_009, 65020, 4_200_000_010],
             ),
             segment(SegmentType::Set, &[65030, 65031]),
-        ],
+        ]
+        .into(),
     };
     let as4 = update(
         vec![nlri("172.16.0.0/12", None), nlri("172.31.255.0/24", None)],
@@ -412,7 +423,9 @@ fn legacy_session() -> (SessionContext, Vec<Sent>) {
                 asn: 4_200_000_009,
                 address: Ipv4Addr::new(198, 51, 100, 2),
             })),
-            attr(AttributeValue::Communities(vec![Community::new(65010, 1)])),
+            attr(AttributeValue::Communities(
+                vec![Community::new(65010, 1)].into(),
+            )),
         ],
         vec![nlri("192.0.2.0/24", None), nlri("198.51.100.0/22", None)],
     );
@@ -536,7 +549,9 @@ fn packed_session() -> (SessionContext, Vec<Sent>) {
                 65001,
                 4_200_000_001,
             ]))),
-            attr(AttributeValue::Communities(vec![Community::new(65001, 1)])),
+            attr(AttributeValue::Communities(
+                vec![Community::new(65001, 1)].into(),
+            )),
         ];
         if next_hop {
             a.push(attr(AttributeValue::NextHop(Ipv4Addr::new(192, 0, 2, 1))));

@@ -230,18 +230,20 @@ fn update_ipv4() {
             ]))),
             attribute(AttributeValue::NextHop(Ipv4Addr::new(192, 0, 2, 1))),
             attribute(AttributeValue::Med(100)),
-            attribute(AttributeValue::Communities(vec![
-                Community::new(65001, 100),
-                Community::NO_EXPORT,
-            ])),
-            attribute(AttributeValue::LargeCommunities(vec![LargeCommunity {
-                global_admin: 65001,
-                local_data_1: 1,
-                local_data_2: 2,
-            }])),
-            attribute(AttributeValue::ExtendedCommunities(vec![
-                ExtendedCommunity([0x00, 0x02, 0xfd, 0xe9, 0, 0, 0, 100]),
-            ])),
+            attribute(AttributeValue::Communities(
+                vec![Community::new(65001, 100), Community::NO_EXPORT].into(),
+            )),
+            attribute(AttributeValue::LargeCommunities(
+                vec![LargeCommunity {
+                    global_admin: 65001,
+                    local_data_1: 1,
+                    local_data_2: 2,
+                }]
+                .into(),
+            )),
+            attribute(AttributeValue::ExtendedCommunities(
+                vec![ExtendedCommunity([0x00, 0x02, 0xfd, 0xe9, 0, 0, 0, 100])].into(),
+            )),
         ]),
         nlri: vec![
             nlri("198.51.100.0/24"),

@@ -509,27 +509,28 @@ fn loosen(u: &mut Update, how: &Loosen) {
         });
     match how {
         Loosen::EmptySegment => paths.for_each(|p| {
-            p.segments.insert(
-                0,
-                AsSegment {
-                    kind: SegmentType::Sequence,
-                    asns: Vec::new(),
-                },
-            )
+            let empty = AsSegment {
+                kind: SegmentType::Sequence,
+                asns: Box::default(),
+            };
+            p.segments = std::iter::once(empty)
+                .chain(p.segments.iter().cloned())
+                .collect();
         }),
         Loosen::LongSegment(n) => paths.for_each(|p| {
-            p.segments.push(AsSegment {
+            let long = AsSegment {
                 kind: SegmentType::Set,
                 asns: (1..=*n as u32).collect(),
-            })
+            };
+            p.segments = p.segments.iter().cloned().chain([long]).collect();
         }),
         Loosen::EmptyLists => {
             for a in &mut u.attributes.0 {
                 match &mut a.value {
-                    AttributeValue::Communities(v) => v.clear(),
-                    AttributeValue::ClusterList(v) => v.clear(),
-                    AttributeValue::ExtendedCommunities(v) => v.clear(),
-                    AttributeValue::LargeCommunities(v) => v.clear(),
+                    AttributeValue::Communities(v) => *v = Box::default(),
+                    AttributeValue::ClusterList(v) => *v = Box::default(),
+                    AttributeValue::ExtendedCommunities(v) => *v = Box::default(),
+                    AttributeValue::LargeCommunities(v) => *v = Box::default(),
                     _ => {}
                 }
             }
@@ -589,13 +590,14 @@ fn empty_as_path_segment_is_left_out() {
             segments: vec![
                 AsSegment {
                     kind: SegmentType::Sequence,
-                    asns: Vec::new(),
+                    asns: Vec::new().into(),
                 },
                 AsSegment {
                     kind: SegmentType::Sequence,
-                    asns: vec![65001, 65002],
+                    asns: vec![65001, 65002].into(),
                 },
-            ],
+            ]
+            .into(),
         };
         let m = Message::Update(Update {
             attributes: PathAttributes(vec![PathAttribute::new(AttributeValue::AsPath(path))]),

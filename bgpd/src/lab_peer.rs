@@ -516,12 +516,12 @@ impl LabRoute {
         }
         if !self.communities.is_empty() {
             a.push(PathAttribute::new(AttributeValue::Communities(
-                self.communities.clone(),
+                self.communities.clone().into(),
             )));
         }
         if !self.large_communities.is_empty() {
             a.push(PathAttribute::new(AttributeValue::LargeCommunities(
-                self.large_communities.clone(),
+                self.large_communities.clone().into(),
             )));
         }
         let v6 = nlri.first().is_some_and(|n| n.prefix.addr().is_ipv6());

@@ -369,7 +369,7 @@ fn apply(set: &crate::config::SetConfig, facts: &RouteFacts<'_>, attrs: &mut Rou
                 .attributes
                 .remove(bgp_proto::attribute_type::COMMUNITIES);
         } else {
-            attrs.set(AttributeValue::Communities(c));
+            attrs.set(AttributeValue::Communities(c.into()));
         }
     }
     if !set.add_large_communities.is_empty() || !set.remove_large_communities.is_empty() {
@@ -385,7 +385,7 @@ fn apply(set: &crate::config::SetConfig, facts: &RouteFacts<'_>, attrs: &mut Rou
                 .attributes
                 .remove(bgp_proto::attribute_type::LARGE_COMMUNITY);
         } else {
-            attrs.set(AttributeValue::LargeCommunities(c));
+            attrs.set(AttributeValue::LargeCommunities(c.into()));
         }
     }
     if let Some(n) = set.prepend {
@@ -476,7 +476,9 @@ action = "accept"
             PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(path))),
         ];
         if !communities.is_empty() {
-            a.push(PathAttribute::new(AttributeValue::Communities(communities)));
+            a.push(PathAttribute::new(AttributeValue::Communities(
+                communities.into(),
+            )));
         }
         RouteAttrs {
             next_hop: NextHop::V4("198.51.100.11".parse().expect("ip")),

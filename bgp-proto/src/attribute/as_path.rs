@@ -49,15 +49,16 @@ impl SegmentType {
 pub struct AsSegment {
     /// Segment type.
     pub kind: SegmentType,
-    /// The AS numbers, in wire order.
-    pub asns: Vec<u32>,
+    /// The AS numbers, in wire order. A boxed slice, not a `Vec`: attribute sets are kept
+    /// for as long as their routes, and a slice has no spare capacity to carry.
+    pub asns: Box<[u32]>,
 }
 
 /// An AS_PATH (or AS4_PATH): a list of segments.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct AsPath {
-    /// The segments, leftmost first.
-    pub segments: Vec<AsSegment>,
+    /// The segments, leftmost first (boxed for the same reason as [`AsSegment::asns`]).
+    pub segments: Box<[AsSegment]>,
 }
 
 impl AsPath {
@@ -68,10 +69,10 @@ impl AsPath {
             return AsPath::default();
         }
         AsPath {
-            segments: vec![AsSegment {
+            segments: Box::new([AsSegment {
                 kind: SegmentType::Sequence,
-                asns,
-            }],
+                asns: asns.into_boxed_slice(),
+            }]),
         }
     }
 
@@ -123,7 +124,7 @@ impl AsPath {
                 ));
             }
             let (body, after) = rest.split_at(n);
-            let asns: Vec<u32> = if four_octet {
+            let asns: Box<[u32]> = if four_octet {
                 body.as_chunks::<4>()
                     .0
                     .iter()
@@ -142,7 +143,9 @@ impl AsPath {
             segments.push(AsSegment { kind, asns });
             input = after;
         }
-        Ok(AsPath { segments })
+        Ok(AsPath {
+            segments: segments.into_boxed_slice(),
+        })
     }
 
     /// Octets the value takes on the wire (segments longer than 255 ASNs are split; empty
@@ -247,14 +250,18 @@ impl AsPath {
             Some(AsSegment {
                 kind: SegmentType::Sequence,
                 asns,
-            }) if asns.len() < 255 => asns.insert(0, asn),
-            _ => self.segments.insert(
-                0,
-                AsSegment {
+            }) if asns.len() < 255 => {
+                *asns = std::iter::once(asn).chain(asns.iter().copied()).collect();
+            }
+            _ => {
+                let first = AsSegment {
                     kind: SegmentType::Sequence,
-                    asns: vec![asn],
-                },
-            ),
+                    asns: Box::new([asn]),
+                };
+                self.segments = std::iter::once(first)
+                    .chain(self.segments.iter().cloned())
+                    .collect();
+            }
         }
     }
 
@@ -274,7 +281,7 @@ impl AsPath {
             return self.clone();
         }
         let mut keep = len - len4;
-        let mut out = AsPath::default();
+        let mut out: Vec<AsSegment> = Vec::new();
         for seg in &self.segments {
             if keep == 0 {
                 break;
@@ -282,32 +289,32 @@ impl AsPath {
             match seg.kind {
                 SegmentType::Sequence => {
                     let n = keep.min(seg.asns.len());
-                    out.segments.push(AsSegment {
+                    out.push(AsSegment {
                         kind: seg.kind,
                         asns: seg.asns.iter().take(n).copied().collect(),
                     });
                     keep -= n;
                 }
                 SegmentType::Set => {
-                    out.segments.push(seg.clone());
+                    out.push(seg.clone());
                     keep -= 1;
                 }
-                SegmentType::ConfedSequence | SegmentType::ConfedSet => {
-                    out.segments.push(seg.clone())
-                }
+                SegmentType::ConfedSequence | SegmentType::ConfedSet => out.push(seg.clone()),
             }
         }
         for seg in &as4.segments {
             // Join adjacent sequences so the result is the path the AS4 speaker sent.
-            if let (Some(last), SegmentType::Sequence) = (out.segments.last_mut(), seg.kind) {
+            if let (Some(last), SegmentType::Sequence) = (out.last_mut(), seg.kind) {
                 if last.kind == SegmentType::Sequence {
-                    last.asns.extend_from_slice(&seg.asns);
+                    last.asns = last.asns.iter().chain(seg.asns.iter()).copied().collect();
                     continue;
                 }
             }
-            out.segments.push(seg.clone());
+            out.push(seg.clone());
         }
-        out
+        AsPath {
+            segments: out.into_boxed_slice(),
+        }
     }
 }
 

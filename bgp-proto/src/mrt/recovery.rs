@@ -107,7 +107,9 @@ fn as_path(mut data: &[u8], four_octet: bool) -> Option<AsPath> {
         segments.push(AsSegment { kind, asns });
         data = after;
     }
-    data.is_empty().then_some(AsPath { segments })
+    data.is_empty().then(|| AsPath {
+        segments: segments.into_boxed_slice(),
+    })
 }
 
 /// An AGGREGATOR value, AS 0 allowed.

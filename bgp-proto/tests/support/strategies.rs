@@ -140,7 +140,10 @@ pub fn as_path(four_octet: bool) -> BoxedStrategy<AsPath> {
         .prop_map(|segments| AsPath {
             segments: segments
                 .into_iter()
-                .map(|(kind, asns)| AsSegment { kind, asns })
+                .map(|(kind, asns)| AsSegment {
+                    kind,
+                    asns: asns.into(),
+                })
                 .collect(),
         })
         .boxed()
@@ -277,10 +280,10 @@ pub fn attribute_values(p: Profile) -> Vec<BoxedStrategy<AttributeValue>> {
         Just(V::AtomicAggregate).boxed(),
         aggregator(four).prop_map(V::Aggregator).boxed(),
         vec(any::<u32>().prop_map(Community), 1..6)
-            .prop_map(V::Communities)
+            .prop_map(|v| V::Communities(v.into()))
             .boxed(),
         vec(extended_community(p), 1..4)
-            .prop_map(V::ExtendedCommunities)
+            .prop_map(|v| V::ExtendedCommunities(v.into()))
             .boxed(),
         as_path(true).prop_map(V::As4Path).boxed(),
         aggregator(true).prop_map(V::As4Aggregator).boxed(),
@@ -299,13 +302,20 @@ pub fn attribute_values(p: Profile) -> Vec<BoxedStrategy<AttributeValue>> {
             .boxed(),
         any::<u32>().prop_map(V::OnlyToCustomer).boxed(),
         (unknown_attribute_code(p), octets(40))
-            .prop_map(|(type_code, data)| V::Unknown { type_code, data })
+            .prop_map(|(type_code, data)| V::Unknown {
+                type_code,
+                data: data.to_vec().into(),
+            })
             .boxed(),
     ];
     if p.ctx.ibgp {
         out.push(any::<u32>().prop_map(V::LocalPref).boxed());
         out.push(ipv4().prop_map(V::OriginatorId).boxed());
-        out.push(vec(ipv4(), 1..4).prop_map(V::ClusterList).boxed());
+        out.push(
+            vec(ipv4(), 1..4)
+                .prop_map(|v| V::ClusterList(v.into()))
+                .boxed(),
+        );
     }
     out
 }

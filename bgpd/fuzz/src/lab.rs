@@ -541,7 +541,7 @@ impl Lab {
                 if c & 0x20 != 0 {
                     cs.push(Community::NO_ADVERTISE);
                 }
-                attrs.push(PathAttribute::new(AttributeValue::Communities(cs)));
+                attrs.push(PathAttribute::new(AttributeValue::Communities(cs.into())));
             }
             if ibgp && input.flag() {
                 let ours = input.flag();

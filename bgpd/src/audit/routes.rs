@@ -184,14 +184,19 @@ pub fn parse_as_path(text: &str) -> Result<AsPath, String> {
         if !asns.is_empty() {
             match segments.last_mut() {
                 Some(last) if last.kind == kind && kind == SegmentType::Sequence => {
-                    last.asns.extend(asns)
+                    last.asns = last.asns.iter().copied().chain(asns).collect();
                 }
-                _ => segments.push(AsSegment { kind, asns }),
+                _ => segments.push(AsSegment {
+                    kind,
+                    asns: asns.into(),
+                }),
             }
         }
         rest = after.trim_start();
     }
-    Ok(AsPath { segments })
+    Ok(AsPath {
+        segments: segments.into(),
+    })
 }
 
 /// Private AS numbers (RFC 6996): 64512–65534 and 4200000000–4294967294.

@@ -173,9 +173,9 @@ pub fn synthetic_attributes(asn: u32, s: usize, next_hop: Ipv4Addr) -> PathAttri
         PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
         PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(path))),
         PathAttribute::new(AttributeValue::NextHop(next_hop)),
-        PathAttribute::new(AttributeValue::Communities(vec![Community(
-            (asn & 0xffff) << 16 | (s32 % 1000),
-        )])),
+        PathAttribute::new(AttributeValue::Communities(
+            vec![Community((asn & 0xffff) << 16 | (s32 % 1000))].into(),
+        )),
     ])
 }
 

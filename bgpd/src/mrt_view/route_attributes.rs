@@ -195,7 +195,7 @@ fn bgpdump_count(p: &AsPath) -> usize {
 /// AS4_PATH's count is reached (the last one cut short), then AS4_PATH as it is.
 fn merge(path: &AsPath, as4: &AsPath) -> AsPath {
     let keep = bgpdump_count(path) - bgpdump_count(as4);
-    let mut out = AsPath::default();
+    let mut out = Vec::new();
     let mut count = 0;
     for seg in &path.segments {
         if count >= keep {
@@ -204,20 +204,22 @@ fn merge(path: &AsPath, as4: &AsPath) -> AsPath {
         match seg.kind {
             SegmentType::Set | SegmentType::ConfedSet => {
                 count += 1;
-                out.segments.push(seg.clone());
+                out.push(seg.clone());
             }
             SegmentType::Sequence | SegmentType::ConfedSequence => {
                 let n = seg.asns.len().min(keep - count);
                 count += seg.asns.len();
-                out.segments.push(AsSegment {
+                out.push(AsSegment {
                     kind: seg.kind,
                     asns: seg.asns.iter().take(n).copied().collect(),
                 });
             }
         }
     }
-    out.segments.extend(as4.segments.iter().cloned());
-    out
+    out.extend(as4.segments.iter().cloned());
+    AsPath {
+        segments: out.into(),
+    }
 }
 
 #[cfg(test)]
@@ -236,7 +238,7 @@ mod tests {
     fn seg(kind: SegmentType, asns: &[u32]) -> AsSegment {
         AsSegment {
             kind,
-            asns: asns.to_vec(),
+            asns: asns.to_vec().into(),
         }
     }
 
@@ -248,7 +250,8 @@ mod tests {
                 seg(SegmentType::Sequence, &[1, 2]),
                 seg(SegmentType::Set, &[3, 4]),
                 seg(SegmentType::ConfedSet, &[5]),
-            ],
+            ]
+            .into(),
         };
         let mut r = RouteAttributes::default();
         r.fill(&attrs(vec![AttributeValue::AsPath(path)]), &[], false);
@@ -302,11 +305,14 @@ mod tests {
 
     #[test]
     fn communities_with_names() {
-        let a = attrs(vec![AttributeValue::Communities(vec![
-            bgp_proto::Community(0xFFFF_FF01),
-            bgp_proto::Community::new(3356, 2),
-            bgp_proto::Community(0xFFFF_FF03),
-        ])]);
+        let a = attrs(vec![AttributeValue::Communities(
+            vec![
+                bgp_proto::Community(0xFFFF_FF01),
+                bgp_proto::Community::new(3356, 2),
+                bgp_proto::Community(0xFFFF_FF03),
+            ]
+            .into(),
+        )]);
         let mut r = RouteAttributes::default();
         r.fill(&a, &[], false);
         assert_eq!(text(&r.communities), "no-export 3356:2 local-AS");

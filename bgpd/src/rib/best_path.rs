@@ -124,7 +124,11 @@ fn router_id(c: &Candidate<'_>) -> Ipv4Addr {
 }
 
 fn cluster_len(c: &Candidate<'_>) -> usize {
-    c.attrs.attributes.cluster_list().map(Vec::len).unwrap_or(0)
+    c.attrs
+        .attributes
+        .cluster_list()
+        .map(|l| l.len())
+        .unwrap_or(0)
 }
 
 /// The index of the best candidate (a linear pass; `None` when empty).
@@ -234,11 +238,12 @@ mod tests {
         a.set(AttributeValue::OriginatorId(Ipv4Addr::new(10, 0, 0, 9)));
         let mut b = attrs(&[1], None, None, Origin::Igp);
         b.set(AttributeValue::OriginatorId(Ipv4Addr::new(10, 0, 0, 9)));
-        b.set(AttributeValue::ClusterList(vec![
-            Ipv4Addr::new(1, 1, 1, 1),
-            Ipv4Addr::new(2, 2, 2, 2),
-        ]));
-        a.set(AttributeValue::ClusterList(vec![Ipv4Addr::new(1, 1, 1, 1)]));
+        b.set(AttributeValue::ClusterList(
+            vec![Ipv4Addr::new(1, 1, 1, 1), Ipv4Addr::new(2, 2, 2, 2)].into(),
+        ));
+        a.set(AttributeValue::ClusterList(
+            vec![Ipv4Addr::new(1, 1, 1, 1)].into(),
+        ));
         // Peer ids differ (1 < 2) but ORIGINATOR_ID is equal, so CLUSTER_LIST decides.
         assert_eq!(
             compare(&cand(&b, false, 1), &cand(&a, false, 2)),

@@ -140,7 +140,7 @@ pub fn export<'a>(
             }
             let mut clusters = vec![local.cluster_id];
             clusters.extend(o.attributes.cluster_list().cloned().unwrap_or_default());
-            o.set(AttributeValue::ClusterList(clusters));
+            o.set(AttributeValue::ClusterList(clusters.into()));
         }
         // RFC 4271 §5.1.5: LOCAL_PREF is sent to every internal peer.
         if out.local_pref().is_none() {
@@ -210,19 +210,21 @@ mod tests {
                 PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
                 PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(vec![64513]))),
                 PathAttribute::new(AttributeValue::Med(7)),
-                PathAttribute::new(AttributeValue::Communities(vec![Community::new(64513, 1)])),
+                PathAttribute::new(AttributeValue::Communities(
+                    vec![Community::new(64513, 1)].into(),
+                )),
                 PathAttribute {
                     flags: 0x80,
                     value: AttributeValue::Unknown {
                         type_code: 99,
-                        data: bytes::Bytes::from_static(b"x"),
+                        data: Box::new(*b"x"),
                     },
                 },
                 PathAttribute {
                     flags: 0xc0,
                     value: AttributeValue::Unknown {
                         type_code: 98,
-                        data: bytes::Bytes::from_static(b"y"),
+                        data: Box::new(*b"y"),
                     },
                 },
             ]),
@@ -301,7 +303,10 @@ mod tests {
             out.attributes.originator_id(),
             Some(&Ipv4Addr::new(10, 0, 0, 1))
         );
-        assert_eq!(out.attributes.cluster_list(), Some(&vec![LOCAL.cluster_id]));
+        assert_eq!(
+            out.attributes.cluster_list(),
+            Some(&vec![LOCAL.cluster_id].into())
+        );
         assert_eq!(
             out.next_hop,
             NextHop::V4(Ipv4Addr::new(198, 51, 100, 11)),
@@ -330,7 +335,9 @@ mod tests {
         // An existing ORIGINATOR_ID is kept, the cluster list grows on the left.
         let mut a = attrs();
         a.set(AttributeValue::OriginatorId(Ipv4Addr::new(9, 9, 9, 9)));
-        a.set(AttributeValue::ClusterList(vec![Ipv4Addr::new(8, 8, 8, 8)]));
+        a.set(AttributeValue::ClusterList(
+            vec![Ipv4Addr::new(8, 8, 8, 8)].into(),
+        ));
         let out = export(&LOCAL, Family::IPV4_UNICAST, &client, &to_client, &a)
             .expect("reflected")
             .into_owned();
@@ -340,7 +347,7 @@ mod tests {
         );
         assert_eq!(
             out.attributes.cluster_list(),
-            Some(&vec![LOCAL.cluster_id, Ipv4Addr::new(8, 8, 8, 8)])
+            Some(&vec![LOCAL.cluster_id, Ipv4Addr::new(8, 8, 8, 8)].into())
         );
     }
 
@@ -358,7 +365,9 @@ mod tests {
             Err(Suppressed::SplitHorizon)
         );
         let mut a = attrs();
-        a.set(AttributeValue::Communities(vec![Community::NO_EXPORT]));
+        a.set(AttributeValue::Communities(
+            vec![Community::NO_EXPORT].into(),
+        ));
         assert_eq!(
             export(
                 &LOCAL,

@@ -48,7 +48,7 @@ fn llgr_after_gr_marks_sends_to_llgr_peers_only_and_drops_no_llgr() {
     let mut no_llgr = pod_update(&["10.244.1.64/26"], [198, 51, 100, 11]);
     no_llgr
         .attributes
-        .set(AttributeValue::Communities(vec![Community::NO_LLGR]));
+        .set(AttributeValue::Communities(vec![Community::NO_LLGR].into()));
     rib.apply_update(0, &no_llgr);
 
     let plan = rib.stale_plan(0, true);

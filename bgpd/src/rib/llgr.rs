@@ -117,7 +117,7 @@ pub fn llgr_stale_attrs(attrs: &RouteAttrs) -> Option<RouteAttrs> {
     if !c.contains(&Community::LLGR_STALE) {
         let mut c = c.to_vec();
         c.push(Community::LLGR_STALE);
-        out.set(AttributeValue::Communities(c));
+        out.set(AttributeValue::Communities(c.into()));
     }
     Some(out)
 }
@@ -177,9 +177,9 @@ mod tests {
             next_hop: NextHop::V4(Ipv4Addr::new(192, 0, 2, 1)),
             attributes: PathAttributes(vec![]),
         };
-        a.set(AttributeValue::Communities(vec![Community::new(
-            64513, 100,
-        )]));
+        a.set(AttributeValue::Communities(
+            vec![Community::new(64513, 100)].into(),
+        ));
         let m = llgr_stale_attrs(&a).expect("kept");
         assert_eq!(
             m.communities(),
@@ -187,7 +187,7 @@ mod tests {
         );
         assert!(carries_llgr_stale(&m) && !carries_llgr_stale(&a));
         assert_eq!(llgr_stale_attrs(&m).as_ref(), Some(&m));
-        a.set(AttributeValue::Communities(vec![Community::NO_LLGR]));
+        a.set(AttributeValue::Communities(vec![Community::NO_LLGR].into()));
         assert_eq!(llgr_stale_attrs(&a), None);
     }
 }

@@ -153,9 +153,9 @@ mod tests {
             attributes: PathAttributes(vec![
                 PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
                 PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(path.to_vec()))),
-                PathAttribute::new(AttributeValue::Communities(vec![Community::new(
-                    64513, 100,
-                )])),
+                PathAttribute::new(AttributeValue::Communities(
+                    vec![Community::new(64513, 100)].into(),
+                )),
             ]),
         })
     }

@@ -87,10 +87,8 @@ impl RouteAttrs {
     /// AS_PATH (empty when absent), borrowed: best-path comparisons and loop checks read it
     /// per route and must not copy it.
     pub fn as_path(&self) -> &AsPath {
-        static EMPTY: AsPath = AsPath {
-            segments: Vec::new(),
-        };
-        self.attributes.as_path().unwrap_or(&EMPTY)
+        static EMPTY: std::sync::LazyLock<AsPath> = std::sync::LazyLock::new(AsPath::default);
+        self.attributes.as_path().unwrap_or_else(|| &EMPTY)
     }
 
     /// LOCAL_PREF, if present.

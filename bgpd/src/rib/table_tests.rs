@@ -105,9 +105,9 @@ pub(super) fn pod_update(prefixes: &[&str], nh: [u8; 4]) -> Update {
             PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
             PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(vec![64513]))),
             PathAttribute::new(AttributeValue::NextHop(Ipv4Addr::from(nh))),
-            PathAttribute::new(AttributeValue::Communities(vec![Community::new(
-                64513, 100,
-            )])),
+            PathAttribute::new(AttributeValue::Communities(
+                vec![Community::new(64513, 100)].into(),
+            )),
         ]),
         nlri: prefixes
             .iter()
@@ -240,7 +240,7 @@ fn reflector_sets_originator_and_cluster_and_drops_loops() {
     assert_eq!(a.originator_id(), Some(&Ipv4Addr::new(10, 0, 0, 1)));
     assert_eq!(
         a.cluster_list(),
-        Some(&vec![Ipv4Addr::new(198, 51, 100, 2)])
+        Some(&vec![Ipv4Addr::new(198, 51, 100, 2)].into())
     );
     assert_eq!(a.local_pref(), Some(&150));
     assert_eq!(a.next_hop(), Some(&Ipv4Addr::new(198, 51, 100, 1)));
@@ -250,9 +250,9 @@ fn reflector_sets_originator_and_cluster_and_drops_loops() {
     looped
         .attributes
         .0
-        .push(PathAttribute::new(AttributeValue::ClusterList(vec![
-            Ipv4Addr::new(198, 51, 100, 2),
-        ])));
+        .push(PathAttribute::new(AttributeValue::ClusterList(
+            vec![Ipv4Addr::new(198, 51, 100, 2)].into(),
+        )));
     let out = rib.apply_update(1, &looped);
     assert!(sent(&out, 2, &ibgp).is_empty());
     assert!(!rib

@@ -42,7 +42,19 @@ pub fn route_attrs(
         _ => None,
     };
     let full_aggregator = attributes.full_aggregator(four_octet_session);
-    let mut kept = Vec::with_capacity(attributes.0.len());
+    let wanted = |a: &PathAttribute| {
+        !matches!(
+            a.type_code(),
+            tc::NEXT_HOP
+                | tc::MP_REACH_NLRI
+                | tc::MP_UNREACH_NLRI
+                | tc::AS4_PATH
+                | tc::AS4_AGGREGATOR
+        )
+    };
+    // Sized exactly: the set is kept as long as its routes, and an allocation sized for the
+    // UPDATE's attributes (NEXT_HOP included) would put it in the allocator's next size class.
+    let mut kept = Vec::with_capacity(attributes.0.iter().filter(|a| wanted(a)).count());
     let mut keep = |mut a: PathAttribute| {
         match &mut a.value {
             AttributeValue::AsPath(p) => {
@@ -58,16 +70,6 @@ pub fn route_attrs(
             _ => {}
         }
         kept.push(a);
-    };
-    let wanted = |a: &PathAttribute| {
-        !matches!(
-            a.type_code(),
-            tc::NEXT_HOP
-                | tc::MP_REACH_NLRI
-                | tc::MP_UNREACH_NLRI
-                | tc::AS4_PATH
-                | tc::AS4_AGGREGATOR
-        )
     };
     if take {
         std::mem::take(&mut attributes.0)
