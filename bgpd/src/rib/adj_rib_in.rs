@@ -38,6 +38,12 @@ impl AdjRibIn {
         self.rejected.insert(key, attrs).is_some()
     }
 
+    /// Whether no route is recorded as rejected or with changed attributes: an accepted
+    /// route with unchanged attributes then needs no bookkeeping, and its key is not built.
+    pub fn records_nothing(&self) -> bool {
+        self.rejected.is_empty() && self.changed.is_empty()
+    }
+
     /// Forgets a rejected route; returns whether it was there.
     pub fn unreject(&mut self, key: &RouteKey) -> bool {
         // Called for every accepted route: without rejected routes, no hashing at all.

@@ -986,6 +986,8 @@ impl Rib {
         };
         let received = (!Arc::ptr_eq(attrs, raw)).then(|| raw.clone());
         let was_rejected = match self.peers.get_mut(&id) {
+            // The common case (see `records_nothing`), without assembling the route's key.
+            Some(p) if received.is_none() && p.adj_in.records_nothing() => false,
             Some(p) => {
                 let route = (family, n.prefix, path_id);
                 let was_rejected = p.adj_in.unreject(&route);
@@ -995,7 +997,7 @@ impl Rib {
             None => false,
         };
         let local_id = self.next_local_id;
-        let (slot, dest) = self.loc.entry_slot((family, n.prefix));
+        let (slot, dest) = self.loc.entry_slot(family, &n.prefix);
         let action = match dest
             .paths
             .iter_mut()
