@@ -1156,6 +1156,78 @@ fn abbreviated_mp_reach(data: &[u8], family: crate::family::Family) -> Result<Mp
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod slot_tests {
+    use super::{parse_attributes_present, type_code as tc, AttributeValue, MpReachForm};
+    use super::{AttributeAction, Community, PathAttribute};
+    use crate::SessionContext;
+
+    fn attr(flags: u8, code: u8, value: &[u8]) -> Vec<u8> {
+        let mut a = vec![flags, code, u8::try_from(value.len()).unwrap()];
+        a.extend_from_slice(value);
+        a
+    }
+
+    /// More attributes than the vector's first room (16), with attributes that take no slot
+    /// (a repeat, a flag conflict, a well-formed LOCAL_PREF from an eBGP peer) between
+    /// them, and values decoded on both paths (common and general): every kept attribute is
+    /// in its slot, in received order, and no placeholder (an ATOMIC_AGGREGATE) is left.
+    #[test]
+    fn slots_hold_exactly_the_kept_attributes_in_order() {
+        let mut block = Vec::new();
+        block.extend(attr(0x40, tc::ORIGIN, &[0]));
+        block.extend(attr(
+            0x40,
+            tc::AS_PATH,
+            &[2, 2, 0, 0, 0xfd, 0xe8, 0, 0, 0xfd, 0xe9],
+        ));
+        block.extend(attr(0x40, tc::ORIGIN, &[1])); // repeated: discarded, no slot
+        block.extend(attr(0x40, tc::NEXT_HOP, &[192, 0, 2, 1]));
+        block.extend(attr(0x40, tc::MULTI_EXIT_DISC, &[0, 0, 0, 5])); // flags conflict, no slot
+        block.extend(attr(0x40, tc::LOCAL_PREF, &[0, 0, 0, 100])); // from eBGP: discarded
+        block.extend(attr(0xc0, tc::COMMUNITIES, &[0xfd, 0xe8, 0, 1]));
+        // Unknown optional transitive attributes 100..=119: twenty more, general path.
+        for code in 100u8..120 {
+            block.extend(attr(0xc0, code, &[code]));
+        }
+        block.extend(attr(
+            0xc0,
+            tc::AGGREGATOR,
+            &[0, 0, 0xfd, 0xe8, 192, 0, 2, 9],
+        ));
+        let mut issues = Vec::new();
+        let ctx = SessionContext::default();
+        let (attrs, _) =
+            parse_attributes_present(&block, &ctx, MpReachForm::Full, &block, &mut issues).unwrap();
+        let codes: Vec<u8> = attrs.0.iter().map(PathAttribute::type_code).collect();
+        let mut expected = vec![tc::ORIGIN, tc::AS_PATH, tc::NEXT_HOP, tc::COMMUNITIES];
+        expected.extend(100u8..120);
+        expected.push(tc::AGGREGATOR);
+        assert_eq!(codes, expected);
+        assert!(attrs
+            .0
+            .iter()
+            .all(|a| a.type_code() != tc::ATOMIC_AGGREGATE));
+        assert_eq!(attrs.communities(), &[Community::new(65000, 1)][..]);
+        assert_eq!(attrs.aggregator().unwrap().asn, 65000);
+        for (a, code) in attrs.0.iter().skip(4).zip(100u8..120) {
+            assert_eq!(
+                a.value,
+                AttributeValue::Unknown {
+                    type_code: code,
+                    data: Box::new([code]),
+                }
+            );
+        }
+        let actions: Vec<AttributeAction> = issues.iter().map(|i| i.action).collect();
+        // The repeat and the eBGP LOCAL_PREF are discarded (RFC 7606 §3(g), §7.5); a MED with
+        // the wrong flags is treat-as-withdraw (§3(c), §7.4).
+        use AttributeAction::{Discard, TreatAsWithdraw};
+        assert_eq!(actions, [Discard, TreatAsWithdraw, Discard]);
+    }
+}
+
+#[cfg(test)]
 mod layout_tests {
     use super::{AttributeValue, PathAttribute};
 
