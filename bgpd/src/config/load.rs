@@ -105,9 +105,28 @@ fn with_missing_field(path: &str, message: &str) -> String {
     match field {
         Some(f) if path.is_empty() => f.to_string(),
         Some(f) => format!("{path}.{f}"),
-        // An unknown key that is the empty string (`'' = 0`) leaves the path empty.
-        None if path.is_empty() && message.starts_with("unknown field ``") => "\"\"".into(),
+        // An unknown top-level key that serde_path_to_error cannot show apart from the root
+        // (the empty string, `'' = 0`, or a quoted dot, `'.' = 0`, shown as ".") leaves the
+        // path empty: the key is then the unknown field the message names.
+        None if path.is_empty() => message
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(name, _)| toml_key(name))
+            .unwrap_or_default(),
         None => path.to_string(),
+    }
+}
+
+/// A key as TOML would write it: bare when it may be, else quoted.
+fn toml_key(name: &str) -> String {
+    let bare = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare {
+        name.to_string()
+    } else {
+        format!("{name:?}")
     }
 }
 
@@ -601,6 +620,11 @@ action = "accept"
         // Also found by the fuzz target: an unknown key that is the empty string.
         let e = load_str("'' = 0\n", "t.toml").expect_err("fails");
         assert_eq!(e.key, "\"\"", "{e}");
+        // Found by the config_parse fuzz target: a quoted dot, which the path shows as the
+        // root.
+        let e = load_str("'.'=8", "t.toml").expect_err("fails");
+        assert_eq!(e.key, "\".\"", "{e}");
+        assert_eq!(e.line, Some(1), "{e}");
         assert_eq!(e.line, Some(1), "{e}");
     }
 
