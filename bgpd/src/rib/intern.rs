@@ -35,7 +35,7 @@ impl AttrSet {
         Self::default()
     }
 
-    /// The held set equal to `attrs`, if any (`hash` from [`AttrSet::hash`]).
+    /// The held set equal to `attrs`, if any (`hash` from [`hash`]).
     pub fn get(&self, hash: u64, attrs: &RouteAttrs) -> Option<&SharedAttrs> {
         self.table
             .find(hash, |(h, a)| *h == hash && **a == *attrs)

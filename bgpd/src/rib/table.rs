@@ -986,14 +986,7 @@ impl Rib {
         };
         let received = (!Arc::ptr_eq(attrs, raw)).then(|| raw.clone());
         let was_rejected = match self.peers.get_mut(&id) {
-            // The common case (see `records_nothing`), without assembling the route's key.
-            Some(p) if received.is_none() && p.adj_in.records_nothing() => false,
-            Some(p) => {
-                let route = (family, n.prefix, path_id);
-                let was_rejected = p.adj_in.unreject(&route);
-                p.adj_in.set_received(route, received);
-                was_rejected
-            }
+            Some(p) => p.adj_in.accept(family, &n.prefix, path_id, received),
             None => false,
         };
         let local_id = self.next_local_id;
