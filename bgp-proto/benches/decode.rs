@@ -22,7 +22,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughpu
 use std::io::Read;
 
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: bgpd_alloc::Allocator = bgpd_alloc::Allocator;
 
 fn load() -> Vec<u8> {
     let path = std::env::var("BGPD_BENCH_MRT").unwrap_or_else(|_| {

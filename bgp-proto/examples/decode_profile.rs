@@ -14,7 +14,7 @@ use std::time::Instant;
 /// The allocator the `bgpd` binary uses; decoding allocates per message, so the allocator
 /// is part of the figure (BENCHMARKS.md gives both).
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: bgpd_alloc::Allocator = bgpd_alloc::Allocator;
 
 fn main() {
     let mut args = std::env::args().skip(1);

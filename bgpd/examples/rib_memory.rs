@@ -28,7 +28,7 @@ use std::path::Path;
 
 /// The daemon's allocator, so the resident figures match.
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: bgpd_alloc::Allocator = bgpd_alloc::Allocator;
 
 /// CPU time of this thread so far (`/proc/thread-self/schedstat`, first field, ns).
 fn cpu_ns() -> u64 {

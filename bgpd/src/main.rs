@@ -4,11 +4,11 @@ use bgpd::logging::LogFormat;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-/// mimalloc instead of the system allocator: decoding and the RIB allocate small objects
+/// mimalloc (through `bgpd_alloc`) instead of the system allocator: decoding and the RIB allocate small objects
 /// per message and per route, where it is markedly faster than glibc's malloc
 /// (BENCHMARKS.md, decode figures with both).
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: bgpd_alloc::Allocator = bgpd_alloc::Allocator;
 
 /// A BGP speaker for Kubernetes labs: route reflector, route server, prefix audit, MRT tools.
 #[derive(Debug, Parser)]
