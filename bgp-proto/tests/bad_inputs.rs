@@ -964,7 +964,7 @@ fn item_14_as_path_malformations() {
     let u = assert_issues(&m, &extended(), &[]);
     let p = u.attributes.as_path().unwrap();
     assert_eq!(p.path_len(), 15_300);
-    assert_eq!(p.segments.len(), 60);
+    assert_eq!(p.segments().count(), 60);
     assert_eq!(Message::Update(u).to_bytes(&extended()).unwrap(), m[..]);
     // Without extended messages the same message is too long: 1/2.
     let length = u16::try_from(m.len()).unwrap();

@@ -56,11 +56,8 @@ fn update(withdrawn: Vec<Nlri>, attrs: Vec<PathAttribute>, nlri: Vec<Nlri>) -> M
     })
 }
 
-fn segment(kind: SegmentType, asns: &[u32]) -> AsSegment {
-    AsSegment {
-        kind,
-        asns: asns.to_vec().into(),
-    }
+fn segment(kind: SegmentType, asns: &[u32]) -> AsSegment<'_> {
+    AsSegment { kind, asns }
 }
 
 fn v6(s: &str) -> Ipv6Addr {
@@ -146,13 +143,10 @@ fn modern_session() -> (SessionContext, Vec<Sent>) {
     assert_eq!(session::receive_context(&server, &client), ctx);
     assert_eq!(session::receive_context(&client, &server), ctx);
 
-    let path = AsPath {
-        segments: vec![
-            segment(SegmentType::Sequence, &[65001, 4_200_000_002]),
-            segment(SegmentType::Set, &[64512, 64513, 4_200_000_003]),
-        ]
-        .into(),
-    };
+    let path = AsPath::from_segments([
+        segment(SegmentType::Sequence, &[65001, 4_200_000_002]),
+        segment(SegmentType::Set, &[64512, 64513, 4_200_000_003]),
+    ]);
     let mut unknown = attr(AttributeValue::Unknown {
         type_code: 200,
         data: b"opaque".as_slice().into(),
@@ -388,25 +382,19 @@ fn legacy_session() -> (SessionContext, Vec<Sent>) {
     assert_eq!(server.my_as, AS_TRANS as u16);
     assert_eq!(session::receive_context(&client, &server), ctx);
 
-    let as_path = AsPath {
-        segments: vec![
-            segment(SegmentType::ConfedSequence, &[65100, 65101]),
-            segment(SegmentType::ConfedSet, &[65102]),
-            segment(SegmentType::Sequence, &[AS_TRANS, 65020, AS_TRANS]),
-            segment(SegmentType::Set, &[65030, 65031]),
-        ]
-        .into(),
-    };
-    let as4_path = AsPath {
-        segments: vec![
-            segment(
-                SegmentType::Sequence,
-                &[4_200_000_009, 65020, 4_200_000_010],
-            ),
-            segment(SegmentType::Set, &[65030, 65031]),
-        ]
-        .into(),
-    };
+    let as_path = AsPath::from_segments([
+        segment(SegmentType::ConfedSequence, &[65100, 65101]),
+        segment(SegmentType::ConfedSet, &[65102]),
+        segment(SegmentType::Sequence, &[AS_TRANS, 65020, AS_TRANS]),
+        segment(SegmentType::Set, &[65030, 65031]),
+    ]);
+    let as4_path = AsPath::from_segments([
+        segment(
+            SegmentType::Sequence,
+            &[4_200_000_009, 65020, 4_200_000_010],
+        ),
+        segment(SegmentType::Set, &[65030, 65031]),
+    ]);
     let as4 = update(
         vec![nlri("172.16.0.0/12", None), nlri("172.31.255.0/24", None)],
         vec![

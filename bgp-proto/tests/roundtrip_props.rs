@@ -511,18 +511,17 @@ fn loosen(u: &mut Update, how: &Loosen) {
         Loosen::EmptySegment => paths.for_each(|p| {
             let empty = AsSegment {
                 kind: SegmentType::Sequence,
-                asns: Box::default(),
+                asns: &[],
             };
-            p.segments = std::iter::once(empty)
-                .chain(p.segments.iter().cloned())
-                .collect();
+            *p = AsPath::from_segments(std::iter::once(empty).chain(p.segments()));
         }),
         Loosen::LongSegment(n) => paths.for_each(|p| {
+            let asns: Vec<u32> = (1..=*n as u32).collect();
             let long = AsSegment {
                 kind: SegmentType::Set,
-                asns: (1..=*n as u32).collect(),
+                asns: &asns,
             };
-            p.segments = p.segments.iter().cloned().chain([long]).collect();
+            *p = AsPath::from_segments(p.segments().chain([long]));
         }),
         Loosen::EmptyLists => {
             for a in &mut u.attributes.0 {
@@ -586,19 +585,16 @@ proptest! {
 #[test]
 fn empty_as_path_segment_is_left_out() {
     for ctx in [SessionContext::default(), SessionContext::two_octet_as()] {
-        let path = AsPath {
-            segments: vec![
-                AsSegment {
-                    kind: SegmentType::Sequence,
-                    asns: Vec::new().into(),
-                },
-                AsSegment {
-                    kind: SegmentType::Sequence,
-                    asns: vec![65001, 65002].into(),
-                },
-            ]
-            .into(),
-        };
+        let path = AsPath::from_segments([
+            AsSegment {
+                kind: SegmentType::Sequence,
+                asns: &[],
+            },
+            AsSegment {
+                kind: SegmentType::Sequence,
+                asns: &[65001, 65002],
+            },
+        ]);
         let m = Message::Update(Update {
             attributes: PathAttributes(vec![PathAttribute::new(AttributeValue::AsPath(path))]),
             ..Update::default()

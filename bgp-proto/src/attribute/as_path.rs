@@ -44,21 +44,113 @@ impl SegmentType {
     }
 }
 
-/// One AS_PATH segment.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct AsSegment {
+/// One AS_PATH segment, borrowed from its [`AsPath`] (or from the caller, to build one with
+/// [`AsPath::from_segments`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AsSegment<'a> {
     /// Segment type.
     pub kind: SegmentType,
-    /// The AS numbers, in wire order. A boxed slice, not a `Vec`: attribute sets are kept
-    /// for as long as their routes, and a slice has no spare capacity to carry.
-    pub asns: Box<[u32]>,
+    /// The AS numbers, in wire order.
+    pub asns: &'a [u32],
 }
 
+/// The number of AS numbers one stored segment can hold (its header word keeps the count in
+/// 24 bits; a wire segment holds at most 255, and an AS_PATH attribute at most 32,767).
+const MAX_STORED_SEGMENT: usize = 0x00ff_ffff;
+
 /// An AS_PATH (or AS4_PATH): a list of segments.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+///
+/// Stored flat, in one allocation: each segment is a header word (the segment type's code in
+/// the top octet, the AS count in the low 24 bits) followed by its AS numbers. A path is
+/// decoded from every UPDATE and kept in every attribute set, and a list of separately
+/// allocated segments cost one more allocation per UPDATE and 32 more octets per set
+/// (BENCHMARKS.md, session 11). [`AsPath::segments`] reads it segment by segment.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
 pub struct AsPath {
-    /// The segments, leftmost first (boxed for the same reason as [`AsSegment::asns`]).
-    pub segments: Box<[AsSegment]>,
+    words: Box<[u32]>,
+}
+
+/// The header word of a stored segment.
+fn header(kind: SegmentType, count: usize) -> u32 {
+    (u32::from(kind.code()) << 24) | (count.min(MAX_STORED_SEGMENT) as u32)
+}
+
+/// The segment type of a stored header word (written by [`header`] from a valid type).
+fn kind_of(header: u32) -> SegmentType {
+    match header >> 24 {
+        1 => SegmentType::Set,
+        2 => SegmentType::Sequence,
+        3 => SegmentType::ConfedSequence,
+        _ => SegmentType::ConfedSet,
+    }
+}
+
+/// The segments of an [`AsPath`], leftmost first.
+#[derive(Debug, Clone)]
+pub struct Segments<'a> {
+    words: &'a [u32],
+}
+
+impl<'a> Iterator for Segments<'a> {
+    type Item = AsSegment<'a>;
+
+    fn next(&mut self) -> Option<AsSegment<'a>> {
+        let (&h, rest) = self.words.split_first()?;
+        let count = (h as usize) & MAX_STORED_SEGMENT;
+        let (asns, rest) = rest.split_at_checked(count).unwrap_or((rest, &[]));
+        self.words = rest;
+        Some(AsSegment {
+            kind: kind_of(h),
+            asns,
+        })
+    }
+}
+
+/// Builds the stored words of a path segment by segment.
+#[derive(Default)]
+struct PathWords {
+    words: Vec<u32>,
+    /// Where the last segment's header is, to extend that segment.
+    last: Option<usize>,
+}
+
+impl PathWords {
+    /// Appends a segment (split where it exceeds what a header can count).
+    fn push(&mut self, kind: SegmentType, asns: &[u32]) {
+        let mut chunks = asns.chunks(MAX_STORED_SEGMENT);
+        let first = chunks.next().unwrap_or(&[]);
+        for chunk in std::iter::once(first).chain(chunks) {
+            self.last = Some(self.words.len());
+            self.words.push(header(kind, chunk.len()));
+            self.words.extend_from_slice(chunk);
+        }
+    }
+
+    /// Appends AS numbers to the last segment if it is of type `kind` and has room, else
+    /// starts a segment.
+    fn join(&mut self, kind: SegmentType, asns: &[u32]) {
+        if let Some(h) = self.last.and_then(|i| self.words.get_mut(i)) {
+            let count = (*h as usize) & MAX_STORED_SEGMENT;
+            if kind_of(*h) == kind && count + asns.len() <= MAX_STORED_SEGMENT {
+                *h = header(kind, count + asns.len());
+                self.words.extend_from_slice(asns);
+                return;
+            }
+        }
+        self.push(kind, asns);
+    }
+
+    fn finish(self) -> AsPath {
+        AsPath {
+            words: self.words.into_boxed_slice(),
+        }
+    }
+}
+
+impl fmt::Debug for AsPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.segments()).finish()
+    }
 }
 
 impl AsPath {
@@ -68,83 +160,119 @@ impl AsPath {
         if asns.is_empty() {
             return AsPath::default();
         }
-        AsPath {
-            segments: Box::new([AsSegment {
-                kind: SegmentType::Sequence,
-                asns: asns.into_boxed_slice(),
-            }]),
+        AsPath::from_segments([AsSegment {
+            kind: SegmentType::Sequence,
+            asns: &asns,
+        }])
+    }
+
+    /// A path of these segments, in order (empty segments are kept, as a decoded MRT record
+    /// may hold them; [`AsPath::encode`] leaves them out).
+    pub fn from_segments<'s>(segments: impl IntoIterator<Item = AsSegment<'s>>) -> Self {
+        let mut words = PathWords::default();
+        for s in segments {
+            words.push(s.kind, s.asns);
         }
+        words.finish()
+    }
+
+    /// The segments, leftmost first.
+    pub fn segments(&self) -> Segments<'_> {
+        Segments { words: &self.words }
+    }
+
+    /// Whether the path has no segments (an iBGP-originated route's AS_PATH).
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
     }
 
     /// Parses an AS_PATH (`type_code` 2) or AS4_PATH (17) value. `four_octet` selects the AS
     /// number width (AS4_PATH is always 4-octet).
+    ///
+    /// Two passes: the first checks every segment (RFC 4271 §6.3, RFC 7606 §7.2, RFC 7607)
+    /// and counts the words to store, the second fills one exactly sized allocation.
     pub(crate) fn parse(
-        mut input: &[u8],
+        input: &[u8],
         four_octet: bool,
         type_code: u8,
     ) -> Result<AsPath, ParseError> {
         let width = if four_octet { 4 } else { 2 };
-        let mut segments = Vec::with_capacity(1);
-        while !input.is_empty() {
-            let [kind, count, rest @ ..] = input else {
+        let mut words = 0;
+        let mut rest = input;
+        while !rest.is_empty() {
+            let at = rest;
+            let [kind, count, after @ ..] = rest else {
                 return Err(ParseError::at(
-                    input,
+                    at,
                     ErrorKind::MalformedAsPath {
                         type_code,
                         reason: "truncated segment header",
                     },
                 ));
             };
-            let Some(kind) = SegmentType::from_code(*kind) else {
+            if SegmentType::from_code(*kind).is_none() {
                 return Err(ParseError::at(
-                    input,
+                    at,
                     ErrorKind::MalformedAsPath {
                         type_code,
                         reason: "unknown segment type",
                     },
                 ));
-            };
+            }
             if *count == 0 {
                 return Err(ParseError::at(
-                    input,
+                    at,
                     ErrorKind::MalformedAsPath {
                         type_code,
                         reason: "zero-length segment",
                     },
                 ));
             }
-            let n = usize::from(*count) * width;
-            if rest.len() < n {
+            let Some((body, after)) = after.split_at_checked(usize::from(*count) * width) else {
                 return Err(ParseError::at(
-                    input,
+                    at,
                     ErrorKind::MalformedAsPath {
                         type_code,
                         reason: "segment overruns the attribute",
                     },
                 ));
-            }
-            let (body, after) = rest.split_at(n);
-            let asns: Box<[u32]> = if four_octet {
-                body.as_chunks::<4>()
-                    .0
-                    .iter()
-                    .map(|c| u32::from_be_bytes(*c))
-                    .collect()
-            } else {
-                body.as_chunks::<2>()
-                    .0
-                    .iter()
-                    .map(|c| u32::from(u16::from_be_bytes(*c)))
-                    .collect()
             };
-            if asns.contains(&0) {
-                return Err(ParseError::at(input, ErrorKind::AsZero { type_code }));
+            let zero = if four_octet {
+                body.as_chunks::<4>().0.contains(&[0; 4])
+            } else {
+                body.as_chunks::<2>().0.contains(&[0; 2])
+            };
+            if zero {
+                return Err(ParseError::at(at, ErrorKind::AsZero { type_code }));
             }
-            segments.push(AsSegment { kind, asns });
-            input = after;
+            words += 1 + usize::from(*count);
+            rest = after;
+        }
+        let mut out = Vec::with_capacity(words);
+        let mut rest = input;
+        while let [kind, count, after @ ..] = rest {
+            let n = usize::from(*count);
+            let (body, after) = after.split_at_checked(n * width).unwrap_or((after, &[]));
+            out.push((u32::from(*kind) << 24) | n as u32);
+            if four_octet {
+                out.extend(
+                    body.as_chunks::<4>()
+                        .0
+                        .iter()
+                        .map(|c| u32::from_be_bytes(*c)),
+                );
+            } else {
+                out.extend(
+                    body.as_chunks::<2>()
+                        .0
+                        .iter()
+                        .map(|c| u32::from(u16::from_be_bytes(*c))),
+                );
+            }
+            rest = after;
         }
         Ok(AsPath {
-            segments: segments.into_boxed_slice(),
+            words: out.into_boxed_slice(),
         })
     }
 
@@ -152,8 +280,7 @@ impl AsPath {
     /// segments are left out, as [`AsPath::encode`] does).
     pub fn wire_len(&self, four_octet: bool) -> usize {
         let width = if four_octet { 4 } else { 2 };
-        self.segments
-            .iter()
+        self.segments()
             .map(|s| s.asns.len().div_ceil(255) * 2 + s.asns.len() * width)
             .sum()
     }
@@ -161,7 +288,7 @@ impl AsPath {
     /// Writes the value. Toward a 2-octet speaker, AS numbers above 65535 become AS_TRANS
     /// (RFC 6793 §4.2.2); the caller adds AS4_PATH (see [`AsPath::needs_as4_path`]).
     pub fn encode(&self, four_octet: bool, buf: &mut BytesMut) {
-        for seg in &self.segments {
+        for seg in self.segments() {
             for chunk in seg.asns.chunks(255) {
                 buf.put_u8(seg.kind.code());
                 buf.put_u8(chunk.len() as u8);
@@ -193,17 +320,13 @@ impl AsPath {
     /// RFC 6793 §4.2.2: whether a 2-octet encoding loses information (an AS above 65535),
     /// so AS4_PATH must accompany it.
     pub fn needs_as4_path(&self) -> bool {
-        self.segments
-            .iter()
-            .flat_map(|s| &s.asns)
-            .any(|a| *a > 0xffff)
+        self.segments().flat_map(|s| s.asns).any(|a| *a > 0xffff)
     }
 
     /// RFC 4271 §9.1.2.2 (a): path length for best-path selection; an AS_SET counts as one,
     /// confederation segments count zero (RFC 5065 §5.3).
     pub fn path_len(&self) -> usize {
-        self.segments
-            .iter()
+        self.segments()
             .map(|s| match s.kind {
                 SegmentType::Sequence => s.asns.len(),
                 SegmentType::Set => 1,
@@ -214,7 +337,7 @@ impl AsPath {
 
     /// The leftmost AS of the first AS_SEQUENCE segment, if the path starts with one.
     pub fn first_as(&self) -> Option<u32> {
-        match self.segments.first() {
+        match self.segments().next() {
             Some(AsSegment {
                 kind: SegmentType::Sequence,
                 asns,
@@ -225,7 +348,7 @@ impl AsPath {
 
     /// The originating AS: the rightmost AS of a final AS_SEQUENCE.
     pub fn origin_as(&self) -> Option<u32> {
-        match self.segments.last() {
+        match self.segments().last() {
             Some(AsSegment {
                 kind: SegmentType::Sequence,
                 asns,
@@ -236,33 +359,34 @@ impl AsPath {
 
     /// Whether `asn` appears anywhere in the path (loop detection, RFC 4271 §9.1.2).
     pub fn contains(&self, asn: u32) -> bool {
-        self.segments.iter().any(|s| s.asns.contains(&asn))
+        self.segments().any(|s| s.asns.contains(&asn))
     }
 
     /// Whether any segment is an AS_SET.
     pub fn has_as_set(&self) -> bool {
-        self.segments.iter().any(|s| s.kind == SegmentType::Set)
+        self.segments().any(|s| s.kind == SegmentType::Set)
     }
 
-    /// Prepends `asn` to the leftmost AS_SEQUENCE (RFC 4271 §5.1.2), making one if needed.
+    /// Prepends `asn` to the leftmost AS_SEQUENCE (RFC 4271 §5.1.2), making one if needed
+    /// (also when that sequence already holds the 255 AS numbers a wire segment can carry).
     pub fn prepend(&mut self, asn: u32) {
-        match self.segments.first_mut() {
+        let mut words = Vec::with_capacity(self.words.len() + 2);
+        match self.segments().next() {
             Some(AsSegment {
                 kind: SegmentType::Sequence,
                 asns,
             }) if asns.len() < 255 => {
-                *asns = std::iter::once(asn).chain(asns.iter().copied()).collect();
+                words.push(header(SegmentType::Sequence, asns.len() + 1));
+                words.push(asn);
+                words.extend(self.words.iter().skip(1));
             }
             _ => {
-                let first = AsSegment {
-                    kind: SegmentType::Sequence,
-                    asns: Box::new([asn]),
-                };
-                self.segments = std::iter::once(first)
-                    .chain(self.segments.iter().cloned())
-                    .collect();
+                words.push(header(SegmentType::Sequence, 1));
+                words.push(asn);
+                words.extend_from_slice(&self.words);
             }
         }
+        self.words = words.into_boxed_slice();
     }
 
     /// Number of AS numbers counted the way RFC 6793 §4.2.3 counts them (a set counts one,
@@ -281,40 +405,35 @@ impl AsPath {
             return self.clone();
         }
         let mut keep = len - len4;
-        let mut out: Vec<AsSegment> = Vec::new();
-        for seg in &self.segments {
+        let mut out = PathWords::default();
+        for seg in self.segments() {
             if keep == 0 {
                 break;
             }
             match seg.kind {
                 SegmentType::Sequence => {
                     let n = keep.min(seg.asns.len());
-                    out.push(AsSegment {
-                        kind: seg.kind,
-                        asns: seg.asns.iter().take(n).copied().collect(),
-                    });
+                    out.push(seg.kind, seg.asns.get(..n).unwrap_or(seg.asns));
                     keep -= n;
                 }
                 SegmentType::Set => {
-                    out.push(seg.clone());
+                    out.push(seg.kind, seg.asns);
                     keep -= 1;
                 }
-                SegmentType::ConfedSequence | SegmentType::ConfedSet => out.push(seg.clone()),
-            }
-        }
-        for seg in &as4.segments {
-            // Join adjacent sequences so the result is the path the AS4 speaker sent.
-            if let (Some(last), SegmentType::Sequence) = (out.last_mut(), seg.kind) {
-                if last.kind == SegmentType::Sequence {
-                    last.asns = last.asns.iter().chain(seg.asns.iter()).copied().collect();
-                    continue;
+                SegmentType::ConfedSequence | SegmentType::ConfedSet => {
+                    out.push(seg.kind, seg.asns)
                 }
             }
-            out.push(seg.clone());
         }
-        AsPath {
-            segments: out.into_boxed_slice(),
+        for seg in as4.segments() {
+            // Join adjacent sequences so the result is the path the AS4 speaker sent.
+            if seg.kind == SegmentType::Sequence {
+                out.join(seg.kind, seg.asns);
+            } else {
+                out.push(seg.kind, seg.asns);
+            }
         }
+        out.finish()
     }
 }
 
@@ -322,7 +441,7 @@ impl fmt::Display for AsPath {
     /// `bgpdump` notation: sequences space-separated, `{a,b}` for AS_SET, `(a b)` for
     /// AS_CONFED_SEQUENCE, `[a,b]` for AS_CONFED_SET.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, seg) in self.segments.iter().enumerate() {
+        for (i, seg) in self.segments().enumerate() {
             if i > 0 {
                 f.write_str(" ")?;
             }
@@ -430,7 +549,7 @@ mod tests {
         p.encode(true, &mut buf);
         assert_eq!(buf.len(), p.wire_len(true));
         let back = AsPath::parse(&buf, true, 2).expect("parses");
-        assert_eq!(back.segments.len(), 3);
+        assert_eq!(back.segments().count(), 3);
         assert_eq!(back.path_len(), 600);
     }
 }

@@ -12,7 +12,7 @@ mod as_path;
 mod community;
 mod multiprotocol;
 
-pub use as_path::{AsPath, AsSegment, SegmentType, AS_TRANS};
+pub use as_path::{AsPath, AsSegment, SegmentType, Segments, AS_TRANS};
 pub use community::{Community, CommunityParseError, ExtendedCommunity, LargeCommunity};
 pub use multiprotocol::{MpNextHop, MpReach, MpUnreach};
 

@@ -100,15 +100,19 @@ fn as_path(mut data: &[u8], four_octet: bool) -> Option<AsPath> {
             return None;
         }
         let (body, after) = rest.split_at(n);
-        let asns = body
+        let asns: Vec<u32> = body
             .chunks_exact(width)
             .map(|c| c.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)))
             .collect();
-        segments.push(AsSegment { kind, asns });
+        segments.push((kind, asns));
         data = after;
     }
-    data.is_empty().then(|| AsPath {
-        segments: segments.into_boxed_slice(),
+    data.is_empty().then(|| {
+        AsPath::from_segments(
+            segments
+                .iter()
+                .map(|(kind, asns)| AsSegment { kind: *kind, asns }),
+        )
     })
 }
 

@@ -475,7 +475,7 @@ fn capability(f: &mut Facts, c: &Capability) {
 }
 
 fn as_path(f: &mut Facts, path: &AsPath, four_octet: bool) {
-    for seg in &path.segments {
+    for seg in path.segments() {
         for chunk in seg.asns.chunks(255) {
             f.push("as_path.seg.type", seg.kind.code());
             f.push("as_path.seg.len", chunk.len());

@@ -137,14 +137,12 @@ pub fn as_path(four_octet: bool) -> BoxedStrategy<AsPath> {
         Just(SegmentType::ConfedSet),
     ];
     vec((kind, vec(asn(four_octet), 1..8)), 0..4)
-        .prop_map(|segments| AsPath {
-            segments: segments
-                .into_iter()
-                .map(|(kind, asns)| AsSegment {
-                    kind,
-                    asns: asns.into(),
-                })
-                .collect(),
+        .prop_map(|segments| {
+            AsPath::from_segments(
+                segments
+                    .iter()
+                    .map(|(kind, asns)| AsSegment { kind: *kind, asns }),
+            )
         })
         .boxed()
 }

@@ -150,7 +150,7 @@ impl PathInterner {
 /// Parses an AS path in the notation bgpd and bgpdump print: sequences space-separated,
 /// `{a,b}` AS_SET, `(a b)` AS_CONFED_SEQUENCE, `[a,b]` AS_CONFED_SET.
 pub fn parse_as_path(text: &str) -> Result<AsPath, String> {
-    let mut segments: Vec<AsSegment> = Vec::new();
+    let mut segments: Vec<(SegmentType, Vec<u32>)> = Vec::new();
     let mut rest = text.trim();
     while !rest.is_empty() {
         let (kind, close) = match rest.chars().next() {
@@ -183,20 +183,19 @@ pub fn parse_as_path(text: &str) -> Result<AsPath, String> {
             .collect::<Result<Vec<u32>, String>>()?;
         if !asns.is_empty() {
             match segments.last_mut() {
-                Some(last) if last.kind == kind && kind == SegmentType::Sequence => {
-                    last.asns = last.asns.iter().copied().chain(asns).collect();
+                Some((last, joined)) if *last == kind && kind == SegmentType::Sequence => {
+                    joined.extend(asns);
                 }
-                _ => segments.push(AsSegment {
-                    kind,
-                    asns: asns.into(),
-                }),
+                _ => segments.push((kind, asns)),
             }
         }
         rest = after.trim_start();
     }
-    Ok(AsPath {
-        segments: segments.into(),
-    })
+    Ok(AsPath::from_segments(
+        segments
+            .iter()
+            .map(|(kind, asns)| AsSegment { kind: *kind, asns }),
+    ))
 }
 
 /// Private AS numbers (RFC 6996): 64512–65534 and 4200000000–4294967294.

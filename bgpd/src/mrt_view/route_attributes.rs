@@ -101,9 +101,9 @@ impl RouteAttributes {
             Some(path) => match attrs.as4_path().filter(|_| merge_as4) {
                 Some(as4) if bgpdump_count(path) >= bgpdump_count(as4) => {
                     let merged = merge(path, as4);
-                    self.write_as_path(&merged.segments);
+                    self.write_as_path(merged.segments());
                 }
-                _ => self.write_as_path(&path.segments),
+                _ => self.write_as_path(path.segments()),
             },
         }
     }
@@ -128,10 +128,10 @@ impl RouteAttributes {
         }
     }
 
-    fn write_as_path(&mut self, segments: &[AsSegment]) {
+    fn write_as_path<'a>(&mut self, segments: impl Iterator<Item = AsSegment<'a>>) {
         let out = &mut self.as_path;
         out.clear();
-        'segments: for (i, seg) in segments.iter().enumerate() {
+        'segments: for (i, seg) in segments.enumerate() {
             if i > 0 {
                 out.push(b' ');
             }
@@ -182,8 +182,7 @@ fn as_path_unreadable(kind: &ErrorKind) -> bool {
 
 /// bgpdump's path length: sets count one, every other segment its length.
 fn bgpdump_count(p: &AsPath) -> usize {
-    p.segments
-        .iter()
+    p.segments()
         .map(|s| match s.kind {
             SegmentType::Set | SegmentType::ConfedSet => 1,
             SegmentType::Sequence | SegmentType::ConfedSequence => s.asns.len(),
@@ -197,29 +196,27 @@ fn merge(path: &AsPath, as4: &AsPath) -> AsPath {
     let keep = bgpdump_count(path) - bgpdump_count(as4);
     let mut out = Vec::new();
     let mut count = 0;
-    for seg in &path.segments {
+    for seg in path.segments() {
         if count >= keep {
             break;
         }
         match seg.kind {
             SegmentType::Set | SegmentType::ConfedSet => {
                 count += 1;
-                out.push(seg.clone());
+                out.push(seg);
             }
             SegmentType::Sequence | SegmentType::ConfedSequence => {
                 let n = seg.asns.len().min(keep - count);
                 count += seg.asns.len();
                 out.push(AsSegment {
                     kind: seg.kind,
-                    asns: seg.asns.iter().take(n).copied().collect(),
+                    asns: seg.asns.get(..n).unwrap_or(seg.asns),
                 });
             }
         }
     }
-    out.extend(as4.segments.iter().cloned());
-    AsPath {
-        segments: out.into(),
-    }
+    out.extend(as4.segments());
+    AsPath::from_segments(out)
 }
 
 #[cfg(test)]
@@ -235,24 +232,18 @@ mod tests {
         PathAttributes(values.into_iter().map(PathAttribute::new).collect())
     }
 
-    fn seg(kind: SegmentType, asns: &[u32]) -> AsSegment {
-        AsSegment {
-            kind,
-            asns: asns.to_vec().into(),
-        }
+    fn seg(kind: SegmentType, asns: &[u32]) -> AsSegment<'_> {
+        AsSegment { kind, asns }
     }
 
     #[test]
     fn notation_and_defaults() {
-        let path = AsPath {
-            segments: vec![
-                seg(SegmentType::ConfedSequence, &[65001, 65002]),
-                seg(SegmentType::Sequence, &[1, 2]),
-                seg(SegmentType::Set, &[3, 4]),
-                seg(SegmentType::ConfedSet, &[5]),
-            ]
-            .into(),
-        };
+        let path = AsPath::from_segments([
+            seg(SegmentType::ConfedSequence, &[65001, 65002]),
+            seg(SegmentType::Sequence, &[1, 2]),
+            seg(SegmentType::Set, &[3, 4]),
+            seg(SegmentType::ConfedSet, &[5]),
+        ]);
         let mut r = RouteAttributes::default();
         r.fill(&attrs(vec![AttributeValue::AsPath(path)]), &[], false);
         assert_eq!(text(&r.as_path), "(65001 65002) 1 2 {3,4} [5]");

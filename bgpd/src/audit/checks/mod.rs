@@ -181,7 +181,7 @@ impl<'a> Context<'a> {
     }
 
     fn origin(&self, r: &AuditRoute) -> Option<u32> {
-        if r.path.as_path.segments.is_empty() {
+        if r.path.as_path.is_empty() {
             return self.set.peers.get(&r.peer).and_then(|p| p.asn);
         }
         r.path.origin_as()

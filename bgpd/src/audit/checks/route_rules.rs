@@ -329,9 +329,8 @@ fn check_path(
         }
     }
     let private = path
-        .segments
-        .iter()
-        .flat_map(|s| &s.asns)
+        .segments()
+        .flat_map(|s| s.asns)
         .find(|a| is_private_as(**a) && !cx.named_as.contains(a));
     if let Some(a) = private {
         out.hit(Check::PrivateAsToUpstream, r, i, || {
