@@ -165,9 +165,10 @@ pub fn show(cmd: &ShowCommand, args: &ApiArgs) -> anyhow::Result<()> {
             };
             writeln!(
                 out,
-                "  BGP state {state}, up/down {}, flaps {}",
+                "  BGP state {state}, up/down {}, flaps {}, out queue {} octets",
                 up_down(r.since_seconds),
-                r.flaps
+                r.flaps,
+                r.out_queue
             )?;
             if let Some(n) = &d.negotiated {
                 writeln!(

@@ -339,6 +339,107 @@ async fn send_hold_timer_drops_a_peer_that_stops_reading() {
     );
 }
 
+/// A peer whose TCP window is full is still read: bgpd writes to it from another task, so
+/// the UPDATE it sends meanwhile reaches the RIB, the octets waiting for it show as OutQ, and
+/// once it reads again the queue drains without a reset. (A session task that waited in its
+/// own write read nothing until the peer read again; two such speakers sending each other a
+/// table could wait on each other until the send hold timer.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_whose_window_is_full_is_still_read() {
+    let bgpd = start(
+        "[[neighbors]]\naddress = \"127.0.0.11\"\npeer_as = 64513\npassive = true\nimport_policy = [\"all\"]\nexport_policy = [\"all\"]\n\n[[neighbors]]\naddress = \"127.0.0.21\"\npeer_as = 64514\npassive = true\nimport_policy = [\"all\"]\nexport_policy = [\"all\"]\n",
+    );
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.bind("127.0.0.21:0".parse().unwrap()).unwrap();
+    let mut slow = socket
+        .connect(SocketAddr::from(([127, 0, 0, 2], bgpd.port)))
+        .await
+        .unwrap();
+    let open = bgp_proto::Open::new(
+        64514,
+        90,
+        Ipv4Addr::new(127, 0, 0, 21),
+        vec![bgp_proto::Capability::FourOctetAs(64514)],
+    );
+    let ctx = SessionContext::default();
+    for m in [Message::Open(open), Message::Keepalive] {
+        slow.write_all(&m.to_bytes(&ctx).unwrap()).await.unwrap();
+    }
+    let mut buf = vec![0u8; 1 << 16];
+    let _ = tokio::time::timeout(Duration::from_secs(2), slow.read(&mut buf)).await;
+    // Megabytes for bgpd to send to the slow peer (distinct AS paths: one UPDATE each).
+    let feeder = connect(bgpd.port, peer([127, 0, 0, 11], 64513)).await;
+    for i in 0..60_000u32 {
+        let r = LabRoute::new(
+            vec![64513, 65000 + i % 500, 100_000 + i],
+            "198.51.100.11".parse().unwrap(),
+        );
+        feeder.announce(&r, &[&format!("10.{}.{}.0/24", i / 256, i % 256)]);
+    }
+    let out_queue = |n: &Value| n["out_queue"].as_u64().unwrap_or(0);
+    let mut stalled = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if out_queue(&neighbor(&bgpd.api, "127.0.0.21")) > 0 {
+            stalled = true;
+            break;
+        }
+    }
+    assert!(stalled, "bgpd never had octets queued for the slow peer");
+    // Without reading anything, the slow peer announces a route of its own.
+    let update = Message::Update(bgp_proto::Update {
+        nlri: vec![bgp_proto::Nlri::new("10.250.0.0/24".parse().unwrap())],
+        attributes: bgp_proto::PathAttributes(vec![
+            bgp_proto::PathAttribute::new(bgp_proto::AttributeValue::Origin(
+                bgp_proto::Origin::Igp,
+            )),
+            bgp_proto::PathAttribute::new(bgp_proto::AttributeValue::AsPath(
+                bgp_proto::AsPath::sequence(vec![64514]),
+            )),
+            bgp_proto::PathAttribute::new(bgp_proto::AttributeValue::NextHop(Ipv4Addr::new(
+                127, 0, 0, 21,
+            ))),
+        ]),
+        ..Default::default()
+    });
+    slow.write_all(&update.to_bytes(&ctx).unwrap())
+        .await
+        .unwrap();
+    let mut read = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let n = neighbor(&bgpd.api, "127.0.0.21");
+        if n["received"].as_u64() == Some(1) {
+            assert!(out_queue(&n) > 0, "still queued: the peer has read nothing");
+            assert_eq!(n["state"], "Established", "{n}");
+            read = true;
+            break;
+        }
+    }
+    assert!(
+        read,
+        "bgpd did not read the UPDATE of a peer whose window is full"
+    );
+    // The peer reads again: the queue drains and the session stays up.
+    let mut drained = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::time::Instant::now() < deadline {
+        let _ = tokio::time::timeout(Duration::from_millis(100), slow.read(&mut buf)).await;
+        let n = neighbor(&bgpd.api, "127.0.0.21");
+        if out_queue(&n) == 0 && n["advertised"].as_u64() >= Some(60_000) {
+            assert_eq!(n["state"], "Established", "{n}");
+            assert_eq!(n["flaps"].as_u64(), Some(0), "{n}");
+            drained = true;
+            break;
+        }
+    }
+    assert!(
+        drained,
+        "the out queue did not drain once the peer read again"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_short_notification_is_not_answered() {
     let bgpd = start("[[neighbors]]\naddress = \"127.0.0.11\"\npeer_as = 64513\npassive = true\n");

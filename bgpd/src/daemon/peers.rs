@@ -10,7 +10,7 @@ use crate::session::negotiate::Negotiated;
 use bgp_proto::Notification;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 use tokio::sync::mpsc;
@@ -40,6 +40,9 @@ pub struct PeerStatus {
     pub last_notification_received: Option<String>,
     /// The last NOTIFICATION sent, decoded.
     pub last_notification_sent: Option<String>,
+    /// Octets queued for the peer and not yet accepted by its TCP window (OutQ), kept up to
+    /// date by the session's writing task.
+    pub out_queue: Arc<AtomicU64>,
 }
 
 impl PeerStatus {
@@ -97,7 +100,12 @@ impl PeerDirectory {
         let router_id: Ipv4Addr = config.global.router_id;
         let directory = Arc::downgrade(self);
         let neighbor = n.clone();
-        let recorder = self.recorder.get().cloned();
+        let out_queue = Arc::new(AtomicU64::new(0));
+        let reports = crate::session::driver::PeerReports {
+            rib: rib.clone(),
+            recorder: self.recorder.get().cloned(),
+            out_queue: out_queue.clone(),
+        };
         let task = tokio::spawn(async move {
             let mut rx = rx;
             loop {
@@ -107,8 +115,7 @@ impl PeerDirectory {
                     local_as,
                     router_id,
                     rx,
-                    rib.clone(),
-                    recorder.clone(),
+                    reports.clone(),
                 );
                 let incarnation = task.incarnation();
                 match tokio::spawn(task.run()).await {
@@ -148,6 +155,7 @@ impl PeerDirectory {
             flaps: 0,
             last_notification_received: None,
             last_notification_sent: None,
+            out_queue,
         };
         self.lock().insert(id, Slot { tx, task, status });
     }

@@ -32,6 +32,11 @@ pub struct NeighborRow {
     pub last_down_reason: Option<String>,
     /// Times the session left Established.
     pub flaps: u64,
+    /// Octets queued for the peer and not yet accepted by its TCP window (OutQ): it grows
+    /// while the peer reads slower than bgpd sends, and stays up when the peer stopped
+    /// reading (the send hold timer, RFC 9687, then ends the session).
+    #[serde(default)]
+    pub out_queue: u64,
 }
 
 impl Daemon {
@@ -73,6 +78,7 @@ impl Daemon {
                     accepted_by_class: by_class,
                     last_down_reason: s.last_down_reason,
                     flaps: s.flaps,
+                    out_queue: s.out_queue.load(std::sync::atomic::Ordering::Relaxed),
                 }
             })
             .collect()
@@ -94,7 +100,7 @@ pub fn up_down(seconds: u64) -> String {
 }
 
 /// The neighbor table as aligned text: Peer, AS, Up/Down, State, #Received, #Accepted,
-/// #Advertised and one column per class.
+/// #Advertised, OutQ (octets) and one column per class.
 pub fn neighbor_table(rows: &[NeighborRow], classes: &[String]) -> String {
     let mut header = vec![
         "Peer".to_string(),
@@ -104,6 +110,7 @@ pub fn neighbor_table(rows: &[NeighborRow], classes: &[String]) -> String {
         "#Received".into(),
         "#Accepted".into(),
         "#Advertised".into(),
+        "OutQ".into(),
     ];
     header.extend(classes.iter().cloned());
     header.push("Description".into());
@@ -117,6 +124,7 @@ pub fn neighbor_table(rows: &[NeighborRow], classes: &[String]) -> String {
             r.received.to_string(),
             r.accepted.to_string(),
             r.advertised.to_string(),
+            r.out_queue.to_string(),
         ];
         row.extend(
             classes

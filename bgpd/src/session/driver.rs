@@ -8,6 +8,7 @@
 
 use super::fsm::{DownReason, Event, Fsm, FsmConfig, Output, State, Timer};
 use super::negotiate::Negotiated;
+use super::writer::{WriteFailure, Writer};
 use crate::config::{AddPathSetting, Neighbor};
 use crate::rib::outbox::{Outgoing, PeerOutput};
 use crate::rib::received::ReceivedUpdate;
@@ -19,9 +20,11 @@ use bgp_proto::{
 };
 use futures::StreamExt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -207,13 +210,20 @@ pub fn fsm_config_with(
 
 struct Connection {
     reader: FramedRead<OwnedReadHalf, BgpCodec>,
-    writer: OwnedWriteHalf,
+    /// The writing half, in its own task ([`super::writer`]): this task reads on while the
+    /// peer's window is full.
+    writer: Writer,
     local: SocketAddr,
     outbound: bool,
 }
 
 impl Connection {
-    fn new(stream: TcpStream, outbound: bool, keep_frames: bool) -> std::io::Result<Self> {
+    fn new(
+        stream: TcpStream,
+        outbound: bool,
+        keep_frames: bool,
+        out_queue: &Arc<AtomicU64>,
+    ) -> std::io::Result<Self> {
         stream.set_nodelay(true)?;
         let local = stream.local_addr()?;
         let (r, w) = stream.into_split();
@@ -221,7 +231,7 @@ impl Connection {
         codec.keep_frames = keep_frames;
         Ok(Connection {
             reader: FramedRead::with_capacity(r, codec, 65536),
-            writer: w,
+            writer: Writer::spawn(w, out_queue.clone()),
             local,
             outbound,
         })
@@ -264,6 +274,12 @@ pub struct PeerTask {
     /// backlog weight: they go as one event ([`PeerTask::flush_updates`]).
     pending: Vec<ReceivedUpdate>,
     pending_weight: usize,
+    /// Octets queued for the peer and not yet accepted by the kernel (OutQ), shared with the
+    /// peer's status.
+    out_queue: Arc<AtomicU64>,
+    /// The writing task of the last closed connection, completing its last message and
+    /// NOTIFICATION: waited for (at most [`super::writer::CLOSE_GRACE`]) when this task ends.
+    closing: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Prefixes a peer task gathers into one event for the RIB at most (one of the RIB task's
@@ -304,6 +320,17 @@ async fn connect(
     socket.connect(addr).await
 }
 
+/// Where a peer task reports: the RIB, the MRT recorder, the peer's OutQ counter.
+#[derive(Debug, Clone)]
+pub struct PeerReports {
+    /// The RIB task's events.
+    pub rib: mpsc::UnboundedSender<RibEvent>,
+    /// MRT recording of the session's messages, when configured.
+    pub recorder: Option<crate::recording::RecorderHandle>,
+    /// Octets queued for the peer and not yet written (the peer status's OutQ).
+    pub out_queue: Arc<AtomicU64>,
+}
+
 impl PeerTask {
     /// A task for `neighbor`; start it with [`PeerTask::run`].
     pub fn new(
@@ -312,9 +339,13 @@ impl PeerTask {
         local_as: u32,
         router_id: Ipv4Addr,
         commands: mpsc::UnboundedReceiver<PeerCommand>,
-        rib: mpsc::UnboundedSender<RibEvent>,
-        recorder: Option<crate::recording::RecorderHandle>,
+        reports: PeerReports,
     ) -> Self {
+        let PeerReports {
+            rib,
+            recorder,
+            out_queue,
+        } = reports;
         let fsm = Fsm::new(fsm_config(local_as, router_id, &neighbor));
         PeerTask {
             id,
@@ -337,6 +368,8 @@ impl PeerTask {
             updates_received: None,
             pending: Vec::new(),
             pending_weight: 0,
+            out_queue,
+            closing: None,
         }
     }
 
@@ -397,7 +430,7 @@ impl PeerTask {
             }
             let wake = tokio::select! {
                 cmd = self.commands.recv() => Wake::Command(cmd),
-                msg = read_next(&mut self.connection), if !paused => Wake::Read(msg),
+                w = connection_event(&mut self.connection, !paused) => w,
                 () = self.backlog.drained(), if paused => Wake::Drained,
                 res = connected(&mut self.connecting) => Wake::Connected(res),
                 () = alarm.sleep.as_mut(), if alarm.at.is_some() => Wake::Timer,
@@ -410,6 +443,7 @@ impl PeerTask {
                     }
                 }
                 Wake::Read(msg) => self.received(msg).await,
+                Wake::WriteFailed(f) => self.write_failed(f).await,
                 Wake::Drained => {}
                 Wake::Connected(res) => {
                     self.connecting = None;
@@ -446,6 +480,14 @@ impl PeerTask {
         if let Some(h) = self.connecting.take() {
             h.abort();
         }
+        // The last NOTIFICATION (Cease on shutdown) goes out before the task ends.
+        if let Some(c) = self.connection.take() {
+            self.closing = c.writer.close(None);
+        }
+        if let Some(h) = self.closing.take() {
+            let _ =
+                tokio::time::timeout(super::writer::CLOSE_GRACE + Duration::from_secs(1), h).await;
+        }
     }
 
     /// Returns true when the task must end.
@@ -468,7 +510,7 @@ impl PeerTask {
                             self.record(frame, true);
                         }
                     }
-                    self.write(&bytes).await;
+                    self.write(bytes, true);
                     self.handle(Event::UpdateSent).await;
                 }
             }
@@ -494,8 +536,8 @@ impl PeerTask {
                     h.abort();
                 }
                 self.parked = None;
-                if let Some(mut c) = self.connection.take() {
-                    let _ = c.writer.shutdown().await;
+                if let Some(c) = self.connection.take() {
+                    self.closing = c.writer.close(None);
                 }
                 return true;
             }
@@ -511,8 +553,7 @@ impl PeerTask {
                 if let Some(neg) = self.fsm.negotiated().cloned() {
                     if neg.route_refresh {
                         for f in neg.families {
-                            self.send(&Message::RouteRefresh(RouteRefresh::request(f)))
-                                .await;
+                            self.send(&Message::RouteRefresh(RouteRefresh::request(f)));
                         }
                     }
                 }
@@ -641,7 +682,7 @@ impl PeerTask {
                 return;
             }
         }
-        match Connection::new(stream, outbound, self.recorder.is_some()) {
+        match Connection::new(stream, outbound, self.recorder.is_some(), &self.out_queue) {
             Ok(c) => {
                 tracing::debug!(peer = %self.peer(), local = %c.local, outbound, "TCP connection up");
                 self.connection = Some(c);
@@ -788,29 +829,28 @@ impl PeerTask {
         }
     }
 
-    async fn write(&mut self, bytes: &[u8]) {
-        // RFC 9687: a peer that accepts nothing for the send hold time is dropped.
+    /// Queues `bytes` (whole messages; `updates`: UPDATEs only) for the peer; the writing
+    /// task writes them in order.
+    fn write(&mut self, bytes: bytes::Bytes, updates: bool) {
         let limit = self.send_hold_time();
+        if let Some(c) = self.connection.as_ref() {
+            c.writer.send(bytes, limit, updates);
+        }
+    }
+
+    /// The connection's writing task can write no more.
+    async fn write_failed(&mut self, failure: WriteFailure) {
         let peer = self.peer();
-        let Some(c) = self.connection.as_mut() else {
-            return;
-        };
-        match tokio::time::timeout(limit, c.writer.write_all(bytes)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
+        match failure {
+            WriteFailure::Io(e) => {
                 tracing::info!(peer = %peer, error = %e, "write failed");
                 self.connection = None;
                 Box::pin(self.handle(Event::TcpFailed)).await;
             }
-            Err(_) => {
-                tracing::warn!(peer = %peer, send_hold_time = limit.as_secs(), "peer stopped reading: send hold timer expired (RFC 9687), sending NOTIFICATION 8/0 and dropping the session");
-                // Best effort: the peer's window is full, so this will often not get through.
-                if let Ok(b) = Message::Notification(Notification::new(8, 0))
-                    .to_bytes(&SessionContext::default())
-                {
-                    let _ =
-                        tokio::time::timeout(Duration::from_secs(1), c.writer.write_all(&b)).await;
-                }
+            WriteFailure::Stalled(limit) => {
+                // The 8/0 is not written: the peer's window is full and the connection is in
+                // the middle of a message (RFC 9687 §4 lets the connection close without it).
+                tracing::warn!(peer = %peer, send_hold_time = limit.as_secs(), "peer stopped reading: send hold timer expired (RFC 9687), dropping the session with NOTIFICATION 8/0 (not deliverable: the peer's window is full)");
                 self.flush_on_down = true;
                 self.connection = None;
                 // The FSM records the 8/0 as sent (its own copy goes nowhere: no connection).
@@ -820,7 +860,7 @@ impl PeerTask {
         }
     }
 
-    async fn send(&mut self, m: &Message) {
+    fn send(&mut self, m: &Message) {
         let ctx = self.send_context();
         match m.to_bytes(&ctx) {
             Ok(b) => {
@@ -828,7 +868,15 @@ impl PeerTask {
                 if self.recorder.is_some() && self.connection.is_some() {
                     self.record(b.clone(), true);
                 }
-                self.write(&b).await
+                if matches!(m, Message::Notification(_)) {
+                    // The session ends with it (RFC 4271 §6): what is still queued is dropped,
+                    // and the NOTIFICATION follows the message being written.
+                    if let Some(c) = self.connection.take() {
+                        self.closing = c.writer.close(Some(b));
+                    }
+                } else {
+                    self.write(b, matches!(m, Message::Update(_)));
+                }
             }
             Err(e) => tracing::error!(peer = %self.peer(), error = %e, "cannot encode message"),
         }
@@ -876,11 +924,11 @@ impl PeerTask {
                             notification: n.clone(),
                         });
                     }
-                    Box::pin(self.send(&m)).await;
+                    self.send(&m);
                 }
                 Output::CloseConnection => {
-                    if let Some(mut c) = self.connection.take() {
-                        let _ = c.writer.shutdown().await;
+                    if let Some(c) = self.connection.take() {
+                        self.closing = c.writer.close(None);
                     }
                     if let Some(h) = self.connecting.take() {
                         h.abort();
@@ -1038,12 +1086,18 @@ enum Wake {
     Timer,
     /// The RIB caught up with this peer's UPDATEs: reading may resume.
     Drained,
+    /// The connection's writing task failed.
+    WriteFailed(WriteFailure),
 }
 
-/// The next message on the connection; never completes without one.
-async fn read_next(c: &mut Option<Connection>) -> Option<Result<Message, CodecError>> {
+/// The next message on the connection (while `read`), or its write failure; never completes
+/// without one.
+async fn connection_event(c: &mut Option<Connection>, read: bool) -> Wake {
     match c {
-        Some(c) => c.reader.next().await,
+        Some(c) => tokio::select! {
+            msg = c.reader.next(), if read => Wake::Read(msg),
+            f = c.writer.failed() => Wake::WriteFailed(f),
+        },
         None => std::future::pending().await,
     }
 }

@@ -8,3 +8,4 @@ pub mod issue_log;
 pub mod negotiate;
 pub mod restart;
 pub mod socket_options;
+pub mod writer;
