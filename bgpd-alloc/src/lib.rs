@@ -14,8 +14,9 @@
 //! alignment is at most `MI_MAX_ALIGN_SIZE` (16 octets) and at most the size. It is also
 //! the rule of the standard library's `System` allocator on Unix.
 //!
-//! This crate is the one place in the workspace that holds `unsafe` code: a `GlobalAlloc`
-//! cannot be written without it. Each call below states why it is sound.
+//! Like `bgpd/src/session/socket_options.rs` (the `setsockopt` calls), this crate allows
+//! `unsafe` code, which the workspace otherwise denies: a `GlobalAlloc` cannot be written
+//! without it. Each call below states why it is sound.
 #![allow(unsafe_code)]
 
 use core::ffi::c_void;
