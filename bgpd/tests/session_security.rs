@@ -263,19 +263,14 @@ async fn max_prefix_cease_6_1_then_waits_the_restart_interval() {
     drop(p);
 }
 
-/// A raw peer that completes the OPEN exchange and then never reads again, while it keeps
-/// sending KEEPALIVEs (the RFC 9687 case).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn send_hold_timer_drops_a_peer_that_stops_reading() {
-    let bgpd = start(
-        "[[neighbors]]\naddress = \"127.0.0.11\"\npeer_as = 64513\npassive = true\nimport_policy = [\"all\"]\nexport_policy = [\"all\"]\n\n[[neighbors]]\naddress = \"127.0.0.21\"\npeer_as = 64514\npassive = true\nsend_hold_time = 4\nexport_policy = [\"all\"]\n",
-    );
-    // The stuck peer.
+/// A raw peer 127.0.0.21 (AS 64514) with a 4 KiB receive buffer: it sends OPEN and KEEPALIVE,
+/// reads bgpd's answer, and from then on reads only when the test does.
+async fn raw_peer_with_a_small_window(port: u16) -> tokio::net::TcpStream {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     socket.bind("127.0.0.21:0".parse().unwrap()).unwrap();
-    let mut stuck = socket
-        .connect(SocketAddr::from(([127, 0, 0, 2], bgpd.port)))
+    let mut stream = socket
+        .connect(SocketAddr::from(([127, 0, 0, 2], port)))
         .await
         .unwrap();
     let open = bgp_proto::Open::new(
@@ -285,29 +280,40 @@ async fn send_hold_timer_drops_a_peer_that_stops_reading() {
         vec![bgp_proto::Capability::FourOctetAs(64514)],
     );
     let ctx = SessionContext::default();
-    stuck
-        .write_all(&Message::Open(open).to_bytes(&ctx).unwrap())
-        .await
-        .unwrap();
-    stuck
-        .write_all(&Message::Keepalive.to_bytes(&ctx).unwrap())
-        .await
-        .unwrap();
+    for m in [Message::Open(open), Message::Keepalive] {
+        stream.write_all(&m.to_bytes(&ctx).unwrap()).await.unwrap();
+    }
     let mut buf = [0u8; 512];
-    let _ = tokio::time::timeout(Duration::from_secs(2), stuck.read(&mut buf)).await;
-    // A feeder announces many routes with distinct attributes, so bgpd has megabytes to send.
-    // Distinct as exported: an AS path of their own (MED is not passed on to another AS, RFC
-    // 4271 §5.1.4, so routes differing only in it share an UPDATE to the stuck peer).
-    let feeder = connect(bgpd.port, peer([127, 0, 0, 11], 64513)).await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buf)).await;
+    stream
+}
+
+/// A feeder 127.0.0.11 announcing 60,000 routes, so bgpd has megabytes to send to the raw
+/// peer. Distinct as exported: each has an AS path of its own (MED is not passed on to
+/// another AS, RFC 4271 §5.1.4, so routes differing only in it would share an UPDATE).
+async fn feed_distinct_routes(port: u16) -> LabPeer {
+    let feeder = connect(port, peer([127, 0, 0, 11], 64513)).await;
     for i in 0..60_000u32 {
         let mut r = LabRoute::new(
             vec![64513, 65000 + i % 500, 100_000 + i],
             "198.51.100.11".parse().unwrap(),
         );
         r.med = Some(i);
-        let p = format!("10.{}.{}.0/24", i / 256, i % 256);
-        feeder.announce(&r, &[&p]);
+        feeder.announce(&r, &[&format!("10.{}.{}.0/24", i / 256, i % 256)]);
     }
+    feeder
+}
+
+/// A raw peer that completes the OPEN exchange and then never reads again, while it keeps
+/// sending KEEPALIVEs (the RFC 9687 case).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn send_hold_timer_drops_a_peer_that_stops_reading() {
+    let bgpd = start(
+        "[[neighbors]]\naddress = \"127.0.0.11\"\npeer_as = 64513\npassive = true\nimport_policy = [\"all\"]\nexport_policy = [\"all\"]\n\n[[neighbors]]\naddress = \"127.0.0.21\"\npeer_as = 64514\npassive = true\nsend_hold_time = 4\nexport_policy = [\"all\"]\n",
+    );
+    let mut stuck = raw_peer_with_a_small_window(bgpd.port).await;
+    let _feeder = feed_distinct_routes(bgpd.port).await;
+    let ctx = SessionContext::default();
     let keepalive = Message::Keepalive.to_bytes(&ctx).unwrap();
     let mut dropped = false;
     for _ in 0..40 {
@@ -349,34 +355,10 @@ async fn a_peer_whose_window_is_full_is_still_read() {
     let bgpd = start(
         "[[neighbors]]\naddress = \"127.0.0.11\"\npeer_as = 64513\npassive = true\nimport_policy = [\"all\"]\nexport_policy = [\"all\"]\n\n[[neighbors]]\naddress = \"127.0.0.21\"\npeer_as = 64514\npassive = true\nimport_policy = [\"all\"]\nexport_policy = [\"all\"]\n",
     );
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    socket.bind("127.0.0.21:0".parse().unwrap()).unwrap();
-    let mut slow = socket
-        .connect(SocketAddr::from(([127, 0, 0, 2], bgpd.port)))
-        .await
-        .unwrap();
-    let open = bgp_proto::Open::new(
-        64514,
-        90,
-        Ipv4Addr::new(127, 0, 0, 21),
-        vec![bgp_proto::Capability::FourOctetAs(64514)],
-    );
+    let mut slow = raw_peer_with_a_small_window(bgpd.port).await;
+    let _feeder = feed_distinct_routes(bgpd.port).await;
     let ctx = SessionContext::default();
-    for m in [Message::Open(open), Message::Keepalive] {
-        slow.write_all(&m.to_bytes(&ctx).unwrap()).await.unwrap();
-    }
     let mut buf = vec![0u8; 1 << 16];
-    let _ = tokio::time::timeout(Duration::from_secs(2), slow.read(&mut buf)).await;
-    // Megabytes for bgpd to send to the slow peer (distinct AS paths: one UPDATE each).
-    let feeder = connect(bgpd.port, peer([127, 0, 0, 11], 64513)).await;
-    for i in 0..60_000u32 {
-        let r = LabRoute::new(
-            vec![64513, 65000 + i % 500, 100_000 + i],
-            "198.51.100.11".parse().unwrap(),
-        );
-        feeder.announce(&r, &[&format!("10.{}.{}.0/24", i / 256, i % 256)]);
-    }
     let out_queue = |n: &Value| n["out_queue"].as_u64().unwrap_or(0);
     let mut stalled = false;
     for _ in 0..100 {
