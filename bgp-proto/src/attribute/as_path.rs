@@ -70,9 +70,9 @@ pub struct AsPath {
     words: Box<[u32]>,
 }
 
-/// The header word of a stored segment.
-fn header(kind: SegmentType, count: usize) -> u32 {
-    (u32::from(kind.code()) << 24) | (count.min(MAX_STORED_SEGMENT) as u32)
+/// The header word of a stored segment of type `code` (the wire's segment type).
+fn header(code: u8, count: usize) -> u32 {
+    (u32::from(code) << 24) | (count.min(MAX_STORED_SEGMENT) as u32)
 }
 
 /// The segment type of a stored header word (written by [`header`] from a valid type).
@@ -117,11 +117,13 @@ struct PathWords {
 impl PathWords {
     /// Appends a segment (split where it exceeds what a header can count).
     fn push(&mut self, kind: SegmentType, asns: &[u32]) {
-        let mut chunks = asns.chunks(MAX_STORED_SEGMENT);
-        let first = chunks.next().unwrap_or(&[]);
-        for chunk in std::iter::once(first).chain(chunks) {
+        if asns.is_empty() {
             self.last = Some(self.words.len());
-            self.words.push(header(kind, chunk.len()));
+            self.words.push(header(kind.code(), 0));
+        }
+        for chunk in asns.chunks(MAX_STORED_SEGMENT) {
+            self.last = Some(self.words.len());
+            self.words.push(header(kind.code(), chunk.len()));
             self.words.extend_from_slice(chunk);
         }
     }
@@ -132,7 +134,7 @@ impl PathWords {
         if let Some(h) = self.last.and_then(|i| self.words.get_mut(i)) {
             let count = (*h as usize) & MAX_STORED_SEGMENT;
             if kind_of(*h) == kind && count + asns.len() <= MAX_STORED_SEGMENT {
-                *h = header(kind, count + asns.len());
+                *h = header(kind.code(), count + asns.len());
                 self.words.extend_from_slice(asns);
                 return;
             }
@@ -253,7 +255,7 @@ impl AsPath {
         while let [kind, count, after @ ..] = rest {
             let n = usize::from(*count);
             let (body, after) = after.split_at_checked(n * width).unwrap_or((after, &[]));
-            out.push((u32::from(*kind) << 24) | n as u32);
+            out.push(header(*kind, n));
             if four_octet {
                 out.extend(
                     body.as_chunks::<4>()
@@ -376,12 +378,12 @@ impl AsPath {
                 kind: SegmentType::Sequence,
                 asns,
             }) if asns.len() < 255 => {
-                words.push(header(SegmentType::Sequence, asns.len() + 1));
+                words.push(header(SegmentType::Sequence.code(), asns.len() + 1));
                 words.push(asn);
                 words.extend(self.words.iter().skip(1));
             }
             _ => {
-                words.push(header(SegmentType::Sequence, 1));
+                words.push(header(SegmentType::Sequence.code(), 1));
                 words.push(asn);
                 words.extend_from_slice(&self.words);
             }

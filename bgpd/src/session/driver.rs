@@ -845,7 +845,7 @@ impl PeerTask {
             WriteFailure::Io(e) => {
                 tracing::info!(peer = %peer, error = %e, "write failed");
                 self.connection = None;
-                Box::pin(self.handle(Event::TcpFailed)).await;
+                self.handle(Event::TcpFailed).await;
             }
             WriteFailure::Stalled(limit) => {
                 // The 8/0 is not written: the peer's window is full and the connection is in
@@ -855,7 +855,7 @@ impl PeerTask {
                 self.connection = None;
                 // The FSM records the 8/0 as sent (its own copy goes nowhere: no connection).
                 let n = Notification::new(8, 0);
-                Box::pin(self.handle(Event::AutomaticStop { notification: n })).await;
+                self.handle(Event::AutomaticStop { notification: n }).await;
             }
         }
     }
