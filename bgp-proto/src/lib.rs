@@ -39,7 +39,8 @@ mod update;
 pub use attribute::{
     flags as attribute_flags, type_code as attribute_type, Aggregator, AsPath, AsSegment,
     AttributeValue, Community, CommunityParseError, ExtendedCommunity, LargeCommunity, MpNextHop,
-    MpReach, MpUnreach, Origin, PathAttribute, PathAttributes, SegmentType, Segments, AS_TRANS,
+    MpReach, MpUnreach, Origin, PathAttribute, PathAttributes, SegmentType, Segments, ShortList,
+    AS_TRANS,
 };
 pub use builder::UpdatePacker;
 pub use capability::{

@@ -526,8 +526,8 @@ fn loosen(u: &mut Update, how: &Loosen) {
         Loosen::EmptyLists => {
             for a in &mut u.attributes.0 {
                 match &mut a.value {
-                    AttributeValue::Communities(v) => *v = Box::default(),
-                    AttributeValue::ClusterList(v) => *v = Box::default(),
+                    AttributeValue::Communities(v) => *v = Default::default(),
+                    AttributeValue::ClusterList(v) => *v = Default::default(),
                     AttributeValue::ExtendedCommunities(v) => *v = Box::default(),
                     AttributeValue::LargeCommunities(v) => *v = Box::default(),
                     _ => {}

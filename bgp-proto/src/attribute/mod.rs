@@ -11,10 +11,12 @@
 mod as_path;
 mod community;
 mod multiprotocol;
+mod short_list;
 
 pub use as_path::{AsPath, AsSegment, SegmentType, Segments, AS_TRANS};
 pub use community::{Community, CommunityParseError, ExtendedCommunity, LargeCommunity};
 pub use multiprotocol::{MpNextHop, MpReach, MpUnreach};
+pub use short_list::ShortList;
 
 use crate::context::SessionContext;
 use crate::error::{AttributeAction, DecodeError, EncodeError, ErrorKind, UpdateIssue};
@@ -117,12 +119,12 @@ pub enum AttributeValue {
     AtomicAggregate,
     /// AGGREGATOR (7), in the session's AS width.
     Aggregator(Aggregator),
-    /// COMMUNITIES (8).
-    Communities(Box<[Community]>),
+    /// COMMUNITIES (8). One community is held inline ([`ShortList`]).
+    Communities(ShortList<Community>),
     /// ORIGINATOR_ID (9, RFC 4456).
     OriginatorId(Ipv4Addr),
-    /// CLUSTER_LIST (10, RFC 4456).
-    ClusterList(Box<[Ipv4Addr]>),
+    /// CLUSTER_LIST (10, RFC 4456). One cluster id is held inline ([`ShortList`]).
+    ClusterList(ShortList<Ipv4Addr>),
     /// MP_REACH_NLRI (14, RFC 4760). Boxed: it is the one large value (family, next hop,
     /// prefix vector and opaque bytes), and keeping it inline would make every attribute
     /// of every UPDATE as large as it is (104 instead of 32 octets per [`PathAttribute`]).
@@ -373,7 +375,7 @@ impl PathAttributes {
     accessor!(/// ORIGINATOR_ID.
         originator_id, OriginatorId, Ipv4Addr);
     accessor!(/// CLUSTER_LIST.
-        cluster_list, ClusterList, Box<[Ipv4Addr]>);
+        cluster_list, ClusterList, ShortList<Ipv4Addr>);
     /// MP_REACH_NLRI.
     pub fn mp_reach(&self) -> Option<&MpReach> {
         self.0.iter().find_map(|a| match &a.value {

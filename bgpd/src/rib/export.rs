@@ -139,7 +139,9 @@ pub fn export<'a>(
                 o.set(AttributeValue::OriginatorId(source.bgp_id));
             }
             let mut clusters = vec![local.cluster_id];
-            clusters.extend(o.attributes.cluster_list().cloned().unwrap_or_default());
+            if let Some(received) = o.attributes.cluster_list() {
+                clusters.extend_from_slice(received);
+            }
             o.set(AttributeValue::ClusterList(clusters.into()));
         }
         // RFC 4271 §5.1.5: LOCAL_PREF is sent to every internal peer.
