@@ -165,10 +165,11 @@ pub fn show(cmd: &ShowCommand, args: &ApiArgs) -> anyhow::Result<()> {
             };
             writeln!(
                 out,
-                "  BGP state {state}, up/down {}, flaps {}, out queue {} octets",
+                "  BGP state {state}, up/down {}, flaps {}, out queue {} octets, {} routes waiting",
                 up_down(r.since_seconds),
                 r.flaps,
-                r.out_queue
+                r.out_queue,
+                r.waiting_routes
             )?;
             if let Some(n) = &d.negotiated {
                 writeln!(

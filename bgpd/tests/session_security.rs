@@ -36,13 +36,18 @@ impl Drop for Bgpd {
 }
 
 fn start(neighbors: &str) -> Bgpd {
+    start_at("127.0.0.2", 64515, neighbors)
+}
+
+/// A bgpd listening on `address` (also its router id) in AS `asn`.
+fn start_at(address: &str, asn: u32, neighbors: &str) -> Bgpd {
     let dir = tempfile::tempdir().unwrap();
     let (port, api_port) = (free_port(), free_port());
     let config = dir.path().join("bgpd.toml");
     std::fs::write(
         &config,
         format!(
-            "[global]\nasn = 64515\nrouter_id = \"127.0.0.2\"\nlisten = [\"127.0.0.2:{port}\"]\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n[[policies]]\nname = \"all\"\n[[policies.statements]]\naction = \"accept\"\n{neighbors}"
+            "[global]\nasn = {asn}\nrouter_id = \"{address}\"\nlisten = [\"{address}:{port}\"]\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n[[policies]]\nname = \"all\"\n[[policies.statements]]\naction = \"accept\"\n{neighbors}"
         ),
     )
     .unwrap();
@@ -89,7 +94,16 @@ fn peer(addr: [u8; 4], asn: u32) -> LabPeerConfig {
 }
 
 async fn try_connect(port: u16, cfg: LabPeerConfig, wait: Duration) -> Option<LabPeer> {
-    let target = SocketAddr::from(([127, 0, 0, 2], port));
+    try_connect_to([127, 0, 0, 2], port, cfg, wait).await
+}
+
+async fn try_connect_to(
+    addr: [u8; 4],
+    port: u16,
+    cfg: LabPeerConfig,
+    wait: Duration,
+) -> Option<LabPeer> {
+    let target = SocketAddr::from((addr, port));
     tokio::time::timeout(wait, LabPeer::connect(target, cfg))
         .await
         .ok()?
@@ -420,6 +434,200 @@ async fn a_peer_whose_window_is_full_is_still_read() {
         drained,
         "the out queue did not drain once the peer read again"
     );
+}
+
+/// A peer that reads slowly while the routes it is sent keep changing gets each route's
+/// latest state, not every change: once the OutQ reaches its high-water mark further routes
+/// wait coalesced, one entry per route, so what waits for the peer is bounded by its routes.
+/// (Queued as UPDATEs, the 40 rounds below would be about 40 MiB; the out queue stays near
+/// 4 MiB, at most one entry per route waits, and the peer reads about a fifth of the
+/// changes: what the kernel's send buffer and the out queue held, then the latest state.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_peer_is_sent_each_routes_latest_state_not_every_change() {
+    const ROUTES: u32 = 20_000;
+    const ROUNDS: u32 = 40;
+    let bgpd = start(
+        "[[neighbors]]\naddress = \"127.0.0.11\"\npeer_as = 64513\npassive = true\nimport_policy = [\"all\"]\nexport_policy = [\"all\"]\n\n[[neighbors]]\naddress = \"127.0.0.21\"\npeer_as = 64514\npassive = true\nimport_policy = [\"all\"]\nexport_policy = [\"all\"]\n",
+    );
+    let mut slow = raw_peer_with_a_small_window(bgpd.port).await;
+    let feeder = connect(bgpd.port, peer([127, 0, 0, 11], 64513)).await;
+    // Every round changes every route's AS path (distinct per route, so one UPDATE each).
+    for round in 0..ROUNDS {
+        for i in 0..ROUTES {
+            let r = LabRoute::new(
+                vec![64513, 65000 + round, 100_000 + i],
+                "198.51.100.11".parse().unwrap(),
+            );
+            feeder.announce(&r, &[&format!("10.{}.{}.0/24", i / 256, i % 256)]);
+        }
+    }
+    // A last route: once the RIB decided it for the slow peer, it decided every round.
+    let marker = LabRoute::new(vec![64513, 64999], "198.51.100.11".parse().unwrap());
+    feeder.announce(&marker, &["10.255.255.0/24"]);
+    let (mut max_queue, mut max_waiting) = (0u64, 0u64);
+    let mut decided = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let n = neighbor(&bgpd.api, "127.0.0.21");
+        max_queue = max_queue.max(n["out_queue"].as_u64().unwrap_or(0));
+        max_waiting = max_waiting.max(n["waiting_routes"].as_u64().unwrap_or(0));
+        if n["advertised"].as_u64() == Some(u64::from(ROUTES) + 1) {
+            decided = true;
+            break;
+        }
+    }
+    assert!(
+        decided,
+        "the RIB never decided every route for the slow peer"
+    );
+    assert!(
+        max_waiting > 0,
+        "no route ever waited: the test did not fill the queue"
+    );
+    assert!(
+        max_waiting <= u64::from(ROUTES) + 1,
+        "more entries wait than there are routes: {max_waiting}"
+    );
+    assert!(
+        max_queue <= 6 << 20,
+        "the out queue grew with the changes: {max_queue} octets"
+    );
+    // The peer reads everything: each route arrives with its last round's path.
+    let ctx = SessionContext {
+        four_octet_as: true,
+        ..SessionContext::default()
+    };
+    let mut latest: std::collections::HashMap<ipnet::IpNet, Vec<u32>> = Default::default();
+    let mut announcements = 0usize;
+    let mut stream = Vec::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let done = |latest: &std::collections::HashMap<ipnet::IpNet, Vec<u32>>| {
+        latest.len() == ROUTES as usize + 1
+            && latest
+                .values()
+                .all(|p| p.contains(&(65000 + ROUNDS - 1)) || p.contains(&64999))
+    };
+    while !done(&latest) && tokio::time::Instant::now() < deadline {
+        let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(5), slow.read(&mut buf)).await
+        else {
+            continue;
+        };
+        assert!(n > 0, "bgpd closed the session to the slow peer");
+        stream.extend_from_slice(&buf[..n]);
+        while let Ok(Some(len)) = bgp_proto::frame_len(&stream, bgp_proto::MAX_MESSAGE_LEN) {
+            if len > stream.len() {
+                break;
+            }
+            let frame: Vec<u8> = stream.drain(..len).collect();
+            if let Ok(Message::Update(u)) = Message::decode(&frame, &ctx) {
+                let path: Vec<u32> = u
+                    .attributes
+                    .as_path()
+                    .map(|p| p.segments().flat_map(|s| s.asns.to_vec()).collect())
+                    .unwrap_or_default();
+                for (_, nlri) in u.announced() {
+                    announcements += 1;
+                    latest.insert(nlri.prefix, path.clone());
+                }
+            }
+        }
+    }
+    assert!(
+        done(&latest),
+        "the slow peer did not end with every route's last state ({} routes)",
+        latest.len()
+    );
+    assert!(
+        announcements < (ROUNDS * ROUTES / 3) as usize,
+        "{announcements} announcements for {ROUTES} routes changed {ROUNDS} times: not coalesced"
+    );
+    let n = neighbor(&bgpd.api, "127.0.0.21");
+    assert_eq!(n["state"], "Established", "{n}");
+    assert_eq!(n["waiting_routes"].as_u64(), Some(0), "{n}");
+    drop(feeder);
+}
+
+/// Two bgpd send each other a table at once: A (AS 64515) and B (AS 64600) peer over eBGP
+/// and each has a feeder announcing 100,000 routes of its own (distinct AS paths, one UPDATE
+/// per route, about 6 MB each way), fed at the same time. Each must end with the other's
+/// whole table and the session between them must stay up: neither may wait on its own writes
+/// while the other does (the writer task, `session/writer.rs`), and neither may queue
+/// without bound (`session/waiting.rs`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_bgpd_send_each_other_a_table_at_once() {
+    const ROUTES: u32 = 100_000;
+    let all = "import_policy = [\"all\"]\nexport_policy = [\"all\"]\n";
+    let b = start_at(
+        "127.0.0.3",
+        64600,
+        &format!("[[neighbors]]\naddress = \"127.0.0.2\"\npeer_as = 64515\npassive = true\n{all}\n[[neighbors]]\naddress = \"127.0.0.41\"\npeer_as = 64999\npassive = true\n{all}"),
+    );
+    let a = start_at(
+        "127.0.0.2",
+        64515,
+        &format!("[[neighbors]]\naddress = \"127.0.0.3\"\npeer_as = 64600\nport = {}\nlocal_address = \"127.0.0.2\"\n{all}\n[[neighbors]]\naddress = \"127.0.0.31\"\npeer_as = 64513\npassive = true\n{all}", b.port),
+    );
+    let mut up = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if neighbor(&a.api, "127.0.0.3")["state"] == "Established" {
+            up = true;
+            break;
+        }
+    }
+    assert!(up, "A and B never established");
+    let fa = connect(a.port, peer([127, 0, 0, 31], 64513)).await;
+    let mut fb = None;
+    for _ in 0..50 {
+        fb = try_connect_to(
+            [127, 0, 0, 3],
+            b.port,
+            peer([127, 0, 0, 41], 64999),
+            Duration::from_secs(3),
+        )
+        .await;
+        if fb.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let fb = fb.expect("B's feeder connects");
+    for i in 0..ROUTES {
+        let (x, y) = (i / 256 % 256, i % 256);
+        let ra = LabRoute::new(vec![64513, 100_000 + i], "198.51.100.31".parse().unwrap());
+        fa.announce(&ra, &[&format!("10.{}.{x}.{y}/32", i / 65_536)]);
+        let rb = LabRoute::new(vec![64999, 100_000 + i], "198.51.100.41".parse().unwrap());
+        fb.announce(&rb, &[&format!("20.{}.{x}.{y}/32", i / 65_536)]);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let (mut at_a, mut at_b) = (Value::Null, Value::Null);
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        at_a = neighbor(&a.api, "127.0.0.3");
+        at_b = neighbor(&b.api, "127.0.0.2");
+        if at_a["received"].as_u64() == Some(u64::from(ROUTES))
+            && at_b["received"].as_u64() == Some(u64::from(ROUTES))
+        {
+            break;
+        }
+    }
+    assert_eq!(
+        at_a["received"].as_u64(),
+        Some(u64::from(ROUTES)),
+        "A from B: {at_a}"
+    );
+    assert_eq!(
+        at_b["received"].as_u64(),
+        Some(u64::from(ROUTES)),
+        "B from A: {at_b}"
+    );
+    for n in [&at_a, &at_b] {
+        assert_eq!(n["state"], "Established", "{n}");
+        assert_eq!(n["flaps"].as_u64(), Some(0), "{n}");
+    }
+    drop((fa, fb));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,10 +13,12 @@ use bgp_proto::{
     PathAttributes, RouteRefresh, SessionContext, Update,
 };
 use bgpd::config::{load_str, Config};
+use bgpd::rib::outbox::PeerOutput;
 use bgpd::rib::route::PeerId;
 use bgpd::rib::table::{Outbox, Rib, SessionInfo};
 use bgpd::session::driver::fsm_config;
 use bgpd::session::fsm::{Event, Fsm, Output, Timer};
+use bgpd::session::waiting::Waiting;
 use bytes::BytesMut;
 use ipnet::IpNet;
 use std::collections::HashMap;
@@ -347,14 +349,29 @@ impl Lab {
     }
 
     /// The daemon's `deliver` and the peer tasks' packing: the routes each session is sent,
-    /// encoded, to established sessions; resets as `AutomaticStop`.
+    /// encoded, to established sessions; resets as `AutomaticStop`. Every other step the
+    /// output goes through the queue a peer task keeps for a slow peer
+    /// (`bgpd/src/session/waiting.rs`: coalesced per route, then taken a few routes at a
+    /// time), so the model checks that what a slow peer ends up with is the same.
     fn deliver(&mut self, outbox: Outbox) {
         let mut resets = Vec::new();
         let mut ids: Vec<_> = outbox.keys().copied().collect();
         ids.sort_unstable();
         for q in ids {
             let Some(out) = outbox.get(&q) else { continue };
-            check_batch(self, q, &out.bytes());
+            let bytes = if self.step % 2 == 0 {
+                out.bytes()
+            } else {
+                let mut waiting = Waiting::default();
+                waiting.push(out.parts.clone());
+                let chunk = 1 + self.step % 7;
+                let mut bytes = BytesMut::new();
+                while let Some(part) = waiting.next(chunk) {
+                    bytes.extend_from_slice(&PeerOutput::encode(std::slice::from_ref(&part)));
+                }
+                bytes
+            };
+            check_batch(self, q, &bytes);
             if let Some(n) = &out.reset {
                 resets.push((q, n.clone()));
             }

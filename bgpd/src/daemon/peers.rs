@@ -43,6 +43,9 @@ pub struct PeerStatus {
     /// Octets queued for the peer and not yet accepted by its TCP window (OutQ), kept up to
     /// date by the session's writing task.
     pub out_queue: Arc<AtomicU64>,
+    /// Routes waiting, coalesced, while the OutQ is above its high-water mark, kept up to
+    /// date by the session's task.
+    pub waiting_routes: Arc<AtomicU64>,
 }
 
 impl PeerStatus {
@@ -101,10 +104,12 @@ impl PeerDirectory {
         let directory = Arc::downgrade(self);
         let neighbor = n.clone();
         let out_queue = Arc::new(AtomicU64::new(0));
+        let waiting_routes = Arc::new(AtomicU64::new(0));
         let reports = crate::session::driver::PeerReports {
             rib: rib.clone(),
             recorder: self.recorder.get().cloned(),
             out_queue: out_queue.clone(),
+            waiting_routes: waiting_routes.clone(),
         };
         let task = tokio::spawn(async move {
             let mut rx = rx;
@@ -156,6 +161,7 @@ impl PeerDirectory {
             last_notification_received: None,
             last_notification_sent: None,
             out_queue,
+            waiting_routes,
         };
         self.lock().insert(id, Slot { tx, task, status });
     }

@@ -37,6 +37,11 @@ pub struct NeighborRow {
     /// reading (the send hold timer, RFC 9687, then ends the session).
     #[serde(default)]
     pub out_queue: u64,
+    /// Routes waiting for the peer, coalesced (the latest decision per route), while the
+    /// OutQ is above its high-water mark: a peer that reads slowly is sent each route's
+    /// latest state, not every change.
+    #[serde(default)]
+    pub waiting_routes: u64,
 }
 
 impl Daemon {
@@ -79,6 +84,7 @@ impl Daemon {
                     last_down_reason: s.last_down_reason,
                     flaps: s.flaps,
                     out_queue: s.out_queue.load(std::sync::atomic::Ordering::Relaxed),
+                    waiting_routes: s.waiting_routes.load(std::sync::atomic::Ordering::Relaxed),
                 }
             })
             .collect()

@@ -8,6 +8,7 @@
 
 use super::fsm::{DownReason, Event, Fsm, FsmConfig, Output, State, Timer};
 use super::negotiate::Negotiated;
+use super::waiting::{self, Waiting};
 use super::writer::{WriteFailure, Writer};
 use crate::config::{AddPathSetting, Neighbor};
 use crate::rib::outbox::{Outgoing, PeerOutput};
@@ -213,6 +214,9 @@ struct Connection {
     /// The writing half, in its own task ([`super::writer`]): this task reads on while the
     /// peer's window is full.
     writer: Writer,
+    /// Routes coalesced while the writer's queue is full ([`super::waiting`]); they go with
+    /// the connection.
+    waiting: Waiting,
     local: SocketAddr,
     outbound: bool,
 }
@@ -223,6 +227,7 @@ impl Connection {
         outbound: bool,
         keep_frames: bool,
         out_queue: &Arc<AtomicU64>,
+        waiting_routes: &Arc<AtomicU64>,
     ) -> std::io::Result<Self> {
         stream.set_nodelay(true)?;
         let local = stream.local_addr()?;
@@ -232,6 +237,7 @@ impl Connection {
         Ok(Connection {
             reader: FramedRead::with_capacity(r, codec, 65536),
             writer: Writer::spawn(w, out_queue.clone()),
+            waiting: Waiting::new(waiting_routes.clone()),
             local,
             outbound,
         })
@@ -277,6 +283,8 @@ pub struct PeerTask {
     /// Octets queued for the peer and not yet accepted by the kernel (OutQ), shared with the
     /// peer's status.
     out_queue: Arc<AtomicU64>,
+    /// Routes waiting for room in that queue, shared with the peer's status.
+    waiting_routes: Arc<AtomicU64>,
     /// The writing task of the last closed connection, completing its last message and
     /// NOTIFICATION: waited for (at most [`super::writer::CLOSE_GRACE`]) when this task ends.
     closing: Option<tokio::task::JoinHandle<()>>,
@@ -329,6 +337,8 @@ pub struct PeerReports {
     pub recorder: Option<crate::recording::RecorderHandle>,
     /// Octets queued for the peer and not yet written (the peer status's OutQ).
     pub out_queue: Arc<AtomicU64>,
+    /// Routes waiting, coalesced, for room in that queue ([`super::waiting`]).
+    pub waiting_routes: Arc<AtomicU64>,
 }
 
 impl PeerTask {
@@ -345,6 +355,7 @@ impl PeerTask {
             rib,
             recorder,
             out_queue,
+            waiting_routes,
         } = reports;
         let fsm = Fsm::new(fsm_config(local_as, router_id, &neighbor));
         PeerTask {
@@ -369,6 +380,7 @@ impl PeerTask {
             pending: Vec::new(),
             pending_weight: 0,
             out_queue,
+            waiting_routes,
             closing: None,
         }
     }
@@ -444,6 +456,7 @@ impl PeerTask {
                 }
                 Wake::Read(msg) => self.received(msg).await,
                 Wake::WriteFailed(f) => self.write_failed(f).await,
+                Wake::Room => self.send_waiting().await,
                 Wake::Drained => {}
                 Wake::Connected(res) => {
                     self.connecting = None;
@@ -495,23 +508,18 @@ impl PeerTask {
         match cmd {
             PeerCommand::Inbound(stream) => self.inbound(stream).await,
             PeerCommand::Send(parts) => {
-                if self.fsm.state() == State::Established {
-                    let bytes = PeerOutput::encode(&parts).freeze();
-                    crate::metrics::count_encoded_updates(&self.peer().to_string(), &bytes);
-                    if self.recorder.is_some() {
-                        let mut rest = bytes.clone();
-                        while let Ok(Some(len)) =
-                            bgp_proto::frame_len(&rest, bgp_proto::MAX_EXTENDED_MESSAGE_LEN)
-                        {
-                            if len > rest.len() {
-                                break;
-                            }
-                            let frame = rest.split_to(len);
-                            self.record(frame, true);
-                        }
-                    }
-                    self.write(bytes, true);
-                    self.handle(Event::UpdateSent).await;
+                if self.fsm.state() != State::Established {
+                    return false;
+                }
+                // While the writer keeps up, the RIB's output is packed and queued at once;
+                // past the high-water mark it waits, coalesced per route.
+                let Some(c) = self.connection.as_mut() else {
+                    return false;
+                };
+                if c.waiting.is_empty() && c.writer.queued() < waiting::HIGH_WATER {
+                    self.send_updates(&parts).await;
+                } else {
+                    c.waiting.push(parts);
                 }
             }
             PeerCommand::Reset(n) => {
@@ -682,7 +690,13 @@ impl PeerTask {
                 return;
             }
         }
-        match Connection::new(stream, outbound, self.recorder.is_some(), &self.out_queue) {
+        match Connection::new(
+            stream,
+            outbound,
+            self.recorder.is_some(),
+            &self.out_queue,
+            &self.waiting_routes,
+        ) {
             Ok(c) => {
                 tracing::debug!(peer = %self.peer(), local = %c.local, outbound, "TCP connection up");
                 self.connection = Some(c);
@@ -826,6 +840,55 @@ impl PeerTask {
             if admitted.limit_reached {
                 tracing::warn!(peer = %peer, limit = super::issue_log::IssueLog::PER_WINDOW, "RFC 7606 log limit reached: further UPDATE errors from this peer are counted, not logged, for the rest of the minute");
             }
+        }
+    }
+
+    /// Packs the RIB's output and queues it for the writer (counted, recorded, and the
+    /// KeepaliveTimer restarted, RFC 4271 §8.2.2).
+    async fn send_updates(&mut self, parts: &[Outgoing]) {
+        let bytes = PeerOutput::encode(parts).freeze();
+        if bytes.is_empty() {
+            return;
+        }
+        crate::metrics::count_encoded_updates(&self.peer().to_string(), &bytes);
+        if self.recorder.is_some() {
+            let mut rest = bytes.clone();
+            while let Ok(Some(len)) =
+                bgp_proto::frame_len(&rest, bgp_proto::MAX_EXTENDED_MESSAGE_LEN)
+            {
+                if len > rest.len() {
+                    break;
+                }
+                let frame = rest.split_to(len);
+                self.record(frame, true);
+            }
+        }
+        self.write(bytes, true);
+        self.handle(Event::UpdateSent).await;
+    }
+
+    /// The writer's queue fell to the low-water mark: packs waiting routes, a chunk at a
+    /// time, until it is above the high-water mark again or nothing waits. At most 16 chunks
+    /// per call, so that reading the peer goes on between them (the next call comes at once
+    /// if the queue is still low).
+    async fn send_waiting(&mut self) {
+        for _ in 0..16 {
+            let established = self.fsm.state() == State::Established;
+            let Some(c) = self.connection.as_mut() else {
+                return;
+            };
+            if !established {
+                // The session is ending: what waited goes with it.
+                c.waiting = Waiting::default();
+                return;
+            }
+            if c.writer.queued() >= waiting::HIGH_WATER {
+                return;
+            }
+            let Some(part) = c.waiting.next(waiting::CHUNK_ROUTES) else {
+                return;
+            };
+            self.send_updates(std::slice::from_ref(&part)).await;
         }
     }
 
@@ -1088,16 +1151,27 @@ enum Wake {
     Drained,
     /// The connection's writing task failed.
     WriteFailed(WriteFailure),
+    /// The writer's queue fell to the low-water mark while routes wait.
+    Room,
 }
 
 /// The next message on the connection (while `read`), or its write failure; never completes
 /// without one.
 async fn connection_event(c: &mut Option<Connection>, read: bool) -> Wake {
     match c {
-        Some(c) => tokio::select! {
-            msg = c.reader.next(), if read => Wake::Read(msg),
-            f = c.writer.failed() => Wake::WriteFailed(f),
-        },
+        Some(c) => {
+            let room = (!c.waiting.is_empty()).then(|| c.writer.room());
+            tokio::select! {
+                msg = c.reader.next(), if read => Wake::Read(msg),
+                f = c.writer.failed() => Wake::WriteFailed(f),
+                () = async move {
+                    match room {
+                        Some(r) => r.wait().await,
+                        None => std::future::pending().await,
+                    }
+                } => Wake::Room,
+            }
+        }
         None => std::future::pending().await,
     }
 }

@@ -8,4 +8,5 @@ pub mod issue_log;
 pub mod negotiate;
 pub mod restart;
 pub mod socket_options;
+pub mod waiting;
 pub mod writer;

@@ -16,7 +16,9 @@
 //!   shuts the connection down. Completing costs at most [`CLOSE_GRACE`]; past it, the connection is
 //!   closed without the NOTIFICATION, as RFC 9687 §4 allows for a peer that does not read.
 //! - **Out queue.** The octets handed over and not yet accepted by the kernel are counted in
-//!   a shared counter: the OutQ of `show bgp summary`.
+//!   a shared counter: the OutQ of `show bgp summary`. When it falls to
+//!   [`super::waiting::LOW_WATER`] the task signals it ([`Writer::room`]), so the peer task
+//!   can pack the routes that wait for the peer ([`super::waiting`]).
 
 use bytes::Bytes;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::OwnedWriteHalf;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 
 /// How long a closing connection may take to complete the message it was writing and send
@@ -55,7 +57,30 @@ pub struct Writer {
     close: Option<oneshot::Sender<Option<Bytes>>>,
     failed: oneshot::Receiver<WriteFailure>,
     queued: Arc<AtomicU64>,
+    /// Signalled when the queue falls to [`super::waiting::LOW_WATER`].
+    room: Arc<Notify>,
     task: Option<JoinHandle<()>>,
+}
+
+/// Waits until a writer's queue is at or below [`super::waiting::LOW_WATER`] (a handle
+/// apart from the [`Writer`], so a peer task can wait on it and on [`Writer::failed`] at once).
+#[derive(Debug)]
+pub struct Room {
+    queued: Arc<AtomicU64>,
+    room: Arc<Notify>,
+}
+
+impl Room {
+    /// Completes once the queue is at or below the low-water mark.
+    pub async fn wait(self) {
+        loop {
+            if self.queued.load(Ordering::Relaxed) <= super::waiting::LOW_WATER {
+                return;
+            }
+            // A permit left by an earlier signal only costs one more look at the counter.
+            self.room.notified().await;
+        }
+    }
 }
 
 impl std::fmt::Debug for Batch {
@@ -72,13 +97,32 @@ impl Writer {
         let (close, close_rx) = oneshot::channel();
         let (failed_tx, failed) = oneshot::channel();
         queued.store(0, Ordering::Relaxed);
-        let task = tokio::spawn(run(half, rx, close_rx, failed_tx, queued.clone()));
+        let room = Arc::new(Notify::new());
+        let signal = Signal {
+            queued: queued.clone(),
+            room: room.clone(),
+        };
+        let task = tokio::spawn(run(half, rx, close_rx, failed_tx, signal));
         Writer {
             batches,
             close: Some(close),
             failed,
             queued,
+            room,
             task: Some(task),
+        }
+    }
+
+    /// Octets queued and not yet accepted by the kernel.
+    pub fn queued(&self) -> u64 {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    /// A handle that completes once the queue is at or below the low-water mark.
+    pub fn room(&self) -> Room {
+        Room {
+            queued: self.queued.clone(),
+            room: self.room.clone(),
         }
     }
 
@@ -142,8 +186,9 @@ async fn run(
     mut batches: mpsc::UnboundedReceiver<Batch>,
     mut close: oneshot::Receiver<Option<Bytes>>,
     failed: oneshot::Sender<WriteFailure>,
-    queued: Arc<AtomicU64>,
+    signal: Signal,
 ) {
+    let queued = &signal.queued;
     let mut closing = None;
     let mut partial: Option<Bytes> = None;
     loop {
@@ -156,7 +201,7 @@ async fn run(
             },
         };
         let mut rest = batch.bytes;
-        match write_batch(&mut half, &mut rest, batch.send_hold, &queued, &mut close).await {
+        match write_batch(&mut half, &mut rest, batch.send_hold, &signal, &mut close).await {
             Written::All => {}
             Written::Failed(f) => {
                 let _ = failed.send(f);
@@ -201,7 +246,7 @@ async fn write_batch(
     half: &mut OwnedWriteHalf,
     rest: &mut Bytes,
     send_hold: Duration,
-    queued: &AtomicU64,
+    signal: &Signal,
     close: &mut oneshot::Receiver<Option<Bytes>>,
 ) -> Written {
     while !rest.is_empty() {
@@ -219,17 +264,38 @@ async fn write_batch(
             },
         };
         bytes::Buf::advance(rest, n.min(rest.len()));
-        release(queued, n);
+        signal.release(n);
     }
     Written::All
 }
 
+/// The writing task's side of the out-queue counter.
+struct Signal {
+    queued: Arc<AtomicU64>,
+    room: Arc<Notify>,
+}
+
+impl Signal {
+    /// Takes `n` written octets off the queue, and signals [`Room`] when the queue falls to
+    /// the low-water mark.
+    fn release(&self, n: usize) {
+        let before = release(&self.queued, n);
+        let after = before.saturating_sub(n as u64);
+        if before > super::waiting::LOW_WATER && after <= super::waiting::LOW_WATER {
+            self.room.notify_one();
+        }
+    }
+}
+
 /// Takes `n` octets off the out queue. Saturating: a closing connection's task may still
 /// finish a write after the peer's next connection reset the shared counter.
-fn release(queued: &AtomicU64, n: usize) {
-    let _ = queued.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| {
-        Some(q.saturating_sub(n as u64))
-    });
+/// Returns the count before.
+fn release(queued: &AtomicU64, n: usize) -> u64 {
+    queued
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |q| {
+            Some(q.saturating_sub(n as u64))
+        })
+        .unwrap_or_else(|q| q)
 }
 
 #[cfg(test)]
@@ -261,6 +327,31 @@ mod tests {
             assert!(chunk.iter().all(|b| usize::from(*b) == i));
         }
         assert_eq!(queued.load(Ordering::Relaxed), 0);
+    }
+
+    /// `room` completes only once the queue is down to the low-water mark: not while a peer
+    /// that reads nothing holds it above, and soon after the peer reads.
+    #[tokio::test]
+    async fn room_is_signalled_when_the_queue_falls_to_the_low_water_mark() {
+        let (w, mut peer, _queued) = pair().await;
+        let total = 32 << 20;
+        w.send(Bytes::from(vec![1u8; total]), Duration::from_secs(30), true);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(w.queued() > crate::session::waiting::LOW_WATER);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), w.room().wait())
+                .await
+                .is_err(),
+            "room while the queue is full"
+        );
+        let waiting = tokio::spawn(w.room().wait());
+        let mut got = vec![0u8; total];
+        peer.read_exact(&mut got).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("room once the peer read")
+            .unwrap();
+        assert!(w.queued() <= crate::session::waiting::LOW_WATER);
     }
 
     /// A peer that reads nothing fails the writer after the send hold time, with the octets
