@@ -1155,21 +1155,21 @@ enum Wake {
     Room,
 }
 
-/// The next message on the connection (while `read`), or its write failure; never completes
-/// without one.
+/// The next message on the connection (while `read`), its write failure, or (while routes
+/// wait for the peer) room in the writer's queue; never completes without one.
 async fn connection_event(c: &mut Option<Connection>, read: bool) -> Wake {
     match c {
+        // Routes wait only while the peer reads slowly: the common case has no third branch.
+        Some(c) if c.waiting.is_empty() => tokio::select! {
+            msg = c.reader.next(), if read => Wake::Read(msg),
+            f = c.writer.failed() => Wake::WriteFailed(f),
+        },
         Some(c) => {
-            let room = (!c.waiting.is_empty()).then(|| c.writer.room());
+            let room = c.writer.room();
             tokio::select! {
                 msg = c.reader.next(), if read => Wake::Read(msg),
                 f = c.writer.failed() => Wake::WriteFailed(f),
-                () = async move {
-                    match room {
-                        Some(r) => r.wait().await,
-                        None => std::future::pending().await,
-                    }
-                } => Wake::Room,
+                () = room.wait() => Wake::Room,
             }
         }
         None => std::future::pending().await,
