@@ -111,8 +111,12 @@ async fn try_connect_to(
 }
 
 async fn connect(port: u16, cfg: LabPeerConfig) -> LabPeer {
+    connect_to([127, 0, 0, 2], port, cfg).await
+}
+
+async fn connect_to(addr: [u8; 4], port: u16, cfg: LabPeerConfig) -> LabPeer {
     for _ in 0..50 {
-        if let Some(p) = try_connect(port, cfg.clone(), Duration::from_secs(3)).await {
+        if let Some(p) = try_connect_to(addr, port, cfg.clone(), Duration::from_secs(3)).await {
             return p;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -302,6 +306,10 @@ async fn raw_peer_with_a_small_window(port: u16) -> tokio::net::TcpStream {
     stream
 }
 
+/// The feeder 127.0.0.11 and the peer 127.0.0.21 that reads slowly, both accepting and
+/// sent everything.
+const FEEDER_AND_SLOW_PEER: &str = "[[neighbors]]\naddress = \"127.0.0.11\"\npeer_as = 64513\npassive = true\nimport_policy = [\"all\"]\nexport_policy = [\"all\"]\n\n[[neighbors]]\naddress = \"127.0.0.21\"\npeer_as = 64514\npassive = true\nimport_policy = [\"all\"]\nexport_policy = [\"all\"]\n";
+
 /// A feeder 127.0.0.11 announcing 60,000 routes, so bgpd has megabytes to send to the raw
 /// peer. Distinct as exported: each has an AS path of its own (MED is not passed on to
 /// another AS, RFC 4271 §5.1.4, so routes differing only in it would share an UPDATE).
@@ -366,9 +374,7 @@ async fn send_hold_timer_drops_a_peer_that_stops_reading() {
 /// table could wait on each other until the send hold timer.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_whose_window_is_full_is_still_read() {
-    let bgpd = start(
-        "[[neighbors]]\naddress = \"127.0.0.11\"\npeer_as = 64513\npassive = true\nimport_policy = [\"all\"]\nexport_policy = [\"all\"]\n\n[[neighbors]]\naddress = \"127.0.0.21\"\npeer_as = 64514\npassive = true\nimport_policy = [\"all\"]\nexport_policy = [\"all\"]\n",
-    );
+    let bgpd = start(FEEDER_AND_SLOW_PEER);
     let mut slow = raw_peer_with_a_small_window(bgpd.port).await;
     let _feeder = feed_distinct_routes(bgpd.port).await;
     let ctx = SessionContext::default();
@@ -446,9 +452,7 @@ async fn a_peer_whose_window_is_full_is_still_read() {
 async fn a_slow_peer_is_sent_each_routes_latest_state_not_every_change() {
     const ROUTES: u32 = 20_000;
     const ROUNDS: u32 = 40;
-    let bgpd = start(
-        "[[neighbors]]\naddress = \"127.0.0.11\"\npeer_as = 64513\npassive = true\nimport_policy = [\"all\"]\nexport_policy = [\"all\"]\n\n[[neighbors]]\naddress = \"127.0.0.21\"\npeer_as = 64514\npassive = true\nimport_policy = [\"all\"]\nexport_policy = [\"all\"]\n",
-    );
+    let bgpd = start(FEEDER_AND_SLOW_PEER);
     let mut slow = raw_peer_with_a_small_window(bgpd.port).await;
     let feeder = connect(bgpd.port, peer([127, 0, 0, 11], 64513)).await;
     // Every round changes every route's AS path (distinct per route, so one UPDATE each).
@@ -579,21 +583,7 @@ async fn two_bgpd_send_each_other_a_table_at_once() {
     }
     assert!(up, "A and B never established");
     let fa = connect(a.port, peer([127, 0, 0, 31], 64513)).await;
-    let mut fb = None;
-    for _ in 0..50 {
-        fb = try_connect_to(
-            [127, 0, 0, 3],
-            b.port,
-            peer([127, 0, 0, 41], 64999),
-            Duration::from_secs(3),
-        )
-        .await;
-        if fb.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let fb = fb.expect("B's feeder connects");
+    let fb = connect_to([127, 0, 0, 3], b.port, peer([127, 0, 0, 41], 64999)).await;
     for i in 0..ROUTES {
         let (x, y) = (i / 256 % 256, i % 256);
         let ra = LabRoute::new(vec![64513, 100_000 + i], "198.51.100.31".parse().unwrap());

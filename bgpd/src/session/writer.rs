@@ -56,21 +56,21 @@ pub struct Writer {
     batches: mpsc::UnboundedSender<Batch>,
     close: Option<oneshot::Sender<Option<Bytes>>>,
     failed: oneshot::Receiver<WriteFailure>,
-    queued: Arc<AtomicU64>,
-    /// Signalled when the queue falls to [`super::waiting::LOW_WATER`].
-    room: Arc<Notify>,
+    level: Level,
     task: Option<JoinHandle<()>>,
 }
 
-/// Waits until a writer's queue is at or below [`super::waiting::LOW_WATER`] (a handle
-/// apart from the [`Writer`], so a peer task can wait on it and on [`Writer::failed`] at once).
-#[derive(Debug)]
-pub struct Room {
+/// A writer's queue level: the octets queued (the OutQ counter, shared with the peer's
+/// status) and the signal that it fell to [`super::waiting::LOW_WATER`]. The writing task
+/// releases octets through it; a peer task waits on a clone of it ([`Writer::room`]), apart
+/// from the [`Writer`], so that it can wait on it and on [`Writer::failed`] at once.
+#[derive(Debug, Clone)]
+pub struct Level {
     queued: Arc<AtomicU64>,
     room: Arc<Notify>,
 }
 
-impl Room {
+impl Level {
     /// Completes once the queue is at or below the low-water mark.
     pub async fn wait(self) {
         loop {
@@ -79,6 +79,16 @@ impl Room {
             }
             // A permit left by an earlier signal only costs one more look at the counter.
             self.room.notified().await;
+        }
+    }
+
+    /// Takes `n` written octets off the queue, and signals [`Level::wait`] when the queue
+    /// falls to the low-water mark.
+    fn release(&self, n: usize) {
+        let before = release(&self.queued, n);
+        let after = before.saturating_sub(n as u64);
+        if before > super::waiting::LOW_WATER && after <= super::waiting::LOW_WATER {
+            self.room.notify_one();
         }
     }
 }
@@ -97,33 +107,28 @@ impl Writer {
         let (close, close_rx) = oneshot::channel();
         let (failed_tx, failed) = oneshot::channel();
         queued.store(0, Ordering::Relaxed);
-        let room = Arc::new(Notify::new());
-        let signal = Signal {
-            queued: queued.clone(),
-            room: room.clone(),
+        let level = Level {
+            queued,
+            room: Arc::new(Notify::new()),
         };
-        let task = tokio::spawn(run(half, rx, close_rx, failed_tx, signal));
+        let task = tokio::spawn(run(half, rx, close_rx, failed_tx, level.clone()));
         Writer {
             batches,
             close: Some(close),
             failed,
-            queued,
-            room,
+            level,
             task: Some(task),
         }
     }
 
     /// Octets queued and not yet accepted by the kernel.
     pub fn queued(&self) -> u64 {
-        self.queued.load(Ordering::Relaxed)
+        self.level.queued.load(Ordering::Relaxed)
     }
 
-    /// A handle that completes once the queue is at or below the low-water mark.
-    pub fn room(&self) -> Room {
-        Room {
-            queued: self.queued.clone(),
-            room: self.room.clone(),
-        }
+    /// The queue level, to wait on for room ([`Level::wait`]).
+    pub fn room(&self) -> Level {
+        self.level.clone()
     }
 
     /// Queues `bytes` (whole messages) behind what is already queued. Returns at once.
@@ -131,7 +136,7 @@ impl Writer {
     /// are still written before the closing NOTIFICATION).
     pub fn send(&self, bytes: Bytes, send_hold: Duration, updates: bool) {
         let len = bytes.len();
-        self.queued.fetch_add(len as u64, Ordering::Relaxed);
+        self.level.queued.fetch_add(len as u64, Ordering::Relaxed);
         let batch = Batch {
             bytes,
             send_hold,
@@ -139,7 +144,7 @@ impl Writer {
         };
         if self.batches.send(batch).is_err() {
             // The task has ended (a failure the session is about to read): nothing is queued.
-            release(&self.queued, len);
+            release(&self.level.queued, len);
         }
     }
 
@@ -186,9 +191,9 @@ async fn run(
     mut batches: mpsc::UnboundedReceiver<Batch>,
     mut close: oneshot::Receiver<Option<Bytes>>,
     failed: oneshot::Sender<WriteFailure>,
-    signal: Signal,
+    level: Level,
 ) {
-    let queued = &signal.queued;
+    let queued = &level.queued;
     let mut closing = None;
     let mut partial: Option<Bytes> = None;
     loop {
@@ -201,7 +206,7 @@ async fn run(
             },
         };
         let mut rest = batch.bytes;
-        match write_batch(&mut half, &mut rest, batch.send_hold, &signal, &mut close).await {
+        match write_batch(&mut half, &mut rest, batch.send_hold, &level, &mut close).await {
             Written::All => {}
             Written::Failed(f) => {
                 let _ = failed.send(f);
@@ -246,7 +251,7 @@ async fn write_batch(
     half: &mut OwnedWriteHalf,
     rest: &mut Bytes,
     send_hold: Duration,
-    signal: &Signal,
+    level: &Level,
     close: &mut oneshot::Receiver<Option<Bytes>>,
 ) -> Written {
     while !rest.is_empty() {
@@ -264,27 +269,9 @@ async fn write_batch(
             },
         };
         bytes::Buf::advance(rest, n.min(rest.len()));
-        signal.release(n);
+        level.release(n);
     }
     Written::All
-}
-
-/// The writing task's side of the out-queue counter.
-struct Signal {
-    queued: Arc<AtomicU64>,
-    room: Arc<Notify>,
-}
-
-impl Signal {
-    /// Takes `n` written octets off the queue, and signals [`Room`] when the queue falls to
-    /// the low-water mark.
-    fn release(&self, n: usize) {
-        let before = release(&self.queued, n);
-        let after = before.saturating_sub(n as u64);
-        if before > super::waiting::LOW_WATER && after <= super::waiting::LOW_WATER {
-            self.room.notify_one();
-        }
-    }
 }
 
 /// Takes `n` octets off the out queue. Saturating: a closing connection's task may still
