@@ -105,6 +105,13 @@ impl FamilySet {
         }
     }
 
+    /// Removes a family.
+    pub fn remove(&mut self, family: Family) {
+        if let Some(b) = family.bit() {
+            self.0 &= !b;
+        }
+    }
+
     /// Whether the family is in the set.
     pub fn contains(self, family: Family) -> bool {
         family.bit().is_some_and(|b| self.0 & b != 0)

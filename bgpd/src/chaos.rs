@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `flap` | the session goes up and down every `--interval` s, `--count` times | withdraws and re-learns the routes each time; back-off may delay reconnects |
 //! | `silent` | KEEPALIVEs stop | hold timer expires: NOTIFICATION 4/0, routes withdrawn |
-//! | `stop-reading` | the socket is not read and its receive buffer is small, so the TCP window closes; KEEPALIVEs go on, and ROUTE-REFRESH messages (50 a second) make the target queue its table again and again | RFC 9687 send hold timer: NOTIFICATION 8/0 (best effort), session dropped |
+//! | `stop-reading` | the socket is not read and its receive buffer is small, so the TCP window closes; KEEPALIVEs go on, and ROUTE-REFRESH messages (50 a second, one every 20 ms) make the target queue its table again and again | RFC 9687 send hold timer: NOTIFICATION 8/0 (best effort), session dropped |
 //! | `malformed NAME` | one malformed message from ../shared/BAD-INPUTS.md (see [`MALFORMED`]): `open-*` cases instead of our OPEN on a fresh connection, the others once Established, after valid announcements of [`CASE_PREFIX`] and [`CONTROL_PREFIX`] (so a treat-as-withdraw shows as the first leaving the target's table while the second stays) | the NOTIFICATION the RFC names, or RFC 7606 treat-as-withdraw / attribute discard with the session up |
 //! | `max-prefix N` | N distinct /32 routes | Cease 6/1 (with AFI/SAFI/limit) if N exceeds its limit |
 //! | `graceful-restart` | the session is killed, stays down `--down` seconds, and comes back with the restart (R) bit, re-announcing half the routes, then End-of-RIB | keeps the routes as stale, then flushes the half not re-announced |
@@ -718,11 +718,13 @@ async fn chaos(args: &ChaosArgs) -> anyhow::Result<()> {
             println!("stopped reading (receive buffer {SMALL_RCVBUF} octets); KEEPALIVEs go on, {REFRESH_PER_SECOND} ROUTE-REFRESH a second");
             let started = Instant::now();
             let refresh = Message::RouteRefresh(RouteRefresh::request(Family::IPV4_UNICAST));
+            // One at a time, not a burst a second: a target may answer a burst of requests
+            // once (bgpd answers a request that arrives while its answer to an earlier one is
+            // still on its way with that answer), and a burst would then not fill the window.
+            let every = Duration::from_secs(1) / REFRESH_PER_SECOND as u32;
             while started.elapsed() < wait && !p.received().closed {
-                for _ in 0..REFRESH_PER_SECOND {
-                    p.send(refresh.clone());
-                }
-                p.wait_for(Duration::from_secs(1), |r| r.closed).await;
+                p.send(refresh.clone());
+                p.wait_for(every, |r| r.closed).await;
             }
             println!("{}", reaction_since(&p, Duration::ZERO, started).await);
             finish(p).await;

@@ -265,17 +265,24 @@ pub fn count_message(peer: &str, received: bool, m: &bgp_proto::Message) {
     }
 }
 
-/// Counts UPDATEs sent as pre-encoded bytes (the RIB's output): one per message in `bytes`.
-pub fn count_encoded_updates(peer: &str, bytes: &[u8]) {
+/// Counts the messages sent as pre-encoded bytes (the RIB's output): UPDATEs, and the BoRR
+/// and EoRR (ROUTE-REFRESH, RFC 7313) around a table sent again.
+pub fn count_encoded_messages(peer: &str, bytes: &[u8]) {
     let mut rest = bytes;
-    let mut n = 0u64;
+    let (mut updates, mut refreshes) = (0u64, 0u64);
     while let Ok(Some(len)) = bgp_proto::frame_len(rest, bgp_proto::MAX_EXTENDED_MESSAGE_LEN) {
         let Some(r) = rest.get(len..) else { break };
-        n += 1;
+        // The type octet follows the marker and the length (RFC 4271 §4.1).
+        if rest.get(18) == Some(&5) {
+            refreshes += 1;
+        } else {
+            updates += 1;
+        }
         rest = r;
     }
-    METRICS
-        .messages_sent
-        .with_label_values(&[peer, "update"])
-        .inc_by(n);
+    for (t, n) in [("update", updates), ("route_refresh", refreshes)] {
+        if n > 0 {
+            message_counter(peer, false, t).inc_by(n);
+        }
+    }
 }

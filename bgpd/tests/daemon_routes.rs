@@ -339,3 +339,57 @@ export_policy = ["all"]
     a.stop().await;
     b.stop().await;
 }
+
+/// Enhanced route refresh from a peer (RFC 7313 §4): what it does not send again between
+/// its BoRR and its EoRR is withdrawn, from bgpd and from the peers bgpd sent it to. With
+/// graceful restart announced, a BoRR before the peer's End-of-RIB is ignored (its EoRR then
+/// has no BoRR and is ignored too), and an EoRR alone changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_the_peer_does_not_send_again_between_borr_and_eorr_is_withdrawn() {
+    use bgp_proto::{Message, RouteRefresh, SUBTYPE_BORR, SUBTYPE_EORR};
+    let v4 = Family::IPV4_UNICAST;
+    let marker = |subtype| {
+        Message::RouteRefresh(RouteRefresh {
+            subtype,
+            ..RouteRefresh::request(v4)
+        })
+    };
+    let port = free_port();
+    let bgpd = start(&route_server_config(port));
+    let mut node = peer(64513, [127, 0, 0, 11]);
+    node.graceful_restart = Some(120);
+    let calico = connect(port, node).await;
+    let lb1 = connect(port, peer(64514, [127, 0, 0, 21])).await;
+    let pods = LabRoute::new(vec![64513], "127.0.0.11".parse().unwrap());
+    calico.announce(&pods, &["10.244.1.0/26", "10.244.2.0/26"]);
+    let both =
+        |r: &bgpd::lab_peer::ReceivedRoutes| r.has("10.244.1.0/26") && r.has("10.244.2.0/26");
+    assert!(lb1.wait_for(WAIT, both).await, "the node's blocks");
+
+    // Before the node's End-of-RIB: BoRR and EoRR with nothing between are ignored.
+    calico.send(marker(SUBTYPE_BORR));
+    calico.send(marker(SUBTYPE_EORR));
+    calico.end_of_rib(v4);
+    calico.send(marker(SUBTYPE_EORR));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        both(&lb1.received()),
+        "a BoRR before End-of-RIB was acted on"
+    );
+
+    // A refresh that sends one block again: the other is withdrawn.
+    calico.send(marker(SUBTYPE_BORR));
+    calico.announce(&pods, &["10.244.1.0/26"]);
+    calico.send(marker(SUBTYPE_EORR));
+    assert!(
+        lb1.wait_for(WAIT, |r| r.has("10.244.1.0/26") && !r.has("10.244.2.0/26"))
+            .await,
+        "the block not sent again between BoRR and EoRR is still announced"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        lb1.received().has("10.244.1.0/26"),
+        "the block sent again was withdrawn"
+    );
+    bgpd.stop().await;
+}

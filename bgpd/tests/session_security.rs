@@ -284,6 +284,14 @@ async fn max_prefix_cease_6_1_then_waits_the_restart_interval() {
 /// A raw peer 127.0.0.21 (AS 64514) with a 4 KiB receive buffer: it sends OPEN and KEEPALIVE,
 /// reads bgpd's answer, and from then on reads only when the test does.
 async fn raw_peer_with_a_small_window(port: u16) -> tokio::net::TcpStream {
+    raw_slow_peer(port, vec![bgp_proto::Capability::FourOctetAs(64514)]).await
+}
+
+/// [`raw_peer_with_a_small_window`] offering `capabilities`.
+async fn raw_slow_peer(
+    port: u16,
+    capabilities: Vec<bgp_proto::Capability>,
+) -> tokio::net::TcpStream {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     socket.bind("127.0.0.21:0".parse().unwrap()).unwrap();
@@ -291,12 +299,7 @@ async fn raw_peer_with_a_small_window(port: u16) -> tokio::net::TcpStream {
         .connect(SocketAddr::from(([127, 0, 0, 2], port)))
         .await
         .unwrap();
-    let open = bgp_proto::Open::new(
-        64514,
-        90,
-        Ipv4Addr::new(127, 0, 0, 21),
-        vec![bgp_proto::Capability::FourOctetAs(64514)],
-    );
+    let open = bgp_proto::Open::new(64514, 90, Ipv4Addr::new(127, 0, 0, 21), capabilities);
     let ctx = SessionContext::default();
     for m in [Message::Open(open), Message::Keepalive] {
         stream.write_all(&m.to_bytes(&ctx).unwrap()).await.unwrap();
@@ -304,6 +307,31 @@ async fn raw_peer_with_a_small_window(port: u16) -> tokio::net::TcpStream {
     let mut buf = [0u8; 512];
     let _ = tokio::time::timeout(Duration::from_secs(2), stream.read(&mut buf)).await;
     stream
+}
+
+/// One read from a raw peer's socket, waiting at most `wait`: the messages it completed in
+/// `stream` (which keeps a partial one for the next read), or `None` when nothing came.
+async fn read_messages(
+    peer: &mut tokio::net::TcpStream,
+    stream: &mut Vec<u8>,
+    ctx: &SessionContext,
+    wait: Duration,
+) -> Option<Vec<Message>> {
+    let mut buf = vec![0u8; 1 << 16];
+    let Ok(Ok(n)) = tokio::time::timeout(wait, peer.read(&mut buf)).await else {
+        return None;
+    };
+    assert!(n > 0, "bgpd closed the session to the slow peer");
+    stream.extend_from_slice(&buf[..n]);
+    let mut messages = Vec::new();
+    while let Ok(Some(len)) = bgp_proto::frame_len(stream, bgp_proto::MAX_MESSAGE_LEN) {
+        if len > stream.len() {
+            break;
+        }
+        let frame: Vec<u8> = stream.drain(..len).collect();
+        messages.extend(Message::decode(&frame, ctx));
+    }
+    Some(messages)
 }
 
 /// The feeder 127.0.0.11 and the peer 127.0.0.21 that reads slowly, both accepting and
@@ -505,7 +533,6 @@ async fn a_slow_peer_is_sent_each_routes_latest_state_not_every_change() {
     let mut latest: std::collections::HashMap<ipnet::IpNet, Vec<u32>> = Default::default();
     let mut announcements = 0usize;
     let mut stream = Vec::new();
-    let mut buf = vec![0u8; 1 << 16];
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let done = |latest: &std::collections::HashMap<ipnet::IpNet, Vec<u32>>| {
         latest.len() == ROUTES as usize + 1
@@ -514,18 +541,12 @@ async fn a_slow_peer_is_sent_each_routes_latest_state_not_every_change() {
                 .all(|p| p.contains(&(65000 + ROUNDS - 1)) || p.contains(&64999))
     };
     while !done(&latest) && tokio::time::Instant::now() < deadline {
-        let Ok(Ok(n)) = tokio::time::timeout(Duration::from_secs(5), slow.read(&mut buf)).await
-        else {
-            continue;
-        };
-        assert!(n > 0, "bgpd closed the session to the slow peer");
-        stream.extend_from_slice(&buf[..n]);
-        while let Ok(Some(len)) = bgp_proto::frame_len(&stream, bgp_proto::MAX_MESSAGE_LEN) {
-            if len > stream.len() {
-                break;
-            }
-            let frame: Vec<u8> = stream.drain(..len).collect();
-            if let Ok(Message::Update(u)) = Message::decode(&frame, &ctx) {
+        let wait = Duration::from_secs(5);
+        for m in read_messages(&mut slow, &mut stream, &ctx, wait)
+            .await
+            .unwrap_or_default()
+        {
+            if let Message::Update(u) = m {
                 let path: Vec<u32> = u
                     .attributes
                     .as_path()
@@ -550,6 +571,118 @@ async fn a_slow_peer_is_sent_each_routes_latest_state_not_every_change() {
     let n = neighbor(&bgpd.api, "127.0.0.21");
     assert_eq!(n["state"], "Established", "{n}");
     assert_eq!(n["waiting_routes"].as_u64(), Some(0), "{n}");
+    drop(feeder);
+}
+
+/// A peer that reads slowly and keeps asking for the table again (ROUTE-REFRESH with enhanced
+/// route refresh, RFC 7313 §4): each answer is BoRR, the table, EoRR, and routes do not
+/// coalesce across those markers, so answering every request would queue one table per
+/// request. A request whose family still has an answer that has not started to leave (on its
+/// way from the RIB, or its BoRR still waiting) is answered by that one: what waits stays
+/// within two tables, and the peer ends with every route, each BoRR closed by an EoRR.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_route_refresh_requests_from_a_slow_peer_queue_at_most_two_tables() {
+    use bgp_proto::{Capability, Family, RouteRefresh};
+    const ROUTES: u64 = 60_000;
+    let bgpd = start(FEEDER_AND_SLOW_PEER);
+    let mut slow = raw_slow_peer(
+        bgpd.port,
+        vec![
+            Capability::FourOctetAs(64514),
+            Capability::RouteRefresh,
+            Capability::EnhancedRouteRefresh,
+        ],
+    )
+    .await;
+    let feeder = feed_distinct_routes(bgpd.port).await;
+    let mut max_waiting = 0u64;
+    let poll = |max_waiting: &mut u64| {
+        let n = neighbor(&bgpd.api, "127.0.0.21");
+        *max_waiting = (*max_waiting).max(n["waiting_routes"].as_u64().unwrap_or(0));
+        n
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while poll(&mut max_waiting)["advertised"].as_u64() != Some(ROUTES) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the RIB never decided every route for the slow peer"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Twenty requests at once, then ten more, 200 ms apart.
+    let ctx = SessionContext {
+        four_octet_as: true,
+        ..SessionContext::default()
+    };
+    let request = Message::RouteRefresh(RouteRefresh::request(Family::IPV4_UNICAST))
+        .to_bytes(&ctx)
+        .unwrap();
+    slow.write_all(&request.repeat(20)).await.unwrap();
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        slow.write_all(&request).await.unwrap();
+        poll(&mut max_waiting);
+    }
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        poll(&mut max_waiting);
+    }
+    assert!(
+        max_waiting > 0,
+        "no route ever waited: the test did not fill the queue"
+    );
+    assert!(
+        max_waiting <= 2 * ROUTES,
+        "{max_waiting} routes waited for a peer sent {ROUTES}: one table per request"
+    );
+    // The peer reads everything.
+    let (mut begins, mut ends) = (0usize, 0usize);
+    let mut prefixes = std::collections::HashSet::new();
+    let mut stream = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    while tokio::time::Instant::now() < deadline {
+        let wait = Duration::from_secs(3);
+        let Some(messages) = read_messages(&mut slow, &mut stream, &ctx, wait).await else {
+            break;
+        };
+        for m in messages {
+            match m {
+                Message::Update(u) => {
+                    prefixes.extend(u.announced().map(|(_, n)| n.prefix));
+                }
+                Message::RouteRefresh(rr) if rr.subtype == bgp_proto::SUBTYPE_BORR => {
+                    assert_eq!(begins, ends, "a BoRR before the last one's EoRR");
+                    begins += 1;
+                }
+                Message::RouteRefresh(rr) if rr.subtype == bgp_proto::SUBTYPE_EORR => {
+                    ends += 1;
+                    assert_eq!(begins, ends, "an EoRR without its BoRR");
+                }
+                _ => {}
+            }
+        }
+    }
+    eprintln!("most routes waiting {max_waiting}, refreshes answered {begins} for 30 requests");
+    assert_eq!(prefixes.len() as u64, ROUTES, "the slow peer lacks routes");
+    assert!(
+        (1..=2).contains(&begins),
+        "{begins} refreshes answered for 30 requests made while one was waiting"
+    );
+    assert_eq!(begins, ends, "the last refresh has no EoRR");
+    let n = neighbor(&bgpd.api, "127.0.0.21");
+    assert_eq!(n["state"], "Established", "{n}");
+    assert_eq!(n["waiting_routes"].as_u64(), Some(0), "{n}");
+    assert_eq!(
+        n["messages_sent"]["route_refresh"].as_u64(),
+        Some((begins + ends) as u64),
+        "BoRR/EoRR counted as ROUTE-REFRESH messages sent: {n}"
+    );
+    let log = std::fs::read_to_string(&bgpd.log).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("table sent again") && !l.contains("requests_joined=0")),
+        "no log line counts the requests answered together"
+    );
     drop(feeder);
 }
 

@@ -231,13 +231,15 @@ impl Lab {
                     notification: Notification::new(6, 4),
                 },
             },
-            15 => Event::Message(Message::RouteRefresh(RouteRefresh::request(
-                if input.flag() {
+            // A request, or the BoRR/EoRR of the peer's own re-advertisement (RFC 7313).
+            15 => Event::Message(Message::RouteRefresh(RouteRefresh {
+                subtype: input.pick(3) as u8,
+                ..RouteRefresh::request(if input.flag() {
                     Family::IPV4_UNICAST
                 } else {
                     Family::IPV6_UNICAST
-                },
-            ))),
+                })
+            })),
             // The daemon's restart timer for kept stale routes fires (RFC 4724 §4.2).
             16 => {
                 let p = &mut self.peers[id];
@@ -327,6 +329,7 @@ impl Lab {
                 }
                 Output::Update(u) => {
                     if let Some(family) = u.end_of_rib() {
+                        self.rib.end_of_rib_received(id as PeerId, family);
                         let out = self.rib.flush_stale(id as PeerId, Some(family));
                         self.deliver(out);
                     } else {
@@ -334,12 +337,23 @@ impl Lab {
                         self.deliver(out);
                     }
                 }
-                Output::RouteRefresh(rr) => {
-                    if rr.subtype == bgp_proto::SUBTYPE_REQUEST {
+                // As the daemon's RIB task does (`daemon/mod.rs`).
+                Output::RouteRefresh(rr) => match rr.subtype {
+                    bgp_proto::SUBTYPE_BORR => {
+                        if !self.rib.borr_too_early(id as PeerId, rr.family) {
+                            self.rib.begin_refresh(id as PeerId, rr.family);
+                        }
+                    }
+                    bgp_proto::SUBTYPE_EORR => {
+                        if let Some((_, out)) = self.rib.end_refresh(id as PeerId, rr.family) {
+                            self.deliver(out);
+                        }
+                    }
+                    _ => {
                         let out = self.rib.refresh_out(id as PeerId, rr.family);
                         self.deliver(out);
                     }
-                }
+                },
                 Output::Connect
                 | Output::CloseConnection
                 | Output::StartTimer(..)

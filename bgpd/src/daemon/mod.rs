@@ -81,6 +81,20 @@ pub enum ResetKind {
     SoftOut,
 }
 
+/// How long a peer's routes marked stale by its BoRR wait for its EoRR (RFC 7313 §4 leaves
+/// the time to the implementation; FRR's default stale-path time is the same 360 s). Past
+/// it, those not sent again are removed as if the EoRR had come.
+const REFRESH_STALE_TIME: Duration = Duration::from_secs(360);
+
+/// The keys of `deadlines` whose time has come.
+fn due<K: Copy>(deadlines: &HashMap<K, Instant>, now: Instant) -> Vec<K> {
+    deadlines
+        .iter()
+        .filter(|(_, d)| **d <= now)
+        .map(|(k, _)| *k)
+        .collect()
+}
+
 /// At most this many queued RIB events are handled in one go (see [`Daemon::handle_events`]).
 const BATCH: usize = 256;
 
@@ -107,6 +121,9 @@ pub struct Daemon {
     llgr_after_gr: HashMap<PeerId, Vec<(Family, Duration)>>,
     /// When each peer's LLGR-stale routes of a family are flushed (RFC 9494 §4.2).
     llgr_deadlines: HashMap<(PeerId, Family), Instant>,
+    /// When a peer's routes marked stale by a BoRR are removed if its EoRR has not come
+    /// ([`REFRESH_STALE_TIME`], RFC 7313 §4).
+    refresh_deadlines: HashMap<(PeerId, Family), Instant>,
     /// Restarting speaker: whom we still wait for, and the selection deferral timer.
     deferral: Option<(SelectionDeferral, Instant)>,
     listener_fds: Vec<(bool, std::os::fd::RawFd)>,
@@ -134,6 +151,7 @@ impl Daemon {
             incarnations: HashMap::new(),
             llgr_after_gr: HashMap::new(),
             llgr_deadlines: HashMap::new(),
+            refresh_deadlines: HashMap::new(),
             deferral: None,
             listener_fds: Vec::new(),
             events,
@@ -240,6 +258,7 @@ impl Daemon {
                 .stale_deadlines
                 .values()
                 .chain(self.llgr_deadlines.values())
+                .chain(self.refresh_deadlines.values())
                 .chain(self.deferral.as_ref().map(|(_, d)| d))
                 .min()
                 .copied();
@@ -283,13 +302,7 @@ impl Daemon {
     /// The GR restart timers, LLGR stale timers and the selection deferral timer that are due.
     fn timers_due(&mut self) {
         let now = Instant::now();
-        let due: Vec<PeerId> = self
-            .stale_deadlines
-            .iter()
-            .filter(|(_, d)| **d <= now)
-            .map(|(p, _)| *p)
-            .collect();
-        for p in due {
+        for p in due(&self.stale_deadlines, now) {
             self.stale_deadlines.remove(&p);
             let later = self.llgr_after_gr.remove(&p).unwrap_or_default();
             let llgr = FamilySet::of(&later.iter().map(|(f, _)| *f).collect::<Vec<_>>());
@@ -308,20 +321,61 @@ impl Daemon {
                 self.deliver(out);
             }
         }
-        let due: Vec<(PeerId, Family)> = self
-            .llgr_deadlines
-            .iter()
-            .filter(|(_, d)| **d <= now)
-            .map(|(k, _)| *k)
-            .collect();
-        for (p, family) in due {
+        for (p, family) in due(&self.llgr_deadlines, now) {
             self.llgr_deadlines.remove(&(p, family));
             tracing::info!(peer = %self.peer_name(p), %family, "long-lived stale time expired: flushing LLGR-stale routes (RFC 9494 §4.2)");
             let out = self.rib.flush_stale(p, Some(family));
             self.deliver(out);
         }
+        for (p, family) in due(&self.refresh_deadlines, now) {
+            self.refresh_deadlines.remove(&(p, family));
+            self.end_refresh(p, family, "no EoRR within the stale time");
+        }
         if self.deferral.as_ref().is_some_and(|(_, d)| *d <= now) {
             self.end_deferral("selection deferral timer expired");
+        }
+    }
+
+    /// Sends everything for `family` to the peer again (its ROUTE-REFRESH request, RFC 2918
+    /// §4, or a soft reset out). The answer goes to the peer task as one piece, which wraps
+    /// it in BoRR/EoRR when enhanced route refresh was negotiated (RFC 7313 §4).
+    ///
+    /// While we defer selection after our own restart nothing is sent: the whole table and
+    /// End-of-RIB follow when the deferral ends (RFC 4724 §4.1), and no BoRR may go before
+    /// that End-of-RIB (RFC 7313 §4).
+    fn send_table_again(&mut self, peer: PeerId, family: Family) {
+        let deferring = self.rib.deferring;
+        let mut out = if deferring {
+            Outbox::new()
+        } else {
+            self.rib.refresh_out(peer, family)
+        };
+        let answer = out.remove(&peer).unwrap_or_default();
+        self.deliver(out);
+        self.directory.send(
+            peer,
+            PeerCommand::Refreshed {
+                family,
+                parts: answer.parts,
+                markers: !deferring,
+            },
+        );
+        if let Some(n) = answer.reset {
+            self.directory.send(peer, PeerCommand::Reset(n));
+        }
+    }
+
+    /// The peer's re-advertisement of `family` is over (RFC 7313 §4): its EoRR came, or the
+    /// stale time ran out. Its routes there that it did not send again are removed.
+    fn end_refresh(&mut self, peer: PeerId, family: Family, why: &str) {
+        match self.rib.end_refresh(peer, family) {
+            Some((removed, out)) => {
+                tracing::info!(peer = %self.peer_name(peer), %family, removed, "enhanced route refresh ended ({why}): routes not sent again are withdrawn (RFC 7313 §4)");
+                self.deliver(out);
+            }
+            None => {
+                tracing::info!(peer = %self.peer_name(peer), %family, "EoRR without a BoRR before it: ignored (RFC 7313 §4)");
+            }
         }
     }
 
@@ -584,6 +638,7 @@ impl Daemon {
                 if let Some((d, _)) = self.deferral.as_mut() {
                     d.peer_down(peer);
                 }
+                self.refresh_deadlines.retain(|(p, _), _| *p != peer);
                 let plan = self.rib.stale_plan(peer, graceful);
                 let out = self.rib.peer_down(peer, graceful);
                 if let Some((t, families)) = plan.gr {
@@ -614,6 +669,7 @@ impl Daemon {
                 };
                 if let Some(family) = end_of_rib {
                     tracing::info!(peer = %self.peer_name(peer), %family, "End-of-RIB received");
+                    self.rib.end_of_rib_received(peer, family);
                     self.llgr_deadlines.remove(&(peer, family));
                     let out = self.rib.flush_stale(peer, Some(family));
                     self.deliver(out);
@@ -632,12 +688,27 @@ impl Daemon {
                 peer,
                 incarnation,
                 family,
+                subtype,
             } => {
                 if self.incarnations.get(&peer) != Some(&incarnation) {
                     return;
                 }
-                let out = self.rib.refresh_out(peer, family);
-                self.deliver(out);
+                match subtype {
+                    bgp_proto::SUBTYPE_BORR if self.rib.borr_too_early(peer, family) => {
+                        tracing::warn!(peer = %self.peer_name(peer), %family, "BoRR before the End-of-RIB of a graceful restart peer: ignored (RFC 7313 §4)");
+                    }
+                    bgp_proto::SUBTYPE_BORR => {
+                        let marked = self.rib.begin_refresh(peer, family);
+                        tracing::info!(peer = %self.peer_name(peer), %family, stale = marked, "enhanced route refresh began (BoRR): routes are stale until sent again (RFC 7313 §4)");
+                        self.refresh_deadlines
+                            .insert((peer, family), Instant::now() + REFRESH_STALE_TIME);
+                    }
+                    bgp_proto::SUBTYPE_EORR => {
+                        self.refresh_deadlines.remove(&(peer, family));
+                        self.end_refresh(peer, family, "EoRR received");
+                    }
+                    _ => self.send_table_again(peer, family),
+                }
             }
             RibEvent::State { peer, state } => self.directory.update(peer, |s| s.state = state),
             RibEvent::Notification {
@@ -692,8 +763,7 @@ impl Daemon {
                     .map(|s| s.families.clone())
                     .unwrap_or_default();
                 for f in families {
-                    let out = self.rib.refresh_out(id, f);
-                    self.deliver(out);
+                    self.send_table_again(id, f);
                 }
             }
         }

@@ -8,7 +8,9 @@
 //!   path is 8 bytes smaller);
 //! - what the import policy *rejected* (kept so that a policy change can accept it later);
 //! - the count of received routes per family, kept up to date for the max-prefix check
-//!   (RFC 4486) without a scan.
+//!   (RFC 4486) without a scan;
+//! - during the peer's enhanced route refresh (RFC 7313 §4), the rejected routes it has not
+//!   sent again since its BoRR, set aside: its EoRR drops those still there.
 //!
 //! [`crate::rib::table::Rib::adj_rib_in`] lists everything.
 
@@ -27,6 +29,9 @@ pub struct AdjRibIn {
     /// Received attributes of accepted routes whose Loc-RIB attributes differ.
     changed: FastMap<RouteKey, SharedAttrs>,
     rejected: FastMap<RouteKey, SharedAttrs>,
+    /// Rejected routes of families being refreshed, not received again since the BoRR
+    /// (still received, and counted, until the EoRR).
+    set_aside: FastMap<RouteKey, SharedAttrs>,
     /// Received routes per family: a peer has one or two families, and the count changes
     /// per received route, so a short list beats a hash.
     counts: SmallVec<[(Family, usize); 2]>,
@@ -35,7 +40,8 @@ pub struct AdjRibIn {
 impl AdjRibIn {
     /// Stores a route the import policy rejected; returns whether it was already there.
     pub fn reject(&mut self, key: RouteKey, attrs: SharedAttrs) -> bool {
-        self.rejected.insert(key, attrs).is_some()
+        let aside = !self.set_aside.is_empty() && self.set_aside.remove(&key).is_some();
+        self.rejected.insert(key, attrs).is_some() || aside
     }
 
     /// Records a route the import policy accepted: it is no longer rejected, and its
@@ -55,7 +61,11 @@ impl AdjRibIn {
         path_id: u32,
         received: Option<SharedAttrs>,
     ) -> bool {
-        if received.is_none() && self.rejected.is_empty() && self.changed.is_empty() {
+        if received.is_none()
+            && self.rejected.is_empty()
+            && self.changed.is_empty()
+            && self.set_aside.is_empty()
+        {
             return false;
         }
         let key = (family, *prefix, path_id);
@@ -64,10 +74,46 @@ impl AdjRibIn {
         was_rejected
     }
 
-    /// Forgets a rejected route; returns whether it was there.
+    /// Forgets a rejected route (or one set aside: received again, or withdrawn); returns
+    /// whether it was there.
     pub fn unreject(&mut self, key: &RouteKey) -> bool {
+        let aside = !self.set_aside.is_empty() && self.set_aside.remove(key).is_some();
         // Called for every accepted route: without rejected routes, no hashing at all.
-        !self.rejected.is_empty() && self.rejected.remove(key).is_some()
+        (!self.rejected.is_empty() && self.rejected.remove(key).is_some()) || aside
+    }
+
+    /// The peer's BoRR for `family` (RFC 7313 §4): its rejected routes there are set aside
+    /// (still received and counted) until it sends them again; returns how many.
+    pub fn set_aside_rejected(&mut self, family: Family) -> usize {
+        let keys: Vec<RouteKey> = self
+            .rejected
+            .keys()
+            .filter(|k| k.0 == family)
+            .copied()
+            .collect();
+        for k in &keys {
+            if let Some(a) = self.rejected.remove(k) {
+                self.set_aside.insert(*k, a);
+            }
+        }
+        keys.len()
+    }
+
+    /// The peer's EoRR for `family`: the rejected routes it did not send again are dropped
+    /// (and no longer counted); returns how many.
+    pub fn drop_set_aside(&mut self, family: Family) -> usize {
+        let before = self.set_aside.len();
+        self.set_aside.retain(|k, _| k.0 != family);
+        let dropped = before - self.set_aside.len();
+        for _ in 0..dropped {
+            self.count_out(family);
+        }
+        dropped
+    }
+
+    /// The session ended during a refresh: the routes set aside are rejected routes again.
+    pub fn restore_set_aside(&mut self) {
+        self.rejected.extend(self.set_aside.drain());
     }
 
     /// Records the received attributes of an accepted route: `Some` when its Loc-RIB
@@ -122,6 +168,7 @@ impl AdjRibIn {
     /// Drops the rejected routes (and received attributes) of the families `keep` refuses.
     pub fn retain_families(&mut self, keep: impl Fn(Family) -> bool) {
         self.rejected.retain(|k, _| keep(k.0));
+        self.set_aside.retain(|k, _| keep(k.0));
         self.changed.retain(|k, _| keep(k.0));
     }
 
@@ -146,6 +193,12 @@ impl AdjRibIn {
     /// The routes the import policy rejected.
     pub fn rejected(&self) -> impl Iterator<Item = (&RouteKey, &SharedAttrs)> {
         self.rejected.iter()
+    }
+
+    /// Rejected routes set aside by a refresh in progress (see
+    /// [`AdjRibIn::set_aside_rejected`]): still received until the EoRR.
+    pub fn set_aside(&self) -> impl Iterator<Item = (&RouteKey, &SharedAttrs)> {
+        self.set_aside.iter()
     }
 
     /// Route counts per family.

@@ -19,6 +19,8 @@ pub mod path_list;
 pub mod peer_set;
 pub mod prefix_log;
 pub mod received;
+#[cfg(test)]
+mod refresh_tests;
 pub mod route;
 pub mod table;
 #[cfg(test)]

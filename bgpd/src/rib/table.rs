@@ -170,6 +170,11 @@ pub struct PeerEntry {
     /// end keeps them, cleared when they are flushed. End-of-RIB from a peer with none costs
     /// no walk over the Loc-RIB.
     pub stale_families: FamilySet,
+    /// Families the peer is re-advertising (RFC 7313 §4: BoRR received, EoRR not yet): its
+    /// paths there were marked stale at the BoRR, and those still stale at the EoRR go.
+    pub refreshing: FamilySet,
+    /// Families whose End-of-RIB the peer sent on the current session (RFC 4724 §2).
+    pub end_of_rib_received: FamilySet,
     /// The BGP identifier of the peer's last session, kept after the session ends: its stale
     /// paths (RFC 4724 §4.2) are still compared by it (RFC 4271 §9.1.2.2 f) and reflected
     /// with it as ORIGINATOR_ID (RFC 4456 §8), never with 0.0.0.0.
@@ -339,6 +344,8 @@ impl Rib {
                         summary: PrefixSummary::default(),
                         max_prefix_warned: FamilySet::EMPTY,
                         stale_families: FamilySet::EMPTY,
+                        refreshing: FamilySet::EMPTY,
+                        end_of_rib_received: FamilySet::EMPTY,
                         last_bgp_id: Ipv4Addr::UNSPECIFIED,
                         llgr: None,
                     },
@@ -455,6 +462,9 @@ impl Rib {
         };
         let kept = plan.kept();
         p.session = None;
+        p.refreshing = FamilySet::EMPTY;
+        p.adj_in.restore_set_aside();
+        p.end_of_rib_received = FamilySet::EMPTY;
         p.stale_families = FamilySet::of(
             &p.stale_families
                 .families()
@@ -527,6 +537,70 @@ impl Rib {
         dirty.dedup();
         self.export_to(&Dirty::from_keys(dirty), None, Pass::Changes, &mut outbox);
         outbox
+    }
+
+    /// Notes the peer's End-of-RIB for `family` on this session (RFC 4724 §2).
+    pub fn end_of_rib_received(&mut self, id: PeerId, family: Family) {
+        if let Some(p) = self.peers.get_mut(&id) {
+            p.end_of_rib_received.insert(family);
+        }
+    }
+
+    /// Whether a BoRR for `family` from the peer must be ignored: it sent the graceful
+    /// restart capability and not yet its End-of-RIB for the family (RFC 7313 §4).
+    pub fn borr_too_early(&self, id: PeerId, family: Family) -> bool {
+        self.peers.get(&id).is_some_and(|p| {
+            p.session
+                .as_ref()
+                .is_some_and(|s| s.graceful_restart.is_some())
+                && !p.end_of_rib_received.contains(family)
+        })
+    }
+
+    /// The peer begins re-advertising `family` (BoRR received, RFC 7313 §4): its paths
+    /// there become stale until re-advertised, and [`Rib::end_refresh`] removes the rest.
+    /// Stale paths are selected and exported as before (as in RFC 4724 §4.2), so nothing
+    /// changes for other peers unless a route is not re-advertised. Its routes the import
+    /// policy rejected are set aside in the Adj-RIB-In the same way. Returns how many routes
+    /// were marked or set aside.
+    pub fn begin_refresh(&mut self, id: PeerId, family: Family) -> usize {
+        let Some(p) = self.peers.get_mut(&id) else {
+            return 0;
+        };
+        p.refreshing.insert(family);
+        let mut marked = p.adj_in.set_aside_rejected(family);
+        for ((f, _), d) in self.loc.iter_mut() {
+            if f != family {
+                continue;
+            }
+            for path in d.paths.iter_mut().filter(|x| x.peer == id) {
+                path.stale = true;
+                marked += 1;
+            }
+        }
+        marked
+    }
+
+    /// The peer finished re-advertising `family` (EoRR received, RFC 7313 §4): its paths
+    /// there that are still stale were not re-advertised and are removed, as withdrawn, and
+    /// so are its rejected routes still set aside. Returns how many routes went and what to
+    /// send; `None` for an EoRR without a BoRR before it, which is ignored.
+    pub fn end_refresh(&mut self, id: PeerId, family: Family) -> Option<(usize, Outbox)> {
+        let p = self.peers.get_mut(&id)?;
+        if !p.refreshing.contains(family) {
+            return None;
+        }
+        p.refreshing.remove(family);
+        let rejected = p.adj_in.drop_set_aside(family);
+        let mut outbox = Outbox::new();
+        let dirty = self.remove_paths(
+            id,
+            |f, p| f == family && p.stale,
+            "enhanced route refresh: not sent again before the EoRR or the stale time (RFC 7313 §4)",
+        );
+        let removed = dirty.len() + rejected;
+        self.export_to(&Dirty::from_keys(dirty), None, Pass::Changes, &mut outbox);
+        Some((removed, outbox))
     }
 
     /// Removes the peer's stale paths (GR and LLGR) in `families`.
@@ -625,7 +699,7 @@ impl Rib {
             }
         }
         if let Some(p) = self.peers.get_mut(&id) {
-            for (k, _) in p.adj_in.rejected() {
+            for (k, _) in p.adj_in.rejected().chain(p.adj_in.set_aside()) {
                 *counts.entry(k.0).or_default() += 1;
             }
             p.adj_in.set_counts(counts);
@@ -997,7 +1071,9 @@ impl Rib {
             .find(|p| p.peer == id && p.received_path_id == path_id)
         {
             Some(p) => {
-                let same = Arc::ptr_eq(&p.attrs, attrs) && !p.stale;
+                // A stale path (graceful restart, enhanced route refresh) sent again as it
+                // was is fresh again, and nothing else changed.
+                let same = Arc::ptr_eq(&p.attrs, attrs);
                 if !Arc::ptr_eq(&p.attrs, attrs) {
                     // The next export pass must not skip this destination.
                     dest.exported_best = 0;
@@ -1184,7 +1260,12 @@ impl Rib {
             }
         }
         if let Some(adj_in) = adj_in {
-            out.extend(adj_in.rejected().map(|(k, v)| (*k, v.clone())));
+            out.extend(
+                adj_in
+                    .rejected()
+                    .chain(adj_in.set_aside())
+                    .map(|(k, v)| (*k, v.clone())),
+            );
         }
         out
     }

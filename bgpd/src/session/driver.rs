@@ -16,8 +16,8 @@ use crate::rib::received::ReceivedUpdate;
 use crate::rib::route::PeerId;
 use crate::rib::table::SessionInfo;
 use bgp_proto::{
-    AddPathMode, AttributeAction, BgpCodec, Capability, CodecError, Family, GracefulRestartFamily,
-    LongLivedFamily, Message, Notification, RouteRefresh, SessionContext,
+    AddPathMode, AttributeAction, BgpCodec, Capability, CodecError, Family, FamilySet,
+    GracefulRestartFamily, LongLivedFamily, Message, Notification, RouteRefresh, SessionContext,
 };
 use futures::StreamExt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -46,6 +46,18 @@ pub enum PeerCommand {
     Stop(Notification),
     /// Ask the peer to send its routes again (ROUTE-REFRESH, RFC 2918).
     RequestRefresh,
+    /// Everything for `family` again (the peer's ROUTE-REFRESH request, RFC 2918 §4, or a
+    /// soft reset out): sent like [`PeerCommand::Send`], between BoRR and EoRR when enhanced
+    /// route refresh was negotiated (RFC 7313 §4).
+    Refreshed {
+        /// The family re-advertised.
+        family: Family,
+        /// The routes.
+        parts: Vec<Outgoing>,
+        /// Whether BoRR/EoRR may go around them: not while the RIB defers the initial
+        /// table after our restart (no BoRR before End-of-RIB, RFC 7313 §4).
+        markers: bool,
+    },
     /// Graceful stop (RFC 4724 §4.1): close the connection without a NOTIFICATION, so that
     /// the peer keeps our routes while we restart, and end the task.
     StopGraceful,
@@ -91,7 +103,8 @@ pub enum RibEvent {
         /// Their place in the peer's backlog, freed when the RIB drops the event.
         permit: super::backlog::Permit,
     },
-    /// The peer asked for our routes again.
+    /// A ROUTE-REFRESH from the peer: a request for our routes again (RFC 2918 §4), or the
+    /// beginning or end of its own re-advertisement (BoRR, EoRR: RFC 7313 §4).
     RouteRefresh {
         /// The peer.
         peer: PeerId,
@@ -99,6 +112,8 @@ pub enum RibEvent {
         incarnation: u64,
         /// The family.
         family: Family,
+        /// `SUBTYPE_REQUEST`, `SUBTYPE_BORR` or `SUBTYPE_EORR`.
+        subtype: u8,
     },
     /// A NOTIFICATION was sent or received (for the API).
     Notification {
@@ -217,6 +232,14 @@ struct Connection {
     /// Routes coalesced while the writer's queue is full ([`super::waiting`]); they go with
     /// the connection.
     waiting: Waiting,
+    /// Families whose ROUTE-REFRESH request went to the RIB and whose answer has not come
+    /// back: a request for them meanwhile is answered by that one.
+    refresh_asked: FamilySet,
+    /// Tables sent again, and requests answered by one already on its way, since the last
+    /// log line about them (at most one a second: a peer may ask many times a second).
+    refresh_counts: (u64, u64),
+    /// When that line was written.
+    refresh_logged: Option<Instant>,
     local: SocketAddr,
     outbound: bool,
 }
@@ -238,6 +261,9 @@ impl Connection {
             reader: FramedRead::with_capacity(r, codec, 65536),
             writer: Writer::spawn(w, out_queue.clone()),
             waiting: Waiting::new(waiting_routes.clone()),
+            refresh_asked: FamilySet::EMPTY,
+            refresh_counts: (0, 0),
+            refresh_logged: None,
             local,
             outbound,
         })
@@ -507,21 +533,12 @@ impl PeerTask {
     async fn command(&mut self, cmd: PeerCommand) -> bool {
         match cmd {
             PeerCommand::Inbound(stream) => self.inbound(stream).await,
-            PeerCommand::Send(parts) => {
-                if self.fsm.state() != State::Established {
-                    return false;
-                }
-                // While the writer keeps up, the RIB's output is packed and queued at once;
-                // past the high-water mark it waits, coalesced per route.
-                let Some(c) = self.connection.as_mut() else {
-                    return false;
-                };
-                if c.waiting.is_empty() && c.writer.queued() < waiting::HIGH_WATER {
-                    self.send_updates(&parts).await;
-                } else {
-                    c.waiting.push(parts);
-                }
-            }
+            PeerCommand::Send(parts) => self.queue_output(parts).await,
+            PeerCommand::Refreshed {
+                family,
+                parts,
+                markers,
+            } => self.refreshed(family, parts, markers).await,
             PeerCommand::Reset(n) => {
                 if n.code == 6 && n.subcode == bgp_proto::cease_subcode::MAXIMUM_PREFIXES_REACHED {
                     let wait = Duration::from_secs(self.neighbor.max_prefixes_restart);
@@ -843,6 +860,97 @@ impl PeerTask {
         }
     }
 
+    /// Queues the RIB's output for the peer: while the writer keeps up it is packed and
+    /// queued at once; past the high-water mark it waits, coalesced per route.
+    async fn queue_output(&mut self, parts: Vec<Outgoing>) {
+        if self.fsm.state() != State::Established {
+            return;
+        }
+        let Some(c) = self.connection.as_mut() else {
+            return;
+        };
+        if c.waiting.is_empty() && c.writer.queued() < waiting::HIGH_WATER {
+            self.send_updates(&parts).await;
+        } else {
+            c.waiting.push(parts);
+        }
+    }
+
+    /// Whether a ROUTE-REFRESH request for `family` is answered by one already on its way:
+    /// asked of the RIB and not answered yet, or answered with a BoRR still waiting for the
+    /// peer's window. That answer reaches the peer after this request, with every route as
+    /// it is then, so it is all the request asks for (RFC 2918 §4); answering each request
+    /// again would let a peer that asks often while reading slowly queue a table per
+    /// request. Otherwise the request is marked as asked, for the caller to pass on.
+    fn refresh_on_its_way(&mut self, family: Family) -> bool {
+        let peer = self.peer();
+        let Some(c) = self.connection.as_mut() else {
+            return true;
+        };
+        if c.refresh_asked.contains(family) || c.waiting.holds_refresh_start(family) {
+            c.refresh_counts.1 += 1;
+            tracing::debug!(peer = %peer, %family, "ROUTE-REFRESH request answered by the one already on its way");
+            return true;
+        }
+        c.refresh_asked.insert(family);
+        tracing::debug!(peer = %peer, %family, "ROUTE-REFRESH request: sending the table again (RFC 2918 §4)");
+        false
+    }
+
+    /// The RIB's answer to a ROUTE-REFRESH request (or a soft reset out) for `family`:
+    /// queued like any output, between BoRR and EoRR when enhanced route refresh was
+    /// negotiated (RFC 7313 §4: before the re-advertisement starts, and after it ends).
+    async fn refreshed(&mut self, family: Family, parts: Vec<Outgoing>, markers: bool) {
+        let enhanced = markers
+            && self
+                .fsm
+                .negotiated()
+                .is_some_and(|n| n.enhanced_route_refresh);
+        let peer = self.peer();
+        let Some(c) = self.connection.as_mut() else {
+            return;
+        };
+        c.refresh_asked.remove(family);
+        c.refresh_counts.0 += 1;
+        let routes: usize = parts
+            .iter()
+            .map(|p| match p {
+                Outgoing::Routes(b) => b.prefixes(),
+                Outgoing::Encoded(_) => 0,
+            })
+            .sum();
+        let now = Instant::now();
+        if c.refresh_logged
+            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
+        {
+            let (tables, joined) = std::mem::take(&mut c.refresh_counts);
+            c.refresh_logged = Some(now);
+            tracing::info!(peer = %peer, %family, routes, enhanced, tables_since_last_line = tables, requests_joined = joined, "table sent again (ROUTE-REFRESH request or soft reset out; requests made while an answer was on its way are answered by it)");
+        } else {
+            tracing::debug!(peer = %peer, %family, routes, enhanced, "table sent again");
+        }
+        if !enhanced {
+            return self.queue_output(parts).await;
+        }
+        let marker = |subtype| {
+            let message = Message::RouteRefresh(RouteRefresh {
+                subtype,
+                ..RouteRefresh::request(family)
+            });
+            let mut buf = bytes::BytesMut::new();
+            // A ROUTE-REFRESH always fits; an error would leave the marker out.
+            if let Err(e) = message.encode(&SessionContext::default(), &mut buf) {
+                tracing::error!(peer = %peer, %family, error = %e, "cannot encode BoRR/EoRR");
+            }
+            Outgoing::Encoded(buf)
+        };
+        let mut all = Vec::with_capacity(parts.len() + 2);
+        all.push(marker(bgp_proto::SUBTYPE_BORR));
+        all.extend(parts);
+        all.push(marker(bgp_proto::SUBTYPE_EORR));
+        self.queue_output(all).await;
+    }
+
     /// Packs the RIB's output and queues it for the writer (counted, recorded, and the
     /// KeepaliveTimer restarted, RFC 4271 §8.2.2).
     async fn send_updates(&mut self, parts: &[Outgoing]) {
@@ -850,7 +958,7 @@ impl PeerTask {
         if bytes.is_empty() {
             return;
         }
-        crate::metrics::count_encoded_updates(&self.peer().to_string(), &bytes);
+        crate::metrics::count_encoded_messages(&self.peer().to_string(), &bytes);
         if self.recorder.is_some() {
             let mut rest = bytes.clone();
             while let Ok(Some(len)) =
@@ -1038,13 +1146,19 @@ impl PeerTask {
                     }
                 }
                 Output::RouteRefresh(rr) => {
-                    if rr.subtype == bgp_proto::SUBTYPE_REQUEST {
-                        self.tell_rib(RibEvent::RouteRefresh {
-                            peer: self.id,
-                            incarnation: self.incarnation,
-                            family: rr.family,
-                        });
+                    // The FSM passes on only the three subtypes, for negotiated families.
+                    if rr.subtype == bgp_proto::SUBTYPE_REQUEST
+                        && self.refresh_on_its_way(rr.family)
+                    {
+                        continue;
                     }
+                    // BoRR and EoRR go after the UPDATEs before them (`tell_rib` flushes).
+                    self.tell_rib(RibEvent::RouteRefresh {
+                        peer: self.id,
+                        incarnation: self.incarnation,
+                        family: rr.family,
+                        subtype: rr.subtype,
+                    });
                 }
             }
         }

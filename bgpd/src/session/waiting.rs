@@ -23,7 +23,7 @@
 
 use crate::rib::outbox::{Outgoing, RouteBatch};
 use crate::rib::route::{RouteAttrs, SharedAttrs};
-use bgp_proto::{Family, Nlri};
+use bgp_proto::{Family, Message, Nlri, SessionContext};
 use bytes::BytesMut;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -84,6 +84,15 @@ impl Waiting {
     /// Routes waiting (announcements and withdrawals).
     pub fn routes(&self) -> usize {
         self.routes
+    }
+
+    /// Whether a BoRR for `family` (RFC 7313 §4) waits here, not yet sent: the answer to an
+    /// earlier ROUTE-REFRESH request has not started to leave.
+    pub fn holds_refresh_start(&self, family: Family) -> bool {
+        self.groups.iter().any(|g| match g {
+            Group::Encoded(bytes) => refresh_starts(bytes).any(|f| f == family),
+            Group::Routes(_) => false,
+        })
     }
 
     /// Adds the RIB's output behind what waits, replacing the waiting decision for any route
@@ -164,6 +173,24 @@ impl Drop for Waiting {
     }
 }
 
+/// The families of the BoRR messages among the whole messages in `bytes`.
+fn refresh_starts(bytes: &[u8]) -> impl Iterator<Item = Family> + '_ {
+    let mut rest = bytes;
+    std::iter::from_fn(move || loop {
+        let len = match bgp_proto::frame_len(rest, bgp_proto::MAX_EXTENDED_MESSAGE_LEN) {
+            Ok(Some(len)) if len <= rest.len() => len,
+            _ => return None,
+        };
+        let (frame, after) = rest.split_at(len);
+        rest = after;
+        if let Ok(Message::RouteRefresh(rr)) = Message::decode(frame, &SessionContext::default()) {
+            if rr.subtype == bgp_proto::SUBTYPE_BORR {
+                return Some(rr.family);
+            }
+        }
+    })
+}
+
 /// A batch of `routes` for the peer of `template`: withdrawals per family, announcements per
 /// (family, attribute set), so that routes sharing a set are packed into shared UPDATEs.
 fn batch_of(
@@ -205,7 +232,7 @@ fn batch_of(
 mod tests {
     use super::*;
     use crate::rib::route::NextHop;
-    use bgp_proto::{AttributeValue, PathAttribute, PathAttributes, SessionContext};
+    use bgp_proto::{AttributeValue, PathAttribute, PathAttributes, RouteRefresh};
     use std::net::Ipv4Addr;
 
     fn attrs(med: u32) -> SharedAttrs {
@@ -318,5 +345,36 @@ mod tests {
         }
         let (_, routes) = drain(&mut out, 4096);
         assert!(routes.values().all(|m| *m == Some(49)));
+    }
+
+    /// A BoRR is found among the waiting markers until it is taken, for its family only.
+    #[test]
+    fn a_waiting_borr_is_found_until_it_is_taken() {
+        let marker = |subtype, family| {
+            let m = Message::RouteRefresh(RouteRefresh {
+                subtype,
+                ..RouteRefresh::request(family)
+            });
+            Outgoing::Encoded(m.to_bytes(&SessionContext::default()).unwrap().into())
+        };
+        let v4 = Family::IPV4_UNICAST;
+        let a = attrs(1);
+        let mut out = Waiting::default();
+        out.push(vec![batch(&[], &[(1, &a)])]);
+        assert!(!out.holds_refresh_start(v4));
+        // An EoRR of an earlier refresh and the next BoRR share one group.
+        out.push(vec![marker(bgp_proto::SUBTYPE_EORR, v4)]);
+        assert!(!out.holds_refresh_start(v4));
+        out.push(vec![
+            marker(bgp_proto::SUBTYPE_BORR, v4),
+            batch(&[], &[(2, &a)]),
+            marker(bgp_proto::SUBTYPE_EORR, v4),
+        ]);
+        assert!(out.holds_refresh_start(v4));
+        assert!(!out.holds_refresh_start(Family::IPV6_UNICAST));
+        // The routes before it, then the markers: the BoRR has left.
+        assert!(matches!(out.next(10), Some(Outgoing::Routes(_))));
+        assert!(matches!(out.next(10), Some(Outgoing::Encoded(_))));
+        assert!(!out.holds_refresh_start(v4));
     }
 }

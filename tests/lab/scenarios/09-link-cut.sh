@@ -60,7 +60,7 @@ scenario_9() {
   SECONDS=0
   eventually 25 "speaker-3's routes withdrawn everywhere after hold timer expiry (9 s)" spk3_routes_gone
   log "speaker-3's routes withdrawn ${SECONDS} s after the cut"
-  grep -v bgpd::prefix "$LAB_DIR/rs.log" | grep "$V4NET.23" | grep -q "hold timer expired" \
+  [ "$(grep -F "$V4NET.23" "$LAB_DIR/rs.log" | grep -v bgpd::prefix | grep -c "hold timer expired")" -gt 0 ] \
     || fail "bgpd's log shows no hold timer expiry for $V4NET.23" "$(grep "$V4NET.23" "$LAB_DIR/rs.log" | tail -5)"
   # The link stays down until FRR's hold timer has expired as well (a few seconds at most).
   # Brought back earlier, FRR finds its old session reset, takes bgpd for a restarting
