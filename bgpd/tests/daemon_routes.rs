@@ -343,7 +343,8 @@ export_policy = ["all"]
 /// Enhanced route refresh from a peer (RFC 7313 §4): what it does not send again between
 /// its BoRR and its EoRR is withdrawn, from bgpd and from the peers bgpd sent it to. With
 /// graceful restart announced, a BoRR before the peer's End-of-RIB is ignored (its EoRR then
-/// has no BoRR and is ignored too), and an EoRR alone changes nothing.
+/// has no BoRR and is ignored too), an EoRR alone changes nothing, and BoRR/EoRR pairs sent
+/// in a burst right after a refresh do not reach the RIB.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_route_the_peer_does_not_send_again_between_borr_and_eorr_is_withdrawn() {
     use bgp_proto::{Message, RouteRefresh, SUBTYPE_BORR, SUBTYPE_EORR};
@@ -377,7 +378,9 @@ async fn a_route_the_peer_does_not_send_again_between_borr_and_eorr_is_withdrawn
         "a BoRR before End-of-RIB was acted on"
     );
 
-    // A refresh that sends one block again: the other is withdrawn.
+    // A refresh that sends one block again (a second after the last one ended, see
+    // session/refresh_gate.rs): the other is withdrawn.
+    tokio::time::sleep(Duration::from_millis(600)).await;
     calico.send(marker(SUBTYPE_BORR));
     calico.announce(&pods, &["10.244.1.0/26"]);
     calico.send(marker(SUBTYPE_EORR));
@@ -390,6 +393,18 @@ async fn a_route_the_peer_does_not_send_again_between_borr_and_eorr_is_withdrawn
     assert!(
         lb1.received().has("10.244.1.0/26"),
         "the block sent again was withdrawn"
+    );
+
+    // 200 empty refreshes at once, right after: passed on, the first would withdraw the
+    // block; the RIB sees none of them (less than a second after the last refresh ended).
+    for _ in 0..200 {
+        calico.send(marker(SUBTYPE_BORR));
+        calico.send(marker(SUBTYPE_EORR));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        lb1.received().has("10.244.1.0/26"),
+        "a burst of BoRR/EoRR right after a refresh reached the RIB"
     );
     bgpd.stop().await;
 }

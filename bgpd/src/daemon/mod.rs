@@ -22,6 +22,7 @@ use crate::rib::route::PeerId;
 use crate::rib::table::{Outbox, Rib};
 use crate::session::driver::{PeerCommand, RibEvent};
 use crate::session::negotiate::Negotiated;
+use crate::session::refresh_gate;
 use crate::session::restart::{self, RestartFlags};
 use bgp_proto::{cease_subcode, Family, FamilySet, Notification};
 pub use peers::{PeerDirectory, PeerStatus};
@@ -81,11 +82,6 @@ pub enum ResetKind {
     SoftOut,
 }
 
-/// How long a peer's routes marked stale by its BoRR wait for its EoRR (RFC 7313 §4 leaves
-/// the time to the implementation; FRR's default stale-path time is the same 360 s). Past
-/// it, those not sent again are removed as if the EoRR had come.
-const REFRESH_STALE_TIME: Duration = Duration::from_secs(360);
-
 /// The keys of `deadlines` whose time has come.
 fn due<K: Copy>(deadlines: &HashMap<K, Instant>, now: Instant) -> Vec<K> {
     deadlines
@@ -122,7 +118,7 @@ pub struct Daemon {
     /// When each peer's LLGR-stale routes of a family are flushed (RFC 9494 §4.2).
     llgr_deadlines: HashMap<(PeerId, Family), Instant>,
     /// When a peer's routes marked stale by a BoRR are removed if its EoRR has not come
-    /// ([`REFRESH_STALE_TIME`], RFC 7313 §4).
+    /// ([`refresh_gate::STALE_TIME`](crate::session::refresh_gate::STALE_TIME), RFC 7313 §4).
     refresh_deadlines: HashMap<(PeerId, Family), Instant>,
     /// Restarting speaker: whom we still wait for, and the selection deferral timer.
     deferral: Option<(SelectionDeferral, Instant)>,
@@ -299,7 +295,8 @@ impl Daemon {
         Ok(())
     }
 
-    /// The GR restart timers, LLGR stale timers and the selection deferral timer that are due.
+    /// The GR restart timers, LLGR stale timers, enhanced route refresh stale timers and the
+    /// selection deferral timer that are due.
     fn timers_due(&mut self) {
         let now = Instant::now();
         for p in due(&self.stale_deadlines, now) {
@@ -701,7 +698,7 @@ impl Daemon {
                         let marked = self.rib.begin_refresh(peer, family);
                         tracing::info!(peer = %self.peer_name(peer), %family, stale = marked, "enhanced route refresh began (BoRR): routes are stale until sent again (RFC 7313 §4)");
                         self.refresh_deadlines
-                            .insert((peer, family), Instant::now() + REFRESH_STALE_TIME);
+                            .insert((peer, family), Instant::now() + refresh_gate::STALE_TIME);
                     }
                     bgp_proto::SUBTYPE_EORR => {
                         self.refresh_deadlines.remove(&(peer, family));

@@ -8,6 +8,7 @@
 
 use super::fsm::{DownReason, Event, Fsm, FsmConfig, Output, State, Timer};
 use super::negotiate::Negotiated;
+use super::refresh_gate::{RefreshGate, Verdict};
 use super::waiting::{self, Waiting};
 use super::writer::{WriteFailure, Writer};
 use crate::config::{AddPathSetting, Neighbor};
@@ -240,6 +241,8 @@ struct Connection {
     refresh_counts: (u64, u64),
     /// When that line was written.
     refresh_logged: Option<Instant>,
+    /// The peer's own refreshes: which of its BoRR/EoRR go on to the RIB.
+    refresh_in: RefreshGate,
     local: SocketAddr,
     outbound: bool,
 }
@@ -264,6 +267,7 @@ impl Connection {
             refresh_asked: FamilySet::EMPTY,
             refresh_counts: (0, 0),
             refresh_logged: None,
+            refresh_in: RefreshGate::default(),
             local,
             outbound,
         })
@@ -897,6 +901,25 @@ impl PeerTask {
         false
     }
 
+    /// Whether the peer's BoRR or EoRR for `family` goes on to the RIB
+    /// ([`super::refresh_gate`]: one of each per refresh, refreshes at most one a second).
+    fn refresh_marker_passes(&mut self, family: Family, subtype: u8) -> bool {
+        let peer = self.peer();
+        let Some(c) = self.connection.as_mut() else {
+            return false;
+        };
+        let now = Instant::now();
+        let verdict = if subtype == bgp_proto::SUBTYPE_BORR {
+            c.refresh_in.borr(family, now)
+        } else {
+            c.refresh_in.eorr(family, now)
+        };
+        if verdict != Verdict::Pass {
+            tracing::debug!(peer = %peer, %family, subtype, ?verdict, "BoRR/EoRR not passed on to the RIB");
+        }
+        verdict == Verdict::Pass
+    }
+
     /// The RIB's answer to a ROUTE-REFRESH request (or a soft reset out) for `family`:
     /// queued like any output, between BoRR and EoRR when enhanced route refresh was
     /// negotiated (RFC 7313 §4: before the re-advertisement starts, and after it ends).
@@ -1147,9 +1170,12 @@ impl PeerTask {
                 }
                 Output::RouteRefresh(rr) => {
                     // The FSM passes on only the three subtypes, for negotiated families.
-                    if rr.subtype == bgp_proto::SUBTYPE_REQUEST
-                        && self.refresh_on_its_way(rr.family)
-                    {
+                    let pass = if rr.subtype == bgp_proto::SUBTYPE_REQUEST {
+                        !self.refresh_on_its_way(rr.family)
+                    } else {
+                        self.refresh_marker_passes(rr.family, rr.subtype)
+                    };
+                    if !pass {
                         continue;
                     }
                     // BoRR and EoRR go after the UPDATEs before them (`tell_rib` flushes).

@@ -6,6 +6,7 @@ pub mod driver;
 pub mod fsm;
 pub mod issue_log;
 pub mod negotiate;
+pub mod refresh_gate;
 pub mod restart;
 pub mod socket_options;
 pub mod waiting;
