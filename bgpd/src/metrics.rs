@@ -273,7 +273,7 @@ pub fn count_encoded_messages(peer: &str, bytes: &[u8]) {
     while let Ok(Some(len)) = bgp_proto::frame_len(rest, bgp_proto::MAX_EXTENDED_MESSAGE_LEN) {
         let Some(r) = rest.get(len..) else { break };
         // The type octet follows the marker and the length (RFC 4271 §4.1).
-        if rest.get(18) == Some(&5) {
+        if rest.get(18) == Some(&bgp_proto::MessageType::RouteRefresh.code()) {
             refreshes += 1;
         } else {
             updates += 1;

@@ -337,16 +337,12 @@ impl Daemon {
     /// §4, or a soft reset out). The answer goes to the peer task as one piece, which wraps
     /// it in BoRR/EoRR when enhanced route refresh was negotiated (RFC 7313 §4).
     ///
-    /// While we defer selection after our own restart nothing is sent: the whole table and
-    /// End-of-RIB follow when the deferral ends (RFC 4724 §4.1), and no BoRR may go before
-    /// that End-of-RIB (RFC 7313 §4).
+    /// While we defer selection after our own restart `Rib::refresh_out` sends nothing (the
+    /// table and End-of-RIB follow when the deferral ends), and no BoRR may go before that
+    /// End-of-RIB (RFC 7313 §4).
     fn send_table_again(&mut self, peer: PeerId, family: Family) {
         let deferring = self.rib.deferring;
-        let mut out = if deferring {
-            Outbox::new()
-        } else {
-            self.rib.refresh_out(peer, family)
-        };
+        let mut out = self.rib.refresh_out(peer, family);
         let answer = out.remove(&peer).unwrap_or_default();
         self.deliver(out);
         self.directory.send(

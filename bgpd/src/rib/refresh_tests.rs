@@ -113,3 +113,20 @@ fn rejected_routes_not_sent_again_leave_the_adj_rib_in() {
     rib.peer_down(0, true);
     assert_eq!(received(&rib), 2);
 }
+
+/// While we defer selection after our own restart, a refresh request is answered by the
+/// table and End-of-RIB that end the deferral (RFC 4724 §4.1), not before them.
+#[test]
+fn nothing_is_sent_again_while_deferring() {
+    let (mut rib, _) = rib();
+    rib.peer_up(0, session(11, false, false));
+    rib.peer_up(3, session(21, false, false));
+    rib.apply_update(0, &pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]));
+    rib.deferring = true;
+    assert!(sent(&rib.refresh_out(3, V4), 3, &SessionContext::default()).is_empty());
+    rib.deferring = false;
+    assert_eq!(
+        sent(&rib.refresh_out(3, V4), 3, &SessionContext::default()).len(),
+        1
+    );
+}

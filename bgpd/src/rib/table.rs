@@ -472,13 +472,7 @@ impl Rib {
                 .collect::<Vec<_>>(),
         );
         p.adj_in.retain_families(|f| kept.contains(f));
-        for ((family, _), d) in self.loc.iter_mut() {
-            if kept.contains(family) {
-                for path in d.paths.iter_mut().filter(|x| x.peer == id) {
-                    path.stale = true;
-                }
-            }
-        }
+        self.mark_stale(id, kept);
         let mut outbox = Outbox::new();
         let dirty = self.remove_paths(id, |family, _| !kept.contains(family), "session down");
         self.export_to(&Dirty::from_keys(dirty), None, Pass::Changes, &mut outbox);
@@ -568,17 +562,38 @@ impl Rib {
             return 0;
         };
         p.refreshing.insert(family);
-        let mut marked = p.adj_in.set_aside_rejected(family);
-        for ((f, _), d) in self.loc.iter_mut() {
-            if f != family {
-                continue;
-            }
-            for path in d.paths.iter_mut().filter(|x| x.peer == id) {
-                path.stale = true;
-                marked += 1;
+        let set_aside = p.adj_in.set_aside_rejected(family);
+        set_aside + self.mark_stale(id, FamilySet::of(&[family]))
+    }
+
+    /// Marks the peer's paths in `families` stale (graceful restart, RFC 4724 §4.2; enhanced
+    /// route refresh, RFC 7313 §4); returns how many.
+    fn mark_stale(&mut self, id: PeerId, families: FamilySet) -> usize {
+        let mut marked = 0;
+        for ((family, _), d) in self.loc.iter_mut() {
+            if families.contains(family) {
+                for path in d.paths.iter_mut().filter(|x| x.peer == id) {
+                    path.stale = true;
+                    marked += 1;
+                }
             }
         }
         marked
+    }
+
+    /// Removes the peer's paths that `which` picks, with `reason` in the prefix log, and
+    /// exports the change; returns how many destinations changed and what to send.
+    fn withdraw_paths(
+        &mut self,
+        id: PeerId,
+        which: impl Fn(Family, &Path) -> bool,
+        reason: &str,
+    ) -> (usize, Outbox) {
+        let mut outbox = Outbox::new();
+        let dirty = self.remove_paths(id, which, reason);
+        let n = dirty.len();
+        self.export_to(&Dirty::from_keys(dirty), None, Pass::Changes, &mut outbox);
+        (n, outbox)
     }
 
     /// The peer finished re-advertising `family` (EoRR received, RFC 7313 §4): its paths
@@ -592,51 +607,44 @@ impl Rib {
         }
         p.refreshing.remove(family);
         let rejected = p.adj_in.drop_set_aside(family);
-        let mut outbox = Outbox::new();
-        let dirty = self.remove_paths(
+        let (removed, outbox) = self.withdraw_paths(
             id,
             |f, p| f == family && p.stale,
             "enhanced route refresh: not sent again before the EoRR or the stale time (RFC 7313 §4)",
         );
-        let removed = dirty.len() + rejected;
-        self.export_to(&Dirty::from_keys(dirty), None, Pass::Changes, &mut outbox);
-        Some((removed, outbox))
+        Some((removed + rejected, outbox))
     }
 
     /// Removes the peer's stale paths (GR and LLGR) in `families`.
     pub fn flush_stale_families(&mut self, id: PeerId, families: FamilySet) -> Outbox {
-        let mut outbox = Outbox::new();
-        let dirty = self.remove_paths(
+        self.withdraw_paths(
             id,
             |f, p| p.stale && families.contains(f),
             "graceful restart: stale route flushed",
-        );
-        self.export_to(&Dirty::from_keys(dirty), None, Pass::Changes, &mut outbox);
-        outbox
+        )
+        .1
     }
 
     /// Removes the peer's stale paths (End-of-RIB received for `family`, or the restart
     /// timer fired: every family).
     pub fn flush_stale(&mut self, id: PeerId, family: Option<Family>) -> Outbox {
-        let mut outbox = Outbox::new();
         let Some(p) = self.peers.get_mut(&id) else {
-            return outbox;
+            return Outbox::new();
         };
         let stale = p.stale_families;
         let left: Vec<Family> = match family {
             Some(f) if stale.contains(f) => stale.families().filter(|x| *x != f).collect(),
             None if stale != FamilySet::EMPTY => Vec::new(),
             // Nothing of this peer can be stale there.
-            _ => return outbox,
+            _ => return Outbox::new(),
         };
         p.stale_families = FamilySet::of(&left);
-        let dirty = self.remove_paths(
+        self.withdraw_paths(
             id,
             |f, p| p.stale && family.is_none_or(|x| x == f),
             "graceful restart: stale route flushed",
-        );
-        self.export_to(&Dirty::from_keys(dirty), None, Pass::Changes, &mut outbox);
-        outbox
+        )
+        .1
     }
 
     /// The peer no longer exists in the configuration.
@@ -1212,7 +1220,13 @@ impl Rib {
 
     /// Re-sends everything for `family` to a peer (ROUTE-REFRESH received, RFC 2918 §4),
     /// wrapped in BoRR/EoRR when enhanced route refresh was negotiated (RFC 7313 §4).
+    ///
+    /// Nothing while deferring after our own restart: the whole table and End-of-RIB follow
+    /// when the deferral ends (RFC 4724 §4.1), and they answer the request.
     pub fn refresh_out(&mut self, id: PeerId, family: Family) -> Outbox {
+        if self.deferring {
+            return Outbox::new();
+        }
         let keys: Vec<(Family, IpNet)> = self.loc.keys().filter(|(f, _)| *f == family).collect();
         let mut outbox = Outbox::new();
         self.export_to(&Dirty::from_keys(keys), Some(id), Pass::Full, &mut outbox);

@@ -236,11 +236,11 @@ struct Connection {
     /// Families whose ROUTE-REFRESH request went to the RIB and whose answer has not come
     /// back: a request for them meanwhile is answered by that one.
     refresh_asked: FamilySet,
-    /// Tables sent again, and requests answered by one already on its way, since the last
-    /// log line about them (at most one a second: a peer may ask many times a second).
-    refresh_counts: (u64, u64),
-    /// When that line was written.
-    refresh_logged: Option<Instant>,
+    /// Requests answered by one already on its way, since the last line logged about an
+    /// answer.
+    refresh_joined: u64,
+    /// The limit on those lines ([`super::log_limit`]: a peer may ask many times a second).
+    refresh_log: super::log_limit::LogLimit,
     /// The peer's own refreshes: which of its BoRR/EoRR go on to the RIB.
     refresh_in: RefreshGate,
     local: SocketAddr,
@@ -265,8 +265,8 @@ impl Connection {
             writer: Writer::spawn(w, out_queue.clone()),
             waiting: Waiting::new(waiting_routes.clone()),
             refresh_asked: FamilySet::EMPTY,
-            refresh_counts: (0, 0),
-            refresh_logged: None,
+            refresh_joined: 0,
+            refresh_log: super::log_limit::LogLimit::new(),
             refresh_in: RefreshGate::default(),
             local,
             outbound,
@@ -298,7 +298,7 @@ pub struct PeerTask {
     /// This task's number among every peer task of the process.
     incarnation: u64,
     /// Rate limit of the RFC 7606 log lines (every outcome is still counted in metrics).
-    issue_log: super::issue_log::IssueLog,
+    issue_log: super::log_limit::LogLimit,
     /// `bgpd_peer_update_errors_total` of this peer by action (treat-as-withdraw,
     /// attribute-discard, repaired), looked up once.
     update_errors: Option<[prometheus::IntCounter; 3]>,
@@ -404,7 +404,7 @@ impl PeerTask {
             recorder,
             backlog: super::backlog::Backlog::new(super::backlog::DEFAULT_LIMIT),
             incarnation: NEXT_INCARNATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            issue_log: super::issue_log::IssueLog::new(),
+            issue_log: super::log_limit::LogLimit::new(),
             update_errors: None,
             updates_received: None,
             pending: Vec::new(),
@@ -859,7 +859,7 @@ impl PeerTask {
                 tracing::warn!(peer = %peer, issue = %issue, "UPDATE error handled per RFC 7606");
             }
             if admitted.limit_reached {
-                tracing::warn!(peer = %peer, limit = super::issue_log::IssueLog::PER_WINDOW, "RFC 7606 log limit reached: further UPDATE errors from this peer are counted, not logged, for the rest of the minute");
+                tracing::warn!(peer = %peer, limit = super::log_limit::LogLimit::PER_WINDOW, "RFC 7606 log limit reached: further UPDATE errors from this peer are counted, not logged, for the rest of the minute");
             }
         }
     }
@@ -892,7 +892,7 @@ impl PeerTask {
             return true;
         };
         if c.refresh_asked.contains(family) || c.waiting.holds_refresh_start(family) {
-            c.refresh_counts.1 += 1;
+            c.refresh_joined += 1;
             tracing::debug!(peer = %peer, %family, "ROUTE-REFRESH request answered by the one already on its way");
             return true;
         }
@@ -934,7 +934,6 @@ impl PeerTask {
             return;
         };
         c.refresh_asked.remove(family);
-        c.refresh_counts.0 += 1;
         let routes: usize = parts
             .iter()
             .map(|p| match p {
@@ -942,13 +941,10 @@ impl PeerTask {
                 Outgoing::Encoded(_) => 0,
             })
             .sum();
-        let now = Instant::now();
-        if c.refresh_logged
-            .is_none_or(|t| now.duration_since(t) >= Duration::from_secs(1))
-        {
-            let (tables, joined) = std::mem::take(&mut c.refresh_counts);
-            c.refresh_logged = Some(now);
-            tracing::info!(peer = %peer, %family, routes, enhanced, tables_since_last_line = tables, requests_joined = joined, "table sent again (ROUTE-REFRESH request or soft reset out; requests made while an answer was on its way are answered by it)");
+        let admitted = c.refresh_log.admit(std::time::Instant::now());
+        if admitted.log {
+            let joined = std::mem::take(&mut c.refresh_joined);
+            tracing::info!(peer = %peer, %family, routes, enhanced, requests_joined = joined, tables_not_logged = admitted.suppressed_before, "table sent again (ROUTE-REFRESH request or soft reset out; requests made while an answer was on its way are answered by it)");
         } else {
             tracing::debug!(peer = %peer, %family, routes, enhanced, "table sent again");
         }

@@ -4,7 +4,7 @@
 pub mod backlog;
 pub mod driver;
 pub mod fsm;
-pub mod issue_log;
+pub mod log_limit;
 pub mod negotiate;
 pub mod refresh_gate;
 pub mod restart;
