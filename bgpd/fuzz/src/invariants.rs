@@ -89,7 +89,7 @@ pub fn check(lab: &Lab) {
         }
     }
 
-    for ((_, prefix), d) in &lab.rib.loc {
+    for ((family, prefix), d) in &lab.rib.loc {
         assert!(
             !d.paths.is_empty(),
             "step {step}: empty destination {prefix} left in the Loc-RIB"
@@ -147,10 +147,13 @@ pub fn check(lab: &Lab) {
                     x.peer
                 );
             }
+            // Stale paths come from a graceful restart (RFC 4724 §4.2) or from an enhanced
+            // route refresh still open (RFC 7313 §4: BoRR received, EoRR not yet).
             if x.stale {
                 assert!(
-                    p.had_graceful_restart,
-                    "step {step}: {prefix} stale from peer {} which never had graceful restart",
+                    p.had_graceful_restart || e.refreshing.contains(family),
+                    "step {step}: {prefix} stale from peer {} which never had graceful \
+                     restart and has no enhanced route refresh open",
                     x.peer
                 );
             }
