@@ -106,8 +106,17 @@ fn wait(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<String>) {
     panic!("timed out waiting for {what}; last seen:\n{last}");
 }
 
-#[test]
-fn gobgp_calico_pods_through_bgpd_route_server() {
+/// bgpd as route server on 127.0.0.2 with two GoBGP clients, "calico" (AS 64513 on
+/// 127.0.0.11) and "metallb" (AS 64514 on 127.0.0.21), both sessions Established.
+struct Lab {
+    dir: tempfile::TempDir,
+    log_path: std::path::PathBuf,
+    api_a: u16,
+    api_b: u16,
+    procs: Kill,
+}
+
+fn lab() -> Lab {
     require("gobgpd");
     require("gobgp");
     let dir = tempfile::tempdir().unwrap();
@@ -196,6 +205,24 @@ export_policy = ["all"]
             }
         });
     }
+    Lab {
+        dir,
+        log_path,
+        api_a,
+        api_b,
+        procs,
+    }
+}
+
+#[test]
+fn gobgp_calico_pods_through_bgpd_route_server() {
+    let Lab {
+        dir: _dir,
+        log_path,
+        api_a,
+        api_b,
+        procs,
+    } = lab();
     let pods = ["10.244.1.0/26", "10.244.2.0/26", "10.244.3.0/26"];
     for p in pods {
         gobgp(
@@ -311,4 +338,81 @@ export_policy = ["all"]
         "no withdraw line for 10.244.3.0/26"
     );
     drop(procs);
+}
+
+/// The AS numbers of the AS_PATH of every path for `prefix` in a GoBGP JSON table (`-j`).
+fn as_paths(table: &str, prefix: &str) -> Vec<Value> {
+    let v: Value = serde_json::from_str(table).unwrap_or(Value::Null);
+    v.get(prefix)
+        .and_then(Value::as_array)
+        .map(|paths| {
+            paths
+                .iter()
+                .map(|p| {
+                    p["attrs"]
+                        .as_array()
+                        .and_then(|a| a.iter().find(|a| a["type"] == 2))
+                        .map(|a| a["as_paths"][0]["asns"].clone())
+                        .unwrap_or(Value::Null)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// RFC 7947 §2.3.2.1 with real clients and no ADD-PATH: both GoBGP clients announce the
+/// same prefix; the first one's path wins at bgpd (equal AS_PATH length, lower router id),
+/// and it is still sent the second one's path — a route server with one best path for all
+/// would send it nothing. When the winner withdraws, the other client's path is the best
+/// and the first client keeps holding it while the second loses the route. Each GoBGP's
+/// table holds its own path (AS_PATH empty) and what bgpd sent it.
+#[test]
+fn gobgp_route_server_client_whose_path_wins_gets_the_other_path() {
+    let l = lab();
+    let p = "192.0.2.0/24";
+    let from_a = serde_json::json!([64513]);
+    let from_b = serde_json::json!([64514]);
+    let rib = |api: u16| gobgp(api, &["-j", "global", "rib", "-a", "ipv4"]);
+    let add = |api: u16, nh: &str| {
+        gobgp(
+            api,
+            &["global", "rib", "add", p, "-a", "ipv4", "nexthop", nh],
+        );
+    };
+    add(l.api_a, "198.51.100.11");
+    wait(
+        "the first path at the second client",
+        Duration::from_secs(20),
+        || {
+            let t = rib(l.api_b);
+            (!as_paths(&t, p).contains(&from_a)).then_some(t)
+        },
+    );
+    add(l.api_b, "198.51.100.21");
+    wait(
+        "the second client's path at the first client, whose own path is bgpd's best",
+        Duration::from_secs(20),
+        || {
+            let t = rib(l.api_a);
+            (!as_paths(&t, p).contains(&from_b)).then_some(t)
+        },
+    );
+    // bgpd's best is still the first client's path: the second client holds it.
+    let t = rib(l.api_b);
+    assert!(as_paths(&t, p).contains(&from_a), "{t}");
+
+    gobgp(l.api_a, &["global", "rib", "del", p, "-a", "ipv4"]);
+    wait(
+        "the withdrawal at the second client",
+        Duration::from_secs(20),
+        || {
+            let t = rib(l.api_b);
+            as_paths(&t, p).contains(&from_a).then_some(t)
+        },
+    );
+    let t = rib(l.api_a);
+    assert_eq!(as_paths(&t, p), vec![from_b], "{t}");
+    let log = std::fs::read_to_string(&l.log_path).unwrap();
+    assert!(!log.contains("panicked"), "{log}");
+    drop(l.procs);
 }

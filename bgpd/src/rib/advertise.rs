@@ -11,10 +11,18 @@
 //!   policy are the same ([`Signature`]) share one result per (attribute set, source peer,
 //!   class) — the idea other daemons call update groups — unless their export policy looks at
 //!   the prefix itself. Split horizon and the AS-loop check differ per peer and run per peer.
+//! - **Route-server clients get their own view without a table each** (RFC 7947 §2.3.2.1).
+//!   A client is sent the best path when it may have it; when the best came from the client
+//!   itself, or its export policy or the LLGR rules keep it from the client, the client is
+//!   sent the best of the paths it may have (BIRD's `secondary` export does the same over a
+//!   sorted table). Only those exceptions are stored (`PeerEntry::alternates`), so with
+//!   one path per prefix nothing changes, and a prefix announced by two clients no longer
+//!   hides both paths from the client whose path wins.
 //! - **Nothing when the best path did not change.** A destination whose best path is still
 //!   the one last advertised (same path, same attributes: [`Destination::exported_best`]) is
 //!   skipped for peers without ADD-PATH.
 
+use super::best_path;
 use super::classes::{ClassId, ClassTable};
 use super::export::{export, LocalIdentity, Source, Target};
 use super::intern::AttrSet;
@@ -23,7 +31,7 @@ use super::loc_rib::SlotRef;
 use super::outbox::RouteBatch;
 use super::peer_set;
 use super::route::{PeerId, RouteAttrs, SharedAttrs};
-use super::table::{Destination, Dirty, Outbox, Path, PeerEntry, Rib, SessionInfo};
+use super::table::{candidate, Destination, Dirty, Outbox, Path, PeerEntry, Rib, SessionInfo};
 use super::FastMap;
 use crate::config::{DefaultAction, Neighbor, Role};
 use crate::policy::{PolicySet, RouteFacts};
@@ -74,6 +82,10 @@ struct Receiver {
     memoize: bool,
     /// The ADD-PATH Adj-RIB-Out, taken out of the peer entry for the pass.
     adj_out: FastMap<(Family, IpNet), Vec<(u32, SharedAttrs)>>,
+    /// A route-server client (RFC 7947): gets its own view (see the module documentation).
+    rs_client: bool,
+    /// `PeerEntry::alternates`, taken out of the peer entry for the pass.
+    alternates: FastMap<(Family, IpNet), (u32, SharedAttrs)>,
     /// Change in the number of advertised destinations per family (bitmap side).
     count_delta: SmallVec<[(Family, isize); 2]>,
     /// What the pass sends the peer.
@@ -322,6 +334,43 @@ impl LlgrCheck {
     }
 }
 
+/// The path a receiver without ADD-PATH is sent for `d`, and its attributes as exported:
+/// the best path if the receiver may have it; for a route-server client that may not, the
+/// best of the paths it may have (RFC 7947 §2.3.2.1, per-client views; RFC 4271 §9.1.2.2
+/// orders them); `None` when nothing may go.
+fn client_choice<'d>(
+    ex: &mut Exporter<'_>,
+    llgr: &mut LlgrCheck,
+    r: &mut Receiver,
+    d: &'d Destination,
+    &(family, prefix): &(Family, IpNet),
+) -> Option<(&'d Path, SharedAttrs)> {
+    let best = d.best_path();
+    if let Some(b) = best.filter(|b| llgr.ok(b, r.llgr)) {
+        if let Some(a) = ex.exported_in_pass(r, b, family, prefix) {
+            return Some((b, a));
+        }
+    }
+    if !r.rs_client {
+        return None;
+    }
+    let mut allowed: SmallVec<[(&'d Path, SharedAttrs); 4]> = SmallVec::new();
+    for p in d.paths.iter() {
+        if best.is_some_and(|b| std::ptr::eq(b, p)) || !llgr.ok(p, r.llgr) {
+            continue;
+        }
+        if candidate(ex.view.peers, p).is_none() {
+            continue;
+        }
+        if let Some(a) = ex.exported_in_pass(r, p, family, prefix) {
+            allowed.push((p, a));
+        }
+    }
+    let peers = ex.view.peers;
+    let i = best_path::select(allowed.iter().filter_map(|(p, _)| candidate(peers, p)))?;
+    allowed.into_iter().nth(i)
+}
+
 impl Rib {
     /// Recomputes the best path of `keys` and advertises the changes to every established
     /// peer (or only to `only`); then drops destinations left without paths. Nothing is
@@ -418,6 +467,8 @@ impl Rib {
                 memoize: !self.policies.depends_on_prefix(&tn.export_policy),
                 llgr: p.llgr.is_some(),
                 adj_out: std::mem::take(&mut p.adj_out),
+                rs_client: tn.role == Role::RouteServerClient,
+                alternates: std::mem::take(&mut p.alternates),
                 neighbor: tn,
                 session,
                 signature: 0,
@@ -544,6 +595,51 @@ impl Rib {
                     }
                     continue;
                 }
+                let held_alternate = !r.alternates.is_empty() && r.alternates.contains_key(key);
+                if held_alternate || (r.rs_client && dest.is_some_and(|d| d.paths.len() > 1)) {
+                    let had = dest.is_some_and(|d| d.advertised.contains(r.id, key, high_peers));
+                    // A client holding the unchanged best path keeps it.
+                    if unchanged && had && !held_alternate {
+                        continue;
+                    }
+                    let choice = dest.and_then(|d| client_choice(&mut ex, &mut llgr, r, d, key));
+                    let prev = r.alternates.remove(key);
+                    let n = Nlri {
+                        prefix,
+                        path_id: None,
+                    };
+                    match choice {
+                        Some((p, a)) => {
+                            // What the client holds: an alternate, or the path last
+                            // advertised to everyone (its attributes unchanged, as
+                            // `exported_best` is zeroed when they change).
+                            let same = pass == Pass::Changes
+                                && had
+                                && match &prev {
+                                    Some((id, pa)) => *id == p.local_id && Arc::ptr_eq(pa, &a),
+                                    None => dest.is_some_and(|d| {
+                                        d.exported_best != 0 && d.exported_best == p.local_id
+                                    }),
+                                };
+                            if !same {
+                                r.queued.announce(family, &a, n);
+                            }
+                            if !had {
+                                flips.push((ri, true));
+                            }
+                            if !best.is_some_and(|b| std::ptr::eq(b, p)) {
+                                r.alternates
+                                    .insert(*key, (p.local_id, ex.interned.share(a)));
+                            }
+                        }
+                        None if had => {
+                            r.queued.withdraw(family, n);
+                            flips.push((ri, false));
+                        }
+                        None => {}
+                    }
+                    continue;
+                }
                 if unchanged {
                     continue;
                 }
@@ -616,6 +712,7 @@ impl Rib {
                 continue;
             };
             p.adj_out = r.adj_out;
+            p.alternates = r.alternates;
             for (f, delta) in r.count_delta {
                 let c = p.advertised_count.entry(f).or_default();
                 *c = c.saturating_add_signed(delta);
@@ -644,6 +741,7 @@ impl Rib {
     pub(super) fn forget_advertised(&mut self, id: PeerId) {
         if let Some(p) = self.peers.get_mut(&id) {
             p.adj_out.clear();
+            p.alternates.clear();
             if p.advertised_count.values().all(|n| *n == 0) {
                 return;
             }
@@ -691,6 +789,10 @@ impl Rib {
                 .advertised
                 .contains(id, &(family, prefix), &self.high_peers)
             {
+                continue;
+            }
+            if let Some((_, a)) = p.alternates.get(&(family, prefix)) {
+                out.push((family, prefix, 0, a.clone()));
                 continue;
             }
             let Some(best) = d.best_path() else {

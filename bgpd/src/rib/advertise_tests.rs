@@ -179,10 +179,11 @@ fn only_best_path_changes_are_sent() {
     let mut rib = rib();
     let p = "203.0.113.0/24";
     rib.apply_update(0, &announce(&[p], &[64601], None, 31));
-    // A worse path (longer AS_PATH) from peer 1: the best path is unchanged, nobody is sent
-    // anything.
+    // A worse path (longer AS_PATH) from peer 1: the best path is unchanged, and only peer
+    // 0, whose own path is the best, is sent the new one (RFC 7947 §2.3.2.1).
     let out = rib.apply_update(1, &announce(&[p], &[64602, 64602, 64602], None, 32));
-    for id in 0..4 {
+    assert_eq!(got(&out, 0), (strs(&[p]), vec![]));
+    for id in 1..4 {
         assert_eq!(got(&out, id), (vec![], vec![]), "peer {id}");
     }
     // The best path's attributes change (MED): re-sent to those that hold it.
@@ -192,10 +193,10 @@ fn only_best_path_changes_are_sent() {
     assert_eq!(got(&out, 0), (vec![], vec![]));
     let u = &sent(&out, 2, &SessionContext::default())[0];
     assert_eq!(u.attributes.med(), Some(&5));
-    // The best path goes: peer 1's path replaces it everywhere, including at peer 0, and
-    // peer 1 (its source) loses the route.
+    // The best path goes: peer 1's path replaces it everywhere but at peer 0, which holds
+    // it already, and peer 1 (its source) loses the route.
     let out = rib.apply_update(0, &withdraw(&[p]));
-    assert_eq!(got(&out, 0), (strs(&[p]), vec![]));
+    assert_eq!(got(&out, 0), (vec![], vec![]));
     assert_eq!(got(&out, 1), (vec![], strs(&[p])));
     assert_eq!(got(&out, 2), (strs(&[p]), vec![]));
     let u = &sent(&out, 2, &SessionContext::default())[0];
@@ -265,4 +266,94 @@ fn a_batch_sends_each_destination_once_as_it_ends() {
     let out = rib.apply_updates(vec![(0, announce(&["10.1.0.0/24"], &[64601], None, 31))]);
     let (a, w) = got(&out, 1);
     assert_eq!((a, w), (strs(&["10.1.0.0/24"]), vec![]));
+}
+
+/// RFC 7947 §2.3.2.1: a route-server client whose own path is the best is sent the best of
+/// the other clients' paths, kept up to date as they change, and withdrawn when they go;
+/// the other clients see nothing of it.
+#[test]
+fn a_client_whose_path_wins_gets_the_next_best_path() {
+    let mut rib = rib();
+    let p = "203.0.113.0/24";
+    let as_path = |out: &super::table::Outbox, peer: u32| {
+        let u = &sent(out, peer, &SessionContext::default())[0];
+        u.attributes.as_path().unwrap().to_string()
+    };
+    let out = rib.apply_update(0, &announce(&[p], &[64601], None, 31));
+    assert_eq!(got(&out, 0), (vec![], vec![]), "nothing else to send yet");
+    let out = rib.apply_update(1, &announce(&[p], &[64602, 65000], None, 32));
+    assert_eq!(got(&out, 0), (strs(&[p]), vec![]));
+    assert_eq!(as_path(&out, 0), "64602 65000");
+    for id in 1..4 {
+        assert_eq!(
+            got(&out, id),
+            (vec![], vec![]),
+            "peer {id} holds the best already"
+        );
+    }
+    let held = rib.adj_rib_out(0);
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].3.as_path().to_string(), "64602 65000");
+    assert_eq!(rib.peers[&0].advertised(V4), 1);
+
+    // The second path changes: only peer 0 hears of it.
+    let out = rib.apply_update(1, &announce(&[p], &[64602, 65001], None, 32));
+    assert_eq!(as_path(&out, 0), "64602 65001");
+    for id in 1..4 {
+        assert_eq!(got(&out, id), (vec![], vec![]), "peer {id}");
+    }
+    // A third, worse path changes nothing.
+    let out = rib.apply_update(2, &announce(&[p], &[64603, 65000, 65000], None, 33));
+    for id in 0..4 {
+        assert_eq!(got(&out, id), (vec![], vec![]), "peer {id}");
+    }
+    // The second path goes: peer 0 is sent the third.
+    let out = rib.apply_update(1, &withdraw(&[p]));
+    assert_eq!(as_path(&out, 0), "64603 65000 65000");
+    // Peer 1 gets the best back
+    assert_eq!(
+        got(&out, 1),
+        (vec![], vec![]),
+        "peer 1 holds the best already"
+    );
+    // The third goes too: peer 0 is left with nothing.
+    let out = rib.apply_update(2, &withdraw(&[p]));
+    assert_eq!(got(&out, 0), (vec![], strs(&[p])));
+    assert_eq!(rib.peers[&0].advertised(V4), 0);
+    assert!(rib.adj_rib_out(0).is_empty());
+    assert!(rib.peers[&0].alternates.is_empty());
+}
+
+/// When the best path goes, the client that held the next one as its own view is not sent
+/// it again; and a client that cannot have the best for an AS loop (RFC 4271 §9.1.2) gets
+/// the next one too.
+#[test]
+fn per_client_views_follow_the_best_path_and_the_as_loop_rule() {
+    let mut rib = rib();
+    let p = "203.0.113.0/24";
+    // Peer 0's path is best, and carries AS 64603: peer 2 may not have it.
+    rib.apply_update(0, &announce(&[p], &[64601, 64603], None, 31));
+    let out = rib.apply_update(1, &announce(&[p], &[64602, 65000, 65001], None, 32));
+    assert_eq!(got(&out, 0), (strs(&[p]), vec![]));
+    assert_eq!(
+        got(&out, 2),
+        (strs(&[p]), vec![]),
+        "AS loop: peer 1's path instead"
+    );
+    assert_eq!(got(&out, 1), (vec![], vec![]));
+    assert_eq!(got(&out, 3), (vec![], vec![]));
+    // Peer 0's path goes: peer 1's is now best, which peers 0 and 2 hold already.
+    let out = rib.apply_update(0, &withdraw(&[p]));
+    assert_eq!(got(&out, 0), (vec![], vec![]));
+    assert_eq!(got(&out, 2), (vec![], vec![]));
+    assert_eq!(got(&out, 1), (vec![], strs(&[p])));
+    assert_eq!(got(&out, 3), (strs(&[p]), vec![]));
+    for id in 0..4 {
+        assert!(rib.peers[&id].alternates.is_empty(), "peer {id}");
+    }
+    // A session that ends forgets its view.
+    rib.apply_update(0, &announce(&[p], &[64601], None, 31));
+    assert_eq!(rib.peers[&0].alternates.len(), 1);
+    rib.peer_down(0, false);
+    assert!(rib.peers[&0].alternates.is_empty());
 }

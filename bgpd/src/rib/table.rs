@@ -77,7 +77,10 @@ pub struct Path {
 }
 
 /// A path as best-path selection sees it (its peer's facts looked up in `peers`).
-fn candidate<'a>(peers: &'a FastMap<PeerId, PeerEntry>, p: &'a Path) -> Option<Candidate<'a>> {
+pub(super) fn candidate<'a>(
+    peers: &'a FastMap<PeerId, PeerEntry>,
+    p: &'a Path,
+) -> Option<Candidate<'a>> {
     let peer = peers.get(&p.peer)?;
     Some(Candidate {
         attrs: &p.attrs,
@@ -160,6 +163,12 @@ pub struct PeerEntry {
     /// id, attributes)]. Other families: [`Destination::advertised`], see
     /// [`Rib::adj_rib_out`].
     pub adj_out: FastMap<(Family, IpNet), Vec<(u32, SharedAttrs)>>,
+    /// Route-server clients (RFC 7947 §2.3.2.1): the destinations, in families without
+    /// ADD-PATH, where the client holds another path than the best one, since the best
+    /// came from it or its export policy (or the LLGR rules) keep it from the client:
+    /// (family, prefix) → (that path's local id, attributes as sent). Everywhere else a
+    /// client in [`Destination::advertised`] holds the best path.
+    pub alternates: FastMap<(Family, IpNet), (u32, SharedAttrs)>,
     /// Destinations advertised per family through [`Destination::advertised`].
     pub advertised_count: FastMap<Family, usize>,
     /// Counts for the summary log line.
@@ -340,6 +349,7 @@ impl Rib {
                         session: None,
                         adj_in: Default::default(),
                         adj_out: FastMap::default(),
+                        alternates: FastMap::default(),
                         advertised_count: FastMap::default(),
                         summary: PrefixSummary::default(),
                         max_prefix_warned: FamilySet::EMPTY,
@@ -1083,8 +1093,12 @@ impl Rib {
                 // was is fresh again, and nothing else changed.
                 let same = Arc::ptr_eq(&p.attrs, attrs);
                 if !Arc::ptr_eq(&p.attrs, attrs) {
-                    // The next export pass must not skip this destination.
-                    dest.exported_best = 0;
+                    // The path last advertised to everyone changes: the next export pass
+                    // must not skip this destination. (Another path changing needs no
+                    // mark: if it becomes the best, the best is a different path.)
+                    if dest.exported_best == p.local_id {
+                        dest.exported_best = 0;
+                    }
                     p.attrs = attrs.clone();
                 }
                 p.class = class;

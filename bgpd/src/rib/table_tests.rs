@@ -288,11 +288,17 @@ fn add_path_sends_every_path_and_best_only_otherwise() {
     );
     assert!(got[0].nlri[0].path_id.is_some());
     assert_eq!(rib.peers[&1].advertised(Family::IPV4_UNICAST), 2);
-    // Without ADD-PATH only the best path goes out: the Calico peer's own path wins on
-    // router id, so it gets nothing back (the RFC 7947 §2.3 "hidden path"), while the
-    // MetalLB peer gets the Calico path.
-    assert_eq!(rib.peers[&0].advertised(Family::IPV4_UNICAST), 0);
+    // Without ADD-PATH one path goes out: the Calico peer's own path wins on router id, so
+    // the MetalLB peer gets it, and the Calico peer gets the MetalLB path, the best it may
+    // have (its own view, RFC 7947 §2.3.2.1: no hidden path).
     assert_eq!(rib.peers[&3].advertised(Family::IPV4_UNICAST), 1);
+    let to_calico = sent(&out, 0, &SessionContext::default());
+    assert_eq!(to_calico.len(), 1);
+    assert_eq!(
+        to_calico[0].attributes.as_path().unwrap().to_string(),
+        "64514"
+    );
+    assert_eq!(rib.peers[&0].advertised(Family::IPV4_UNICAST), 1);
 }
 
 #[test]
