@@ -379,36 +379,37 @@ fn gobgp_route_server_client_whose_path_wins_gets_the_other_path() {
             &["global", "rib", "add", p, "-a", "ipv4", "nexthop", nh],
         );
     };
+    // Waits until the client's table has (or no longer has) the path with that AS_PATH.
+    let wait_path = |what: &str, api: u16, path: &Value, present: bool| {
+        wait(what, Duration::from_secs(20), || {
+            let t = rib(api);
+            (as_paths(&t, p).contains(path) != present).then_some(t)
+        });
+    };
     add(l.api_a, "198.51.100.11");
-    wait(
+    wait_path(
         "the first path at the second client",
-        Duration::from_secs(20),
-        || {
-            let t = rib(l.api_b);
-            (!as_paths(&t, p).contains(&from_a)).then_some(t)
-        },
+        l.api_b,
+        &from_a,
+        true,
     );
     add(l.api_b, "198.51.100.21");
-    wait(
+    wait_path(
         "the second client's path at the first client, whose own path is bgpd's best",
-        Duration::from_secs(20),
-        || {
-            let t = rib(l.api_a);
-            (!as_paths(&t, p).contains(&from_b)).then_some(t)
-        },
+        l.api_a,
+        &from_b,
+        true,
     );
     // bgpd's best is still the first client's path: the second client holds it.
     let t = rib(l.api_b);
     assert!(as_paths(&t, p).contains(&from_a), "{t}");
 
     gobgp(l.api_a, &["global", "rib", "del", p, "-a", "ipv4"]);
-    wait(
+    wait_path(
         "the withdrawal at the second client",
-        Duration::from_secs(20),
-        || {
-            let t = rib(l.api_b);
-            as_paths(&t, p).contains(&from_a).then_some(t)
-        },
+        l.api_b,
+        &from_a,
+        false,
     );
     let t = rib(l.api_a);
     assert_eq!(as_paths(&t, p), vec![from_b], "{t}");

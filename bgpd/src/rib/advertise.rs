@@ -22,7 +22,7 @@
 //!   the one last advertised (same path, same attributes: [`Destination::exported_best`]) is
 //!   skipped for peers without ADD-PATH.
 
-use super::best_path;
+use super::best_path::{self, Candidate};
 use super::classes::{ClassId, ClassTable};
 use super::export::{export, LocalIdentity, Source, Target};
 use super::intern::AttrSet;
@@ -354,21 +354,21 @@ fn client_choice<'d>(
     if !r.rs_client {
         return None;
     }
-    let mut allowed: SmallVec<[(&'d Path, SharedAttrs); 4]> = SmallVec::new();
+    let peers = ex.view.peers;
+    let mut allowed: SmallVec<[(Candidate<'_>, &'d Path, SharedAttrs); 4]> = SmallVec::new();
     for p in d.paths.iter() {
         if best.is_some_and(|b| std::ptr::eq(b, p)) || !llgr.ok(p, r.llgr) {
             continue;
         }
-        if candidate(ex.view.peers, p).is_none() {
+        let Some(c) = candidate(peers, p) else {
             continue;
-        }
+        };
         if let Some(a) = ex.exported_in_pass(r, p, family, prefix) {
-            allowed.push((p, a));
+            allowed.push((c, p, a));
         }
     }
-    let peers = ex.view.peers;
-    let i = best_path::select(allowed.iter().filter_map(|(p, _)| candidate(peers, p)))?;
-    allowed.into_iter().nth(i)
+    let i = best_path::select(allowed.iter().map(|(c, _, _)| *c))?;
+    allowed.into_iter().nth(i).map(|(_, p, a)| (p, a))
 }
 
 impl Rib {
@@ -547,6 +547,8 @@ impl Rib {
             let best = dest.and_then(Destination::best_path);
             let unchanged =
                 pass == Pass::Changes && dest.is_some_and(|d| same_best(d.exported_best, best));
+            // Route-server clients may need their own view only where there is a choice.
+            let several = dest.is_some_and(|d| d.paths.len() > 1);
             for (ri, r) in receivers.iter_mut().enumerate() {
                 if !r.session.families.contains(&family) {
                     continue;
@@ -595,15 +597,19 @@ impl Rib {
                     }
                     continue;
                 }
-                let held_alternate = !r.alternates.is_empty() && r.alternates.contains_key(key);
-                if held_alternate || (r.rs_client && dest.is_some_and(|d| d.paths.len() > 1)) {
+                // The alternate the client holds, taken out (put back below if it stays).
+                let prev = if r.alternates.is_empty() {
+                    None
+                } else {
+                    r.alternates.remove(key)
+                };
+                if prev.is_some() || (several && r.rs_client) {
                     let had = dest.is_some_and(|d| d.advertised.contains(r.id, key, high_peers));
                     // A client holding the unchanged best path keeps it.
-                    if unchanged && had && !held_alternate {
+                    if unchanged && had && prev.is_none() {
                         continue;
                     }
                     let choice = dest.and_then(|d| client_choice(&mut ex, &mut llgr, r, d, key));
-                    let prev = r.alternates.remove(key);
                     let n = Nlri {
                         prefix,
                         path_id: None,

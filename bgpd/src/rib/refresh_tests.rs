@@ -2,7 +2,7 @@
 //! stale from its BoRR, and those it did not send again are withdrawn at its EoRR.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use super::table_tests::{pod_update, rib, sent, session, withdrawn_v4};
+use super::table_tests::{calico_and_metallb_up, pod_update, rib, sent, session, withdrawn_v4};
 use bgp_proto::{Family, SessionContext};
 
 const V4: Family = Family::IPV4_UNICAST;
@@ -15,8 +15,7 @@ const V4: Family = Family::IPV4_UNICAST;
 #[test]
 fn a_route_not_sent_again_between_borr_and_eorr_is_withdrawn() {
     let (mut rib, _) = rib();
-    rib.peer_up(0, session(11, false, false));
-    rib.peer_up(3, session(21, false, false));
+    calico_and_metallb_up(&mut rib);
     let node = [198, 51, 100, 11];
     let out = rib.apply_update(0, &pod_update(&["10.244.1.0/26", "10.244.1.64/26"], node));
     assert_eq!(sent(&out, 3, &SessionContext::default()).len(), 1);
@@ -119,8 +118,7 @@ fn rejected_routes_not_sent_again_leave_the_adj_rib_in() {
 #[test]
 fn nothing_is_sent_again_while_deferring() {
     let (mut rib, _) = rib();
-    rib.peer_up(0, session(11, false, false));
-    rib.peer_up(3, session(21, false, false));
+    calico_and_metallb_up(&mut rib);
     rib.apply_update(0, &pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]));
     rib.deferring = true;
     assert!(sent(&rib.refresh_out(3, V4), 3, &SessionContext::default()).is_empty());

@@ -99,6 +99,13 @@ pub(super) fn session(id: u8, ibgp: bool, add_path: bool) -> SessionInfo {
     }
 }
 
+/// Brings up the Calico node (peer 0, 198.51.100.11) and the MetalLB speaker (peer 3,
+/// 198.51.100.21), both eBGP route-server clients without ADD-PATH.
+pub(super) fn calico_and_metallb_up(rib: &mut Rib) {
+    rib.peer_up(0, session(11, false, false));
+    rib.peer_up(3, session(21, false, false));
+}
+
 pub(super) fn pod_update(prefixes: &[&str], nh: [u8; 4]) -> Update {
     Update {
         attributes: PathAttributes(vec![
@@ -190,8 +197,7 @@ fn route_server_passes_routes_unchanged_and_withdraws() {
 #[test]
 fn import_policy_rejects_and_treat_as_withdraw_removes() {
     let (mut rib, _) = rib();
-    rib.peer_up(0, session(11, false, false));
-    rib.peer_up(3, session(21, false, false));
+    calico_and_metallb_up(&mut rib);
     let out = rib.apply_update(0, &pod_update(&["0.0.0.0/0"], [198, 51, 100, 11]));
     assert!(
         sent(&out, 3, &SessionContext::default()).is_empty(),
@@ -267,8 +273,7 @@ fn reflector_sets_originator_and_cluster_and_drops_loops() {
 #[test]
 fn add_path_sends_every_path_and_best_only_otherwise() {
     let (mut rib, _) = rib();
-    rib.peer_up(0, session(11, false, false));
-    rib.peer_up(3, session(21, false, false));
+    calico_and_metallb_up(&mut rib);
     let ap_ctx = SessionContext {
         add_path: FamilySet::ALL,
         ibgp: true,
@@ -304,8 +309,7 @@ fn add_path_sends_every_path_and_best_only_otherwise() {
 #[test]
 fn ipv6_over_mp_reach_with_link_local() {
     let (mut rib, _) = rib();
-    rib.peer_up(0, session(11, false, false));
-    rib.peer_up(3, session(21, false, false));
+    calico_and_metallb_up(&mut rib);
     let nh = MpNextHop::Ipv6 {
         global: "2001:db8:51::11".parse().unwrap(),
         link_local: Some("fe80::11".parse().unwrap()),
@@ -335,8 +339,7 @@ fn ipv6_over_mp_reach_with_link_local() {
 #[test]
 fn graceful_restart_keeps_stale_until_flush() {
     let (mut rib, _) = rib();
-    rib.peer_up(0, session(11, false, false));
-    rib.peer_up(3, session(21, false, false));
+    calico_and_metallb_up(&mut rib);
     rib.apply_update(0, &pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]));
     let out = rib.peer_down(0, true);
     assert!(
@@ -401,8 +404,7 @@ pub(super) fn withdrawn_v6(updates: &[Update]) -> Vec<String> {
 #[test]
 fn end_of_rib_flushes_only_its_own_family() {
     let (mut rib, _) = rib();
-    rib.peer_up(0, session(11, false, false));
-    rib.peer_up(3, session(21, false, false));
+    calico_and_metallb_up(&mut rib);
     rib.apply_update(0, &pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]));
     rib.apply_update(0, &pod6_update("fd00:10:244:1::/122", "2001:db8:51::11"));
     rib.peer_down(0, true);
@@ -444,8 +446,7 @@ fn graceful_restart_keeps_only_the_listed_families() {
 #[test]
 fn not_graceful_down_withdraws_every_family() {
     let (mut rib, _) = rib();
-    rib.peer_up(0, session(11, false, false));
-    rib.peer_up(3, session(21, false, false));
+    calico_and_metallb_up(&mut rib);
     rib.apply_update(0, &pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]));
     rib.apply_update(0, &pod6_update("fd00:10:244:1::/122", "2001:db8:51::11"));
     let out = rib.peer_down(0, false);
@@ -487,8 +488,7 @@ fn adj_rib_in_keeps_received_attributes_that_import_policy_changed() {
         1,
     );
     let (mut rib, _) = rib_from(&text);
-    rib.peer_up(0, session(11, false, false));
-    rib.peer_up(3, session(21, false, false));
+    calico_and_metallb_up(&mut rib);
     let prefix: ipnet::IpNet = "10.244.1.0/26".parse().unwrap();
     let route = (Family::IPV4_UNICAST, prefix, 0);
     rib.apply_update(0, &pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]));
