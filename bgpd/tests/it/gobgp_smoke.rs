@@ -3,30 +3,12 @@
 //! shows each with `class=pod`, and a second GoBGP (AS 64514) receives them with the route
 //! server's rules (AS_PATH without our AS, NEXT_HOP and communities unchanged). GoBGP's own
 //! JSON output is the evidence. A missing `gobgpd` fails the test.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
+use crate::support::{free_port, KillAll};
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Kill(Vec<Child>);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn require(tool: &str) {
     let ok = Command::new("sh")
@@ -113,7 +95,7 @@ struct Lab {
     log_path: std::path::PathBuf,
     api_a: u16,
     api_b: u16,
-    procs: Kill,
+    procs: KillAll,
 }
 
 fn lab() -> Lab {
@@ -172,7 +154,7 @@ export_policy = ["all"]
         .stderr(log)
         .spawn()
         .unwrap();
-    let mut procs = Kill(vec![bgpd]);
+    let mut procs = KillAll(vec![bgpd]);
     for (name, asn, addr, api) in [
         ("calico", 64513, "127.0.0.11", api_a),
         ("metallb", 64514, "127.0.0.21", api_b),

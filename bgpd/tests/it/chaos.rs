@@ -1,28 +1,12 @@
 //! `bgpd chaos` against a running `bgpd` binary: every fault, with the reaction RFC 4271 /
 //! RFC 7606 expect, while a healthy peer's session is never touched.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
+use crate::support::{free_port, Kill};
 
 use bgpd::lab_peer::{LabPeer, LabPeerConfig, LabRoute};
 use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Kill(std::process::Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// (chaos arguments, expected text in its output)
 const CASES: &[(&[&str], &str)] = &[

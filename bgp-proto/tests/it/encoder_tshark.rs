@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 //! Messages produced by this crate's encoder, dissected by Wireshark.
 //!
 //! A fixed set covering every message type, capability and attribute the crate supports, and
@@ -6,9 +5,9 @@
 //! session on 127.0.0.1:179 per session context, with handshake, correct sequence numbers and
 //! checksums). `tshark` must dissect them without malformed-packet or error-level expert
 //! entries and show the same fields as this crate's decoder; the pcap reader of
-//! tests/support must find the same octets again. A missing `tshark` fails the test.
+//! tests/it/support must find the same octets again. A missing `tshark` fails the test.
 
-mod support;
+use crate::support;
 
 use bgp_proto::{
     attribute_flags as flags, cease_subcode, AddPathMode, Aggregator, AsPath, AsSegment,

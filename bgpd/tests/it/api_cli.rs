@@ -1,7 +1,7 @@
 //! The operator's surface against a running `bgpd` binary: every API endpoint, every `show`
 //! command (text and `--json`), `watch`, and `/metrics` checked by `promtool check metrics`
 //! (Debian package `prometheus`; a missing promtool fails the test).
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
+use crate::support::{free_port, Kill};
 
 use bgp_proto::Community;
 use bgpd::lab_peer::{LabPeer, LabPeerConfig, LabRoute};
@@ -10,22 +10,6 @@ use std::io::{BufRead, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Kill(std::process::Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn bgpd(args: &[&str]) -> (String, String, bool) {
     let out = Command::new(env!("CARGO_BIN_EXE_bgpd"))

@@ -1,5 +1,4 @@
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
-//! Property tests of the codec (strategies in tests/support/strategies.rs).
+//! Property tests of the codec (strategies in tests/it/support/strategies.rs).
 //!
 //! - `decode(encode(x)) == x` for every message type, every path attribute and every
 //!   capability, in session contexts with 2- and 4-octet AS numbers, ADD-PATH off, on for all
@@ -16,7 +15,7 @@
 //! - [`UpdatePacker`] output: messages within the session's limit that decode to exactly the
 //!   routes and attributes packed.
 
-mod support;
+use crate::support;
 
 use bgp_proto::{
     frame_len, AsPath, AsSegment, AttributeAction, AttributeValue, Capability, EncodeError,

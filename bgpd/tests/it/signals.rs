@@ -1,19 +1,11 @@
 //! The `bgpd` binary's answer to SIGTERM (Cease 6/2 with an RFC 9003 message to every peer)
 //! and SIGHUP (reload without touching unchanged sessions), seen by a peer over TCP.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
+use crate::support::free_port;
 
 use bgpd::lab_peer::{LabPeer, LabPeerConfig};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn config(port: u16, extra: &str) -> String {
     format!(

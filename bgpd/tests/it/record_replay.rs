@@ -3,7 +3,7 @@
 //! replayed with `bgpd replay` into a fresh bgpd B; B ends with the same Loc-RIB and the same
 //! prefix log as A. The recording opens in `bgpdump -m` with the routes `bgpd mrt` shows, and
 //! `bgpd snapshot` writes TABLE_DUMP_V2 files both read.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
+use crate::support::free_port;
 
 use bgp_proto::{Community, Family};
 use bgpd::lab_peer::{LabPeer, LabPeerConfig, LabRoute};
@@ -13,14 +13,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Bgpd {
     child: std::process::Child,

@@ -7,32 +7,14 @@
 //! running; GoBGP's session (`gobgp -j neighbor`) and its route at bgpd untouched.
 //! Item 4 (framing) runs alongside: a session whose OPEN, KEEPALIVE and first UPDATE arrive
 //! one octet per segment and whose next messages arrive packed in one write.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
+use crate::support::{free_port, KillAll};
 
 use bgpd::chaos::{open_case, Stage, MALFORMED};
 use bgpd::lab_peer::{LabPeer, LabPeerConfig, LabRoute};
 use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-struct Kill(Vec<Child>);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// What the attacker must see.
 #[derive(Debug, Clone, Copy)]
@@ -342,7 +324,7 @@ async fn every_bad_input_over_tcp_with_a_healthy_gobgp_peer() {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let mut procs = Kill(vec![bgpd]);
+    let mut procs = KillAll(vec![bgpd]);
     let gcfg = dir.path().join("gobgp.toml");
     std::fs::write(
         &gcfg,

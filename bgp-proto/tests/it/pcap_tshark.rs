@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 //! Real captures (tests/data/pcap, see its README) against Wireshark.
 //!
 //! For every BGP message in every capture: it decodes without error and without RFC 7606
@@ -7,7 +6,7 @@
 //! message (matched by order in the capture, and by frame number). A missing `tshark` fails
 //! the test.
 
-mod support;
+use crate::support;
 
 use bgp_proto::{Message, SessionContext};
 use std::collections::HashMap;

@@ -8,7 +8,6 @@
 //! Where an item needs knowledge the decoder does not have (the configured peer AS, our own
 //! router id, cluster id or addresses), the test checks what the decoder hands the daemon and
 //! a comment says what the daemon must check.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use bgp_proto::attribute_flags::{EXTENDED_LENGTH, OPTIONAL, PARTIAL, TRANSITIVE};
 use bgp_proto::{

@@ -2,26 +2,10 @@
 //! `Authorization: Bearer TOKEN`; missing or wrong → 401 and nothing done; GET stays open.
 //! `bgpd snapshot` sends the token from `--token` or BGPD_API_TOKEN. The token never appears
 //! in bgpd's log.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
+use crate::support::{free_port, Kill};
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
-
-struct Kill(Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 const TOKEN: &str = "s3cret-token-for-tests";
 

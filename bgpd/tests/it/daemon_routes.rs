@@ -1,6 +1,6 @@
 //! In-process integration tests: real bgpd daemons on 127.0.0.x, talking TCP to scripted lab
 //! peers and to each other.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
+use crate::support::free_port;
 
 use bgp_proto::{Community, Family, Notification};
 use bgpd::daemon::{Control, Daemon};
@@ -10,14 +10,6 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Running {
     control: mpsc::UnboundedSender<Control>,

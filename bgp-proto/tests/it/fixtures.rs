@@ -5,7 +5,6 @@
 //! The same fixtures seed the fuzz corpora: `BGP_PROTO_WRITE_FUZZ_SEEDS=1 cargo test -p
 //! bgp-proto --test fixtures write_fuzz_seeds` writes them to `fuzz/seeds/<target>/`, each
 //! prefixed with the context byte of `fuzz/src/lib.rs`.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use bgp_proto::{
     AddPathMode, AsPath, AttributeValue, Capability, Community, ExtendedCommunity, Family,

@@ -4,7 +4,6 @@
 //! three eBGP peers (two in the same AS, so MED is compared between them, one in another
 //! AS) and one iBGP peer, IPv4 and IPv6 prefixes, paths that differ in AS_PATH length, MED,
 //! ORIGIN and next hop.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
 
 use bgp_proto::{
     AsPath, AttributeValue, Family, FamilySet, MpNextHop, MpReach, MpUnreach, Nlri, Origin,

@@ -2,7 +2,7 @@
 //! (right key, wrong key, no key), TTL security (RFC 5082), max-prefix (Cease 6/1 and the
 //! restart interval), the send hold timer (RFC 9687) against a peer that stops reading, and a
 //! malformed NOTIFICATION that must not be answered.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
+use crate::support::free_port;
 
 use bgp_proto::{Message, SessionContext};
 use bgpd::lab_peer::{LabPeer, LabPeerConfig, LabRoute};
@@ -11,14 +11,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 struct Bgpd {
     child: std::process::Child,

@@ -5,7 +5,7 @@
 //! --api` must report exactly that finding, and after the fault is removed, nothing. Also:
 //! `--watch`, `--snapshot`, `--baseline`, exit codes, and the daemon's own `[audit]`
 //! (metric and log).
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
+use crate::support::{free_port, Kill};
 
 use bgp_proto::Community;
 use bgpd::lab_peer::{LabPeer, LabPeerConfig, LabRoute};
@@ -15,22 +15,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Kill(std::process::Child);
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn intent_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/intent.toml")

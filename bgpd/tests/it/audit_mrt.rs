@@ -1,7 +1,6 @@
 //! `bgpd audit --mrt` on every real MRT file in tests/data/mrt (RIPE RIS data from the
 //! bgpdump project, see its README): each one is read to the end without an error (exit 0
 //! or 1, never 2), whatever the findings against the lab intent.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
 
 use std::path::Path;
 use std::process::Command;
