@@ -2,7 +2,8 @@
 //! write pre-encoded UPDATEs as fast as TCP takes them; monitors count what they receive
 //! until every prefix has arrived. In the middle runs bgpd, BIRD, GoBGP or FRR's bgpd, each
 //! as a route server (RFC 7947) with a generated configuration of the same meaning; the
-//! floor runs the injectors straight into a monitor. Every run is bounded in time and every
+//! floor runs the injectors straight into a monitor (one per monitor when one injector fans
+//! out to several, as in W3). Every run is bounded in time and every
 //! daemon is killed after its run.
 //!
 //! Addresses: daemon 127.0.9.1:179, injectors 127.0.1.N, monitors 127.0.2.N (all on lo).

@@ -1,5 +1,6 @@
 //! One run of one workload: monitors and injectors connect (to the daemon under test, or,
-//! for the floor, injectors straight to one listening monitor), the clock starts, injectors
+//! for the floor, injectors straight to a listening monitor: one session per injector, or
+//! one per monitor when a single injector fans out, see [`floor_copies`]), the clock starts, injectors
 //! write their pre-encoded UPDATEs as fast as TCP takes them, and the run ends when every
 //! monitor holds every prefix (or at the deadline). W4 then churns and measures how long each
 //! change takes from leaving the injector to reaching the monitor.
@@ -335,6 +336,18 @@ pub enum Target {
     Floor(SocketAddr),
 }
 
+/// How many sessions each injector opens in a floor run: one per monitor when one injector
+/// feeds several monitors (W3's fan-out: the floor delivers the table to all 50, as the
+/// daemon must), otherwise one. With one session only, W3's floor measured 1/50 of what its
+/// monitors receive and read 0.00 s.
+pub fn floor_copies(workload: &Workload) -> usize {
+    if workload.injectors.len() == 1 && workload.churn.is_none() {
+        workload.monitors.len().max(1)
+    } else {
+        1
+    }
+}
+
 /// Everything a run started, so it can be stopped in one place.
 struct Running {
     stop: Arc<AtomicBool>,
@@ -428,21 +441,24 @@ pub fn run(
                     },
                 };
                 for inj in &workload.injectors {
-                    let a = connect_from(inj.speaker.address, addr)?;
-                    let (s, _) = listener.accept().context("floor monitor accept")?;
-                    let h = std::thread::spawn(move || establish(s, me, Duration::from_secs(10)));
-                    let (w, r) = establish(a, inj.speaker, Duration::from_secs(10))?;
-                    let (mw, mr) = h
-                        .join()
-                        .map_err(|_| anyhow::anyhow!("floor monitor thread panicked"))??;
-                    running.streams.push(mw);
-                    spawn_monitor(&mut running, mr, inj.prefixes);
-                    running.streams.push(w.try_clone()?);
-                    let s = stop.clone();
-                    running
-                        .others
-                        .push(std::thread::spawn(move || drain_loop(r, s)));
-                    writers.push((w, inj));
+                    for _ in 0..floor_copies(workload) {
+                        let a = connect_from(inj.speaker.address, addr)?;
+                        let (s, _) = listener.accept().context("floor monitor accept")?;
+                        let h =
+                            std::thread::spawn(move || establish(s, me, Duration::from_secs(10)));
+                        let (w, r) = establish(a, inj.speaker, Duration::from_secs(10))?;
+                        let (mw, mr) = h
+                            .join()
+                            .map_err(|_| anyhow::anyhow!("floor monitor thread panicked"))??;
+                        running.streams.push(mw);
+                        spawn_monitor(&mut running, mr, inj.prefixes);
+                        running.streams.push(w.try_clone()?);
+                        let s = stop.clone();
+                        running
+                            .others
+                            .push(std::thread::spawn(move || drain_loop(r, s)));
+                        writers.push((w, inj));
+                    }
                 }
             }
         }
@@ -560,7 +576,22 @@ pub fn quantile(sorted: &[u64], q: f64) -> Option<u64> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use super::super::workload::Kind;
     use super::*;
+
+    #[test]
+    fn the_floor_delivers_to_every_monitor_of_a_fan_out() {
+        let sizes = super::super::workload::Sizes::smoke();
+        let mrt = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/mrt/updates.et-header.2015.gz");
+        let copies = |k| floor_copies(&super::super::workload::build(k, &sizes, &mrt).unwrap());
+        // W3: one injector, five route-server clients in the smoke sizes.
+        assert_eq!(copies(Kind::W3), 5);
+        // One monitor (W1, W1b), several injectors (W2) or churn (W4): one session each.
+        for k in [Kind::W1, Kind::W1b, Kind::W2, Kind::W4] {
+            assert_eq!(copies(k), 1, "{k:?}");
+        }
+    }
 
     #[test]
     fn quantiles() {
