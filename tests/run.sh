@@ -16,6 +16,9 @@ cargo fmt --all -- --check
 step "lints (cargo clippy -D warnings)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
+step "API docs (cargo doc, warnings are errors: broken or private intra-doc links)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --all-features --no-deps
+
 step "building release binaries (tests run the real bgpd binary)"
 cargo build --workspace --release --all-features
 

@@ -9,7 +9,7 @@
 //! | [`api_source`], [`mrt_source`], [`snapshot_source`] | reading routes from a running bgpd, an MRT file, a `show rib --json` snapshot |
 //! | [`checks`] | the checks ([`checks::audit`]) |
 //! | [`finding`] | findings, check ids and severities |
-//! | [`report`] | table, JSON, baseline comparison |
+//! | [`mod@report`] | table, JSON, baseline comparison |
 //! | [`watch`] | `--watch`: findings as they appear and clear |
 //! | [`in_daemon`] | `[audit]`: the same checks inside the daemon, metrics and log |
 //!

@@ -8,7 +8,7 @@
 //!   [`Destination::advertised`]) and recomputes the attributes when they are shown. Peers with
 //!   ADD-PATH for a family keep an explicit Adj-RIB-Out (`PeerEntry::adj_out`).
 //! - **Export once per attribute set and group of alike peers.** Peers whose export rules and
-//!   policy are the same ([`Signature`]) share one result per (attribute set, source peer,
+//!   policy are the same (`Signature`) share one result per (attribute set, source peer,
 //!   class) — the idea other daemons call update groups — unless their export policy looks at
 //!   the prefix itself. Split horizon and the AS-loop check differ per peer and run per peer.
 //! - **Route-server clients get their own view without a table each** (RFC 7947 §2.3.2.1).

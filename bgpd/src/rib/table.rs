@@ -63,7 +63,7 @@ pub struct Path {
     pub local_id: u32,
     /// Attributes after import policy. When they differ from the received ones (import
     /// policy changed them, or long-lived graceful restart marked the path), the peer's
-    /// Adj-RIB-In keeps the received ones ([`AdjRibIn::received`]).
+    /// Adj-RIB-In keeps the received ones ([`super::adj_rib_in::AdjRibIn::received`]).
     pub attrs: SharedAttrs,
     /// Class.
     pub class: Option<ClassId>,

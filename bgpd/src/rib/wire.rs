@@ -131,7 +131,7 @@ fn added_attributes(
 }
 
 /// The attributes to send for `family` to a peer with send context `ctx`, as a copy of the
-/// set with [`added_attributes`] in type-code order (for snapshots; packing uses
+/// set with `added_attributes` in type-code order (for snapshots; packing uses
 /// [`encode_wire_attributes`], which copies nothing).
 pub fn wire_attributes(
     attrs: &RouteAttrs,

@@ -98,7 +98,7 @@ pub enum RibEvent {
         /// Which task of the peer sent it ([`PeerTask::incarnation`]).
         incarnation: u64,
         /// The messages, prepared for the RIB, in the order received: the UPDATEs one read
-        /// of the socket brought (up to [`UPDATE_BATCH_PREFIXES`] prefixes), or one
+        /// of the socket brought (up to `UPDATE_BATCH_PREFIXES` prefixes), or one
         /// End-of-RIB marker alone.
         updates: Vec<ReceivedUpdate>,
         /// Their place in the peer's backlog, freed when the RIB drops the event.

@@ -2,9 +2,9 @@
 //! [`Intent`] and returns the findings, most severe first.
 //!
 //! One pass over the routes places each route (side, pool, speaker) and applies the rules
-//! that need only the route itself ([`route_rules`]); what needs several routes (the same
+//! that need only the route itself (`route_rules`); what needs several routes (the same
 //! block from two nodes, overlaps, speakers per service IP, nodes without a block) is then
-//! computed from the few routes inside the pools ([`coverage`]). Linear in the number of
+//! computed from the few routes inside the pools (`coverage`). Linear in the number of
 //! routes, plus a sort of the pod routes.
 //!
 //! Terms:
