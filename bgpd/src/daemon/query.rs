@@ -106,7 +106,8 @@ pub fn up_down(seconds: u64) -> String {
 }
 
 /// The neighbor table as aligned text: Peer, AS, Up/Down, State, #Received, #Accepted,
-/// #Advertised, OutQ (octets) and one column per class.
+/// #Advertised, OutQ (octets), Waiting (routes held back, coalesced, for a peer that reads
+/// slowly) and one column per class.
 pub fn neighbor_table(rows: &[NeighborRow], classes: &[String]) -> String {
     let mut header = vec![
         "Peer".to_string(),
@@ -117,6 +118,7 @@ pub fn neighbor_table(rows: &[NeighborRow], classes: &[String]) -> String {
         "#Accepted".into(),
         "#Advertised".into(),
         "OutQ".into(),
+        "Waiting".into(),
     ];
     header.extend(classes.iter().cloned());
     header.push("Description".into());
@@ -131,6 +133,7 @@ pub fn neighbor_table(rows: &[NeighborRow], classes: &[String]) -> String {
             r.accepted.to_string(),
             r.advertised.to_string(),
             r.out_queue.to_string(),
+            r.waiting_routes.to_string(),
         ];
         row.extend(
             classes
@@ -573,5 +576,42 @@ impl Daemon {
             M.rib_prefixes.with_label_values(&[&fam]).set(prefixes);
         }
         M.rib_attribute_sets.set(self.rib.attribute_sets() as i64);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_shows_what_waits_for_a_slow_peer() {
+        let row = NeighborRow {
+            address: "198.51.100.11".parse().unwrap(),
+            peer_as: 64513,
+            description: "calico node-1".into(),
+            state: "Established".into(),
+            since_seconds: 62,
+            received: 3,
+            accepted: 3,
+            advertised: 7,
+            accepted_by_class: BTreeMap::from([("pod".to_string(), 3)]),
+            last_down_reason: None,
+            flaps: 0,
+            out_queue: 4_194_304,
+            waiting_routes: 1_234,
+        };
+        let table = neighbor_table(&[row], &["pod".to_string()]);
+        let lines: Vec<Vec<&str>> = table
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        let header = &lines[0];
+        let at = |name: &str| header.iter().position(|h| *h == name).unwrap();
+        assert_eq!(at("Waiting"), at("OutQ") + 1);
+        // "calico node-1" is two words: index the data row from the left only.
+        assert_eq!(lines[1][at("OutQ")], "4194304");
+        assert_eq!(lines[1][at("Waiting")], "1234");
+        assert_eq!(lines[1][at("pod")], "3");
     }
 }
