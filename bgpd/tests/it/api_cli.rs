@@ -1,7 +1,7 @@
 //! The operator's surface against a running `bgpd` binary: every API endpoint, every `show`
 //! command (text and `--json`), `watch`, and `/metrics` checked by `promtool check metrics`
 //! (Debian package `prometheus`; a missing promtool fails the test).
-use crate::support::{free_port, Kill};
+use crate::support::{connect_peer, free_port, Kill};
 
 use bgp_proto::Community;
 use bgpd::lab_peer::{LabPeer, LabPeerConfig, LabRoute};
@@ -30,13 +30,7 @@ fn get(url: &str) -> Value {
 async fn connect(port: u16, asn: u32, addr: [u8; 4]) -> LabPeer {
     let mut c = LabPeerConfig::new(asn, Ipv4Addr::from(addr));
     c.local_address = Some(IpAddr::V4(Ipv4Addr::from(addr)));
-    for _ in 0..50 {
-        if let Ok(p) = LabPeer::connect(SocketAddr::from(([127, 0, 0, 2], port)), c.clone()).await {
-            return p;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("cannot connect");
+    connect_peer(SocketAddr::from(([127, 0, 0, 2], port)), c, 50).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@
 //! --api` must report exactly that finding, and after the fault is removed, nothing. Also:
 //! `--watch`, `--snapshot`, `--baseline`, exit codes, and the daemon's own `[audit]`
 //! (metric and log).
-use crate::support::{free_port, Kill};
+use crate::support::{connect_peer, free_port, Kill};
 
 use bgp_proto::Community;
 use bgpd::lab_peer::{LabPeer, LabPeerConfig, LabRoute};
@@ -80,13 +80,7 @@ async fn connect(port: u16, asn: u32, addr: [u8; 4], v6: bool) -> LabPeer {
     if !v6 {
         c.families = vec![bgp_proto::Family::IPV4_UNICAST];
     }
-    for _ in 0..50 {
-        if let Ok(p) = LabPeer::connect(SocketAddr::from(([127, 0, 0, 2], port)), c.clone()).await {
-            return p;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("cannot connect");
+    connect_peer(SocketAddr::from(([127, 0, 0, 2], port)), c, 50).await
 }
 
 fn ip(s: &str) -> IpAddr {

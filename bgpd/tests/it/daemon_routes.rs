@@ -1,6 +1,6 @@
 //! In-process integration tests: real bgpd daemons on 127.0.0.x, talking TCP to scripted lab
 //! peers and to each other.
-use crate::support::free_port;
+use crate::support::{connect_peer, free_port};
 
 use bgp_proto::{Community, Family, Notification};
 use bgpd::daemon::{Control, Daemon};
@@ -48,16 +48,7 @@ fn peer(asn: u32, addr: [u8; 4]) -> LabPeerConfig {
 }
 
 async fn connect(port: u16, cfg: LabPeerConfig) -> LabPeer {
-    let target = SocketAddr::from(([127, 0, 0, 2], port));
-    let mut last = None;
-    for _ in 0..50 {
-        match LabPeer::connect(target, cfg.clone()).await {
-            Ok(p) => return p,
-            Err(e) => last = Some(e),
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("cannot connect: {last:?}");
+    connect_peer(SocketAddr::from(([127, 0, 0, 2], port)), cfg, 50).await
 }
 
 fn route_server_config(port: u16) -> String {

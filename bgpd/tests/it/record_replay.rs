@@ -3,7 +3,7 @@
 //! replayed with `bgpd replay` into a fresh bgpd B; B ends with the same Loc-RIB and the same
 //! prefix log as A. The recording opens in `bgpdump -m` with the routes `bgpd mrt` shows, and
 //! `bgpd snapshot` writes TABLE_DUMP_V2 files both read.
-use crate::support::free_port;
+use crate::support::{connect_peer, free_port, wait_for_api};
 
 use bgp_proto::{Community, Family};
 use bgpd::lab_peer::{LabPeer, LabPeerConfig, LabRoute};
@@ -88,12 +88,7 @@ peer_group = "c"
         .spawn()
         .unwrap();
     let api = format!("http://127.0.0.1:{api_port}");
-    for _ in 0..50 {
-        if ureq::get(&format!("{api}/api/v1/health")).call().is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_api(&api);
     Bgpd {
         child,
         api,
@@ -103,14 +98,7 @@ peer_group = "c"
 }
 
 async fn connect(port: u16, cfg: LabPeerConfig) -> LabPeer {
-    for _ in 0..100 {
-        if let Ok(p) = LabPeer::connect(SocketAddr::from(([127, 0, 0, 2], port)), cfg.clone()).await
-        {
-            return p;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("cannot connect");
+    connect_peer(SocketAddr::from(([127, 0, 0, 2], port)), cfg, 100).await
 }
 
 fn peer(addr: [u8; 4], asn: u32, gr: bool) -> LabPeerConfig {

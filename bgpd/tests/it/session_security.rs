@@ -2,7 +2,7 @@
 //! (right key, wrong key, no key), TTL security (RFC 5082), max-prefix (Cease 6/1 and the
 //! restart interval), the send hold timer (RFC 9687) against a peer that stops reading, and a
 //! malformed NOTIFICATION that must not be answered.
-use crate::support::free_port;
+use crate::support::{free_port, wait_for_api};
 
 use bgp_proto::{Message, SessionContext};
 use bgpd::lab_peer::{LabPeer, LabPeerConfig, LabRoute};
@@ -53,12 +53,7 @@ fn start_at(address: &str, asn: u32, neighbors: &str) -> Bgpd {
         .spawn()
         .unwrap();
     let api = format!("http://127.0.0.1:{api_port}");
-    for _ in 0..50 {
-        if ureq::get(&format!("{api}/api/v1/health")).call().is_ok() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_api(&api);
     Bgpd {
         child,
         api,

@@ -1,6 +1,6 @@
 //! The `bgpd` binary's answer to SIGTERM (Cease 6/2 with an RFC 9003 message to every peer)
 //! and SIGHUP (reload without touching unchanged sessions), seen by a peer over TCP.
-use crate::support::free_port;
+use crate::support::{connect_peer, free_port};
 
 use bgpd::lab_peer::{LabPeer, LabPeerConfig};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -22,13 +22,7 @@ fn signal(pid: u32, sig: &str) {
 }
 
 async fn connect(target: SocketAddr, cfg: LabPeerConfig) -> LabPeer {
-    for _ in 0..50 {
-        if let Ok(p) = LabPeer::connect(target, cfg.clone()).await {
-            return p;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("cannot connect to {target}");
+    connect_peer(target, cfg, 50).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
