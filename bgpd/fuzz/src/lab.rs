@@ -374,10 +374,16 @@ impl Lab {
         for q in ids {
             let Some(out) = outbox.get(&q) else { continue };
             let bytes = if self.step % 2 == 0 {
-                out.bytes()
+                // As `send_updates` writes it: shared batches as their shared octets.
+                let mut bytes = BytesMut::new();
+                for chunk in PeerOutput::encode_chunks(&out.parts) {
+                    bytes.extend_from_slice(&chunk);
+                }
+                bytes
             } else {
                 let mut waiting = Waiting::default();
-                waiting.push(out.parts.clone());
+                // The address only names the peer in log lines.
+                waiting.push(std::net::Ipv4Addr::LOCALHOST.into(), out.parts.clone());
                 let chunk = 1 + self.step % 7;
                 let mut bytes = BytesMut::new();
                 while let Some(part) = waiting.next(chunk) {

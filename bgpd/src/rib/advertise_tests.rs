@@ -3,6 +3,7 @@
 //! sent for a change that is not a best-path change, and the computed Adj-RIB-Out.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
+use super::outbox::{Outgoing, SharedBatch};
 use super::table::Rib;
 use super::table_tests::{rib_from, sent, session};
 use bgp_proto::{
@@ -10,6 +11,7 @@ use bgp_proto::{
     Update,
 };
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
 const V4: Family = Family::IPV4_UNICAST;
 
@@ -356,4 +358,148 @@ fn per_client_views_follow_the_best_path_and_the_as_loop_rule() {
     assert_eq!(rib.peers[&0].alternates.len(), 1);
     rib.peer_down(0, false);
     assert!(rib.peers[&0].alternates.is_empty());
+}
+
+/// The parts a peer was handed that it shares with other peers of its update group.
+fn shared(outbox: &super::table::Outbox, peer: u32) -> Vec<Arc<SharedBatch>> {
+    outbox
+        .get(&peer)
+        .map(|o| {
+            o.parts
+                .iter()
+                .filter_map(|p| match p {
+                    Outgoing::Shared(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Peers 0–2 are alike (one update group): what peers 1 and 2 are sent alike is queued and
+/// packed once for both, the source (split horizon) is left out of it, and peer 3 (another
+/// export policy) gets its own batch. Withdrawals are shared the same way.
+#[test]
+fn an_update_group_is_queued_and_packed_once_for_the_members_sent_alike() {
+    let mut rib = rib();
+    let ps = ["203.0.113.0/24", "198.18.0.0/15"];
+    let out = rib.apply_update(0, &announce(&ps, &[64601], None, 31));
+    let (s1, s2) = (shared(&out, 1), shared(&out, 2));
+    assert_eq!(s1.len(), 1);
+    assert!(Arc::ptr_eq(&s1[0], &s2[0]), "one batch for peers 1 and 2");
+    assert_eq!(s1[0].peers, 2);
+    assert_eq!(s1[0].batch.prefixes(), 2);
+    assert_eq!(out[&1].bytes(), out[&2].bytes());
+    assert_eq!(
+        got(&out, 1),
+        (strs(&["198.18.0.0/15", "203.0.113.0/24"]), vec![])
+    );
+    assert_eq!(got(&out, 0), (vec![], vec![]), "split horizon");
+    assert!(shared(&out, 3).is_empty(), "peer 3 is in no group");
+    assert_eq!(
+        got(&out, 3),
+        (strs(&["198.18.0.0/15", "203.0.113.0/24"]), vec![])
+    );
+    for id in 1..4 {
+        assert_eq!(rib.peers[&id].advertised(V4), 2, "peer {id}");
+    }
+    assert_eq!(rib.peers[&0].advertised(V4), 0);
+
+    let out = rib.apply_update(0, &withdraw(&ps));
+    let (s1, s2) = (shared(&out, 1), shared(&out, 2));
+    assert!(Arc::ptr_eq(&s1[0], &s2[0]));
+    assert_eq!(
+        got(&out, 2),
+        (vec![], strs(&["198.18.0.0/15", "203.0.113.0/24"]))
+    );
+    assert_eq!(got(&out, 0), (vec![], vec![]));
+    for id in 0..4 {
+        assert_eq!(rib.peers[&id].advertised_total(), 0, "peer {id}");
+    }
+}
+
+/// In one pass, a destination with one path is decided for the group a word at a time and
+/// one with a choice (route-server clients' own views, RFC 7947 §2.3.2.1) member by member;
+/// members sent alike still share, the client whose own path lost gets the winner, and the
+/// client whose path won keeps the other one as its own view. Then the losing path changes:
+/// only the winner's client is sent it, on its own.
+#[test]
+fn a_pass_mixes_group_decisions_and_per_client_views() {
+    let mut rib = rib();
+    let (p, q) = ("203.0.113.0/24", "198.18.0.0/15");
+    rib.apply_update(1, &announce(&[p], &[64602, 65000], None, 32));
+    let out = rib.apply_update(0, &announce(&[p, q], &[64601], None, 31));
+    // Peer 0's shorter path wins p: peers 1 and 2 get it and q alike.
+    assert_eq!(got(&out, 1), (strs(&[q, p]), vec![]));
+    assert_eq!(got(&out, 2), (strs(&[q, p]), vec![]));
+    let (s1, s2) = (shared(&out, 1), shared(&out, 2));
+    assert_eq!(s1.len(), 1);
+    assert!(Arc::ptr_eq(&s1[0], &s2[0]));
+    assert_eq!(s1[0].batch.prefixes(), 2);
+    // Peer 0 keeps peer 1's path for p, which it was sent when that was the best (now its
+    // own view), and is not sent its own q.
+    assert_eq!(got(&out, 0), (vec![], vec![]));
+    let held = rib.adj_rib_out(0);
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].3.as_path().to_string(), "64602 65000");
+    assert_eq!(rib.peers[&0].alternates.len(), 1);
+    assert_eq!(rib.peers[&0].advertised(V4), 1);
+    assert_eq!(rib.peers[&1].advertised(V4), 2);
+    assert_eq!(rib.peers[&2].advertised(V4), 2);
+    let out = rib.apply_update(1, &announce(&[p], &[64602, 65001], None, 32));
+    assert_eq!(got(&out, 0), (strs(&[p]), vec![]));
+    assert!(shared(&out, 0).is_empty());
+    for id in 1..4 {
+        assert_eq!(got(&out, id), (vec![], vec![]), "peer {id}");
+    }
+}
+
+/// A group with peers 63 and up (their advertised bits live beside the Loc-RIB) is decided
+/// member by member and still shares: seventy alike route-server clients, one the source,
+/// one whose AS is in the path (RFC 4271 §9.1.2).
+#[test]
+fn update_groups_beyond_63_peers_share_and_keep_split_horizon_and_as_loop() {
+    let mut conf = String::from(
+        "[global]\nasn = 64512\nrouter_id = \"198.51.100.2\"\n\n[[policies]]\nname = \"all\"\n\
+         [[policies.statements]]\naction = \"accept\"\n",
+    );
+    for i in 0..70 {
+        conf.push_str(&format!(
+            "\n[[neighbors]]\naddress = \"10.1.0.{}\"\npeer_as = {}\nrole = \"route-server-client\"\n\
+             import_policy = [\"all\"]\nexport_policy = [\"all\"]\n",
+            i + 1,
+            65000 + i
+        ));
+    }
+    let (mut rib, _) = rib_from(&conf);
+    for i in 0..70u32 {
+        rib.peer_up(i, session(i as u8 + 1, false, false));
+    }
+    let ps = ["203.0.113.0/24", "198.18.0.0/15"];
+    let both = strs(&["198.18.0.0/15", "203.0.113.0/24"]);
+    let expect = |id: u32| {
+        if id == 5 || id == 66 {
+            vec![]
+        } else {
+            both.clone()
+        }
+    };
+    // From peer 5 (AS 65005), through AS 65066: peer 66 may not have it.
+    let out = rib.apply_update(5, &announce(&ps, &[65005, 65066], None, 31));
+    let first = shared(&out, 0);
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].peers, 68);
+    for id in 0..70u32 {
+        assert_eq!(got(&out, id), (expect(id), vec![]), "peer {id}");
+        assert_eq!(rib.peers[&id].advertised(V4), expect(id).len(), "peer {id}");
+        if !expect(id).is_empty() {
+            assert!(Arc::ptr_eq(&shared(&out, id)[0], &first[0]), "peer {id}");
+        }
+    }
+    let out = rib.apply_update(5, &withdraw(&ps));
+    for id in 0..70u32 {
+        assert_eq!(got(&out, id), (vec![], expect(id)), "peer {id}");
+        assert_eq!(rib.peers[&id].advertised_total(), 0, "peer {id}");
+    }
+    assert_eq!(rib.high_peers.len(), 0);
 }

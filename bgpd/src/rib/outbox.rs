@@ -6,13 +6,18 @@
 //! that with a busy RIB the encoding runs on another core, in parallel with the RIB's next
 //! pass. Messages the RIB must place exactly (End-of-RIB after the table, RFC 4724 §2) are
 //! handed over encoded, in sequence with the batches around them.
+//!
+//! Peers that would be sent the same routes with the same encoding (an update group: alike
+//! peers, same session options) share one [`SharedBatch`]: the first of their session tasks
+//! to reach it packs it, the others copy its octets.
 
 use super::route::{PeerId, SharedAttrs};
 use super::wire::encode_wire_attributes;
 use bgp_proto::{Family, Nlri, Notification, SessionContext, UpdatePacker};
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
 
 /// Routes for one peer that the Update-Send pass decided on, not yet encoded.
 #[derive(Debug, Clone)]
@@ -59,6 +64,36 @@ impl RouteBatch {
     }
 }
 
+/// Routes that several peers are sent alike, packed once for all of them.
+#[derive(Debug)]
+pub struct SharedBatch {
+    /// The routes; `peer` is the first of the peers sharing them (for log lines).
+    pub batch: RouteBatch,
+    /// Peers sharing the batch (for log lines).
+    pub peers: usize,
+    encoded: OnceLock<Bytes>,
+}
+
+impl SharedBatch {
+    /// A batch that `peers` peers, all encoding with `batch.ctx`, are sent.
+    pub fn new(batch: RouteBatch, peers: usize) -> Arc<Self> {
+        Arc::new(SharedBatch {
+            batch,
+            peers,
+            encoded: OnceLock::new(),
+        })
+    }
+
+    /// The batch's UPDATEs: packed by the first caller, shared by the others.
+    pub fn encoded(&self) -> &Bytes {
+        self.encoded.get_or_init(|| {
+            let mut out = BytesMut::new();
+            self.batch.encode(&mut out);
+            out.freeze()
+        })
+    }
+}
+
 /// One piece of a peer's output, in sending order.
 #[derive(Debug, Clone)]
 pub enum Outgoing {
@@ -66,6 +101,19 @@ pub enum Outgoing {
     Encoded(BytesMut),
     /// Routes for the session task to pack.
     Routes(RouteBatch),
+    /// Routes this peer shares with other peers of its update group, packed once.
+    Shared(Arc<SharedBatch>),
+}
+
+impl Outgoing {
+    /// Prefixes in this piece (announced and withdrawn; none for encoded messages).
+    pub fn prefixes(&self) -> usize {
+        match self {
+            Outgoing::Encoded(_) => 0,
+            Outgoing::Routes(b) => b.prefixes(),
+            Outgoing::Shared(s) => s.batch.prefixes(),
+        }
+    }
 }
 
 /// What to do with one peer's session after an operation.
@@ -94,11 +142,17 @@ impl PeerOutput {
         }
     }
 
+    /// Queues routes shared with other peers.
+    pub fn push_shared(&mut self, shared: Arc<SharedBatch>) {
+        self.parts.push(Outgoing::Shared(shared));
+    }
+
     /// Whether there is nothing to send.
     pub fn is_empty(&self) -> bool {
         self.parts.iter().all(|p| match p {
             Outgoing::Encoded(b) => b.is_empty(),
             Outgoing::Routes(r) => r.withdraw.is_empty() && r.announce.is_empty(),
+            Outgoing::Shared(s) => s.batch.withdraw.is_empty() && s.batch.announce.is_empty(),
         })
     }
 
@@ -109,9 +163,35 @@ impl PeerOutput {
             match p {
                 Outgoing::Encoded(b) => out.extend_from_slice(b),
                 Outgoing::Routes(r) => r.encode(&mut out),
+                Outgoing::Shared(s) => out.extend_from_slice(s.encoded()),
             }
         }
         out
+    }
+
+    /// Everything to send, in order, as chunks of octets: each run of the peer's own parts
+    /// packed into one chunk, each shared batch as the octets packed once for all its peers
+    /// (not copied).
+    pub fn encode_chunks(parts: &[Outgoing]) -> Vec<Bytes> {
+        let mut chunks = Vec::new();
+        let mut own = BytesMut::new();
+        for p in parts {
+            match p {
+                Outgoing::Encoded(b) => own.extend_from_slice(b),
+                Outgoing::Routes(r) => r.encode(&mut own),
+                Outgoing::Shared(s) => {
+                    if !own.is_empty() {
+                        chunks.push(std::mem::take(&mut own).freeze());
+                    }
+                    chunks.push(s.encoded().clone());
+                }
+            }
+        }
+        if !own.is_empty() {
+            chunks.push(own.freeze());
+        }
+        chunks.retain(|c| !c.is_empty());
+        chunks
     }
 
     /// [`PeerOutput::encode`] of this output's parts.
@@ -252,5 +332,44 @@ mod tests {
         });
         out.push_encoded(BytesMut::new());
         assert!(out.parts.is_empty());
+    }
+
+    /// A shared batch is packed once: every peer's output holding it writes the same octets,
+    /// the ones the batch packs to on its own.
+    #[test]
+    fn a_shared_batch_is_packed_once_for_every_peer() {
+        let c = ctx(true);
+        let a = attrs(NextHop::V4([192, 0, 2, 1].into()), &[64513]);
+        let batch = RouteBatch {
+            peer: "192.0.2.9".parse().unwrap(),
+            ctx: c,
+            withdraw: vec![(Family::IPV4_UNICAST, vec![nlri("10.0.9.0/24")])],
+            announce: vec![(Family::IPV4_UNICAST, a, vec![nlri("10.0.1.0/24")])],
+        };
+        let mut alone = BytesMut::new();
+        batch.encode(&mut alone);
+        let shared = SharedBatch::new(batch, 2);
+        let mut outbox = Outbox::new();
+        for peer in [1, 2] {
+            outbox.entry(peer).or_default().push_shared(shared.clone());
+        }
+        assert!(!outbox[&1].is_empty());
+        assert_eq!(outbox[&1].parts[0].prefixes(), 2);
+        assert_eq!(outbox[&1].bytes(), alone);
+        assert_eq!(outbox[&2].bytes(), alone);
+        assert_eq!(shared.encoded().as_ptr(), shared.encoded().as_ptr());
+        // Written as the shared octets themselves, between the peer's own parts.
+        let mut eor = BytesMut::new();
+        Message::Update(Update::end_of_rib_marker(Family::IPV4_UNICAST))
+            .encode(&c, &mut eor)
+            .unwrap();
+        outbox.get_mut(&1).unwrap().push_encoded(eor.clone());
+        let chunks = PeerOutput::encode_chunks(&outbox[&1].parts);
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(chunks[0].as_ptr(), shared.encoded().as_ptr());
+        assert_eq!(chunks[1], eor);
+        let got = sent(&outbox, 2, &c);
+        assert_eq!(got[0].withdrawn, vec![nlri("10.0.9.0/24")]);
+        assert_eq!(got[1].nlri, vec![nlri("10.0.1.0/24")]);
     }
 }

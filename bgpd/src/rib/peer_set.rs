@@ -100,6 +100,21 @@ impl PeerSet {
         self.0 == 0
     }
 
+    /// The peers below 63, as bits (peer `n` is bit `n`).
+    pub fn inline_bits(&self) -> u64 {
+        self.0 & !SPILLED
+    }
+
+    /// Adds the peers of `on` and removes those of `off` (bits of peers below 63).
+    pub fn apply_inline(&mut self, on: u64, off: u64) {
+        self.0 = (self.0 | (on & !SPILLED)) & !(off & !SPILLED);
+    }
+
+    /// The bit of `id` in [`PeerSet::inline_bits`], if it sits in the word.
+    pub fn inline_bit(id: PeerId) -> Option<u64> {
+        (id < INLINE).then(|| 1u64 << id)
+    }
+
     /// Whether the destination has an entry in [`HighPeers`] (to drop with it).
     pub fn spilled(&self) -> bool {
         self.0 & SPILLED != 0

@@ -870,13 +870,14 @@ impl PeerTask {
         if self.fsm.state() != State::Established {
             return;
         }
+        let peer = self.peer();
         let Some(c) = self.connection.as_mut() else {
             return;
         };
         if c.waiting.is_empty() && c.writer.queued() < waiting::HIGH_WATER {
             self.send_updates(&parts).await;
         } else {
-            c.waiting.push(parts);
+            c.waiting.push(peer, parts);
         }
     }
 
@@ -934,13 +935,7 @@ impl PeerTask {
             return;
         };
         c.refresh_asked.remove(family);
-        let routes: usize = parts
-            .iter()
-            .map(|p| match p {
-                Outgoing::Routes(b) => b.prefixes(),
-                Outgoing::Encoded(_) => 0,
-            })
-            .sum();
+        let routes: usize = parts.iter().map(Outgoing::prefixes).sum();
         let admitted = c.refresh_log.admit(std::time::Instant::now());
         if admitted.log {
             let joined = std::mem::take(&mut c.refresh_joined);
@@ -971,26 +966,30 @@ impl PeerTask {
     }
 
     /// Packs the RIB's output and queues it for the writer (counted, recorded, and the
-    /// KeepaliveTimer restarted, RFC 4271 §8.2.2).
+    /// KeepaliveTimer restarted, RFC 4271 §8.2.2). A batch shared with the peer's update
+    /// group is written as the octets packed once for the group.
     async fn send_updates(&mut self, parts: &[Outgoing]) {
-        let bytes = PeerOutput::encode(parts).freeze();
-        if bytes.is_empty() {
+        let chunks = PeerOutput::encode_chunks(parts);
+        if chunks.is_empty() {
             return;
         }
-        crate::metrics::count_encoded_messages(&self.peer().to_string(), &bytes);
-        if self.recorder.is_some() {
-            let mut rest = bytes.clone();
-            while let Ok(Some(len)) =
-                bgp_proto::frame_len(&rest, bgp_proto::MAX_EXTENDED_MESSAGE_LEN)
-            {
-                if len > rest.len() {
-                    break;
+        let peer = self.peer().to_string();
+        for bytes in chunks {
+            crate::metrics::count_encoded_messages(&peer, &bytes);
+            if self.recorder.is_some() {
+                let mut rest = bytes.clone();
+                while let Ok(Some(len)) =
+                    bgp_proto::frame_len(&rest, bgp_proto::MAX_EXTENDED_MESSAGE_LEN)
+                {
+                    if len > rest.len() {
+                        break;
+                    }
+                    let frame = rest.split_to(len);
+                    self.record(frame, true);
                 }
-                let frame = rest.split_to(len);
-                self.record(frame, true);
             }
+            self.write(bytes, true);
         }
-        self.write(bytes, true);
         self.handle(Event::UpdateSent).await;
     }
 

@@ -26,6 +26,7 @@ use crate::rib::route::{RouteAttrs, SharedAttrs};
 use bgp_proto::{Family, Message, Nlri, SessionContext};
 use bytes::BytesMut;
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -95,9 +96,9 @@ impl Waiting {
         })
     }
 
-    /// Adds the RIB's output behind what waits, replacing the waiting decision for any route
-    /// it decides again.
-    pub fn push(&mut self, parts: Vec<Outgoing>) {
+    /// Adds the RIB's output for `peer` behind what waits, replacing the waiting decision for
+    /// any route it decides again.
+    pub fn push(&mut self, peer: IpAddr, parts: Vec<Outgoing>) {
         for part in parts {
             match part {
                 Outgoing::Encoded(bytes) => match self.groups.back_mut() {
@@ -105,18 +106,23 @@ impl Waiting {
                     _ if bytes.is_empty() => {}
                     _ => self.groups.push_back(Group::Encoded(bytes)),
                 },
-                Outgoing::Routes(batch) => self.push_routes(batch),
+                Outgoing::Routes(batch) => self.push_routes(peer, &batch),
+                // Waiting is per peer: the shared routes join this peer's coalesced ones.
+                Outgoing::Shared(shared) => self.push_routes(peer, &shared.batch),
             }
         }
         self.shown.store(self.routes as u64, Ordering::Relaxed);
     }
 
-    fn push_routes(&mut self, mut batch: RouteBatch) {
-        let withdraw = std::mem::take(&mut batch.withdraw);
-        let announce = std::mem::take(&mut batch.announce);
+    fn push_routes(&mut self, peer: IpAddr, batch: &RouteBatch) {
         if !matches!(self.groups.back(), Some(Group::Routes(_))) {
             self.groups.push_back(Group::Routes(Coalesced {
-                template: batch,
+                template: RouteBatch {
+                    peer,
+                    ctx: batch.ctx,
+                    withdraw: Vec::new(),
+                    announce: Vec::new(),
+                },
                 routes: HashMap::new(),
             }));
         }
@@ -126,14 +132,14 @@ impl Waiting {
         let before = pending.routes.len();
         // A batch's withdrawals are written before its announcements: a route in both ends
         // up announced.
-        for (family, nlri) in withdraw {
+        for (family, nlri) in &batch.withdraw {
             for n in nlri {
-                pending.routes.insert((family, n), None);
+                pending.routes.insert((*family, *n), None);
             }
         }
-        for (family, attrs, nlri) in announce {
+        for (family, attrs, nlri) in &batch.announce {
             for n in nlri {
-                pending.routes.insert((family, n), Some(attrs.clone()));
+                pending.routes.insert((*family, *n), Some(attrs.clone()));
             }
         }
         self.routes += pending.routes.len() - before;
@@ -242,6 +248,8 @@ mod tests {
         })
     }
 
+    const PEER: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 21));
+
     fn nlri(i: u32) -> Nlri {
         Nlri::new(format!("10.{}.{}.0/24", i / 256, i % 256).parse().unwrap())
     }
@@ -284,6 +292,7 @@ mod tests {
                         }
                     }
                 }
+                Outgoing::Shared(_) => panic!("waiting routes are the peer's own batches"),
             }
         }
         assert_eq!(out.routes(), 0);
@@ -298,10 +307,10 @@ mod tests {
         for round in 0..10u32 {
             let a = if round % 2 == 0 { &a1 } else { &a2 };
             let announced: Vec<(u32, &SharedAttrs)> = (0..100).map(|i| (i, a)).collect();
-            out.push(vec![batch(&[], &announced)]);
+            out.push(PEER, vec![batch(&[], &announced)]);
         }
         // Route 5 is withdrawn, route 6 withdrawn then announced again in one batch.
-        out.push(vec![batch(&[5, 6], &[(6, &a1)])]);
+        out.push(PEER, vec![batch(&[5, 6], &[(6, &a1)])]);
         assert_eq!(out.routes(), 100);
         let (encoded, routes) = drain(&mut out, 30);
         assert!(encoded.is_empty());
@@ -315,9 +324,9 @@ mod tests {
     fn rib_encoded_messages_keep_their_place_and_are_not_coalesced_across() {
         let (a1, a2) = (attrs(1), attrs(2));
         let mut out = Waiting::default();
-        out.push(vec![batch(&[], &[(1, &a1), (2, &a1)])]);
-        out.push(vec![Outgoing::Encoded(BytesMut::from(&b"EOR"[..]))]);
-        out.push(vec![batch(&[], &[(1, &a2)])]);
+        out.push(PEER, vec![batch(&[], &[(1, &a1), (2, &a1)])]);
+        out.push(PEER, vec![Outgoing::Encoded(BytesMut::from(&b"EOR"[..]))]);
+        out.push(PEER, vec![batch(&[], &[(1, &a2)])]);
         assert_eq!(out.routes(), 3);
         let first = out.next(10).unwrap();
         let Outgoing::Routes(b) = first else {
@@ -340,7 +349,7 @@ mod tests {
         let mut out = Waiting::default();
         for set in &sets {
             let announced: Vec<(u32, &SharedAttrs)> = (0..1000).map(|i| (i, set)).collect();
-            out.push(vec![batch(&[], &announced)]);
+            out.push(PEER, vec![batch(&[], &announced)]);
             assert_eq!(out.routes(), 1000);
         }
         let (_, routes) = drain(&mut out, 4096);
@@ -360,21 +369,47 @@ mod tests {
         let v4 = Family::IPV4_UNICAST;
         let a = attrs(1);
         let mut out = Waiting::default();
-        out.push(vec![batch(&[], &[(1, &a)])]);
+        out.push(PEER, vec![batch(&[], &[(1, &a)])]);
         assert!(!out.holds_refresh_start(v4));
         // An EoRR of an earlier refresh and the next BoRR share one group.
-        out.push(vec![marker(bgp_proto::SUBTYPE_EORR, v4)]);
+        out.push(PEER, vec![marker(bgp_proto::SUBTYPE_EORR, v4)]);
         assert!(!out.holds_refresh_start(v4));
-        out.push(vec![
-            marker(bgp_proto::SUBTYPE_BORR, v4),
-            batch(&[], &[(2, &a)]),
-            marker(bgp_proto::SUBTYPE_EORR, v4),
-        ]);
+        out.push(
+            PEER,
+            vec![
+                marker(bgp_proto::SUBTYPE_BORR, v4),
+                batch(&[], &[(2, &a)]),
+                marker(bgp_proto::SUBTYPE_EORR, v4),
+            ],
+        );
         assert!(out.holds_refresh_start(v4));
         assert!(!out.holds_refresh_start(Family::IPV6_UNICAST));
         // The routes before it, then the markers: the BoRR has left.
         assert!(matches!(out.next(10), Some(Outgoing::Routes(_))));
         assert!(matches!(out.next(10), Some(Outgoing::Encoded(_))));
         assert!(!out.holds_refresh_start(v4));
+    }
+
+    /// Routes an update group shares wait like the peer's own, coalesced under this peer's
+    /// address (not the group's first member's).
+    #[test]
+    fn shared_batches_wait_as_the_peers_own_routes() {
+        let a = attrs(1);
+        let Outgoing::Routes(mut b) = batch(&[3], &[(1, &a), (2, &a)]) else {
+            panic!("a batch")
+        };
+        b.peer = "127.0.0.99".parse().unwrap();
+        let mut out = Waiting::default();
+        out.push(
+            PEER,
+            vec![Outgoing::Shared(crate::rib::outbox::SharedBatch::new(b, 3))],
+        );
+        assert_eq!(out.routes(), 3);
+        let Some(Outgoing::Routes(got)) = out.next(10) else {
+            panic!("the waiting routes")
+        };
+        assert_eq!(got.peer, PEER);
+        assert_eq!(got.prefixes(), 3);
+        assert!(out.is_empty());
     }
 }
