@@ -1,4 +1,4 @@
-//! A stateful target: the input is a sequence of decisions that drive three peers' FSMs
+//! A stateful target: the input is a sequence of decisions that drive four peers' FSMs
 //! (starts, TCP up/down, OPENs, UPDATEs, raw messages, End-of-RIB, NOTIFICATIONs, timers,
 //! route refresh, graceful-restart expiry) and, through them, the RIB. Invariants are checked
 //! after every step (see `bgpd_fuzz::invariants`).

@@ -76,6 +76,14 @@ export_policy = ["all"]
 address = "198.51.100.1"
 peer_as = 64512
 role = "route-reflector-client"
+
+# Alike to 198.51.100.21: the two form an update group (bgpd/src/rib/advertise.rs).
+[[neighbors]]
+address = "198.51.100.22"
+peer_as = 64515
+role = "route-server-client"
+import_policy = ["all"]
+export_policy = ["all"]
 "#;
 
 fn config() -> &'static Config {
@@ -110,7 +118,7 @@ pub struct Peer {
     pub had_graceful_restart: bool,
 }
 
-/// The RIB with its three peers.
+/// The RIB with its four peers.
 pub struct Lab {
     /// The RIB under test.
     pub rib: Rib,
@@ -153,7 +161,7 @@ impl Default for Lab {
 }
 
 impl Lab {
-    /// A fresh RIB and three peers in Idle.
+    /// A fresh RIB and four peers in Idle.
     pub fn new() -> Self {
         let cfg = config();
         let mut rib = Rib::for_config(cfg);
@@ -543,8 +551,9 @@ impl Lab {
             let ibgp = ctx.ibgp;
             let mut path: Vec<u32> = if ibgp { vec![] } else { vec![p.asn] };
             for _ in 0..input.pick(4) {
-                // 64512 is our own AS: a loop on eBGP.
-                path.push([64520, 64521, 65000, 64512][input.pick(4)]);
+                // 64512 is our own AS: a loop on eBGP; 64515 is the fourth peer's (the AS-loop
+                // rule then leaves it out of its update group's batch).
+                path.push([64520, 64521, 65000, 64512, 64515][input.pick(5)]);
             }
             attrs.push(PathAttribute::new(AttributeValue::AsPath(
                 AsPath::sequence(path),

@@ -1,5 +1,5 @@
 //! Shared by bgpd's fuzz targets: the config checks ([`config`]) and the stateful lab of
-//! three peers around one FSM each and the RIB ([`lab`]), driven by fuzz input ([`input`]),
+//! four peers around one FSM each and the RIB ([`lab`]), driven by fuzz input ([`input`]),
 //! with the invariants checked after every step ([`invariants`]).
 
 pub mod config;
