@@ -265,9 +265,9 @@ pub fn count_message(peer: &str, received: bool, m: &bgp_proto::Message) {
     }
 }
 
-/// Counts the messages sent as pre-encoded bytes (the RIB's output): UPDATEs, and the BoRR
-/// and EoRR (ROUTE-REFRESH, RFC 7313) around a table sent again.
-pub fn count_encoded_messages(peer: &str, bytes: &[u8]) {
+/// The UPDATEs and the ROUTE-REFRESH messages (the BoRR and EoRR around a table sent again,
+/// RFC 7313) among whole pre-encoded messages (the RIB's output).
+pub fn encoded_message_kinds(bytes: &[u8]) -> (u64, u64) {
     let mut rest = bytes;
     let (mut updates, mut refreshes) = (0u64, 0u64);
     while let Ok(Some(len)) = bgp_proto::frame_len(rest, bgp_proto::MAX_EXTENDED_MESSAGE_LEN) {
@@ -280,9 +280,35 @@ pub fn count_encoded_messages(peer: &str, bytes: &[u8]) {
         }
         rest = r;
     }
-    for (t, n) in [("update", updates), ("route_refresh", refreshes)] {
-        if n > 0 {
-            message_counter(peer, false, t).inc_by(n);
+    (updates, refreshes)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use bgp_proto::{Family, Message, RouteRefresh, SessionContext, Update};
+
+    /// UPDATEs and ROUTE-REFRESH messages (BoRR, EoRR) are told apart by their type octet;
+    /// a partial message at the end is not counted.
+    #[test]
+    fn encoded_messages_are_counted_by_kind() {
+        let c = SessionContext::default();
+        let mut bytes = Vec::new();
+        let borr = Message::RouteRefresh(RouteRefresh {
+            subtype: bgp_proto::SUBTYPE_BORR,
+            ..RouteRefresh::request(Family::IPV4_UNICAST)
+        });
+        bytes.extend_from_slice(&borr.to_bytes(&c).unwrap());
+        let eor = Message::Update(Update::end_of_rib_marker(Family::IPV4_UNICAST));
+        for _ in 0..3 {
+            bytes.extend_from_slice(&eor.to_bytes(&c).unwrap());
         }
+        assert_eq!(encoded_message_kinds(&bytes), (3, 1));
+        let whole = bytes.len();
+        bytes.extend_from_slice(&eor.to_bytes(&c).unwrap()[..10]);
+        assert_eq!(encoded_message_kinds(&bytes), (3, 1));
+        assert_eq!(encoded_message_kinds(&bytes[..whole - 1]), (2, 1));
+        assert_eq!(encoded_message_kinds(&[]), (0, 0));
     }
 }

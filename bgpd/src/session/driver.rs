@@ -306,6 +306,9 @@ pub struct PeerTask {
     /// table is a hundred thousand UPDATEs, each otherwise formatting the peer's address and
     /// hashing the labels.
     updates_received: Option<prometheus::IntCounter>,
+    /// `bgpd_peer_messages_sent_total{type="update"}` of this peer, looked up once: the RIB's
+    /// output is counted on every write.
+    updates_sent: Option<prometheus::IntCounter>,
     /// UPDATEs decoded from the read buffer and not yet queued for the RIB, with their
     /// backlog weight: they go as one event ([`PeerTask::flush_updates`]).
     pending: Vec<ReceivedUpdate>,
@@ -407,6 +410,7 @@ impl PeerTask {
             issue_log: super::log_limit::LogLimit::new(),
             update_errors: None,
             updates_received: None,
+            updates_sent: None,
             pending: Vec::new(),
             pending_weight: 0,
             out_queue,
@@ -973,9 +977,20 @@ impl PeerTask {
         if chunks.is_empty() {
             return;
         }
-        let peer = self.peer().to_string();
+        let peer = self.peer();
         for bytes in chunks {
-            crate::metrics::count_encoded_messages(&peer, &bytes);
+            let (updates, refreshes) = crate::metrics::encoded_message_kinds(&bytes);
+            if updates > 0 {
+                self.updates_sent
+                    .get_or_insert_with(|| {
+                        crate::metrics::message_counter(&peer.to_string(), false, "update")
+                    })
+                    .inc_by(updates);
+            }
+            if refreshes > 0 {
+                crate::metrics::message_counter(&peer.to_string(), false, "route_refresh")
+                    .inc_by(refreshes);
+            }
             if self.recorder.is_some() {
                 let mut rest = bytes.clone();
                 while let Ok(Some(len)) =
