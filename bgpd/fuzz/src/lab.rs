@@ -382,12 +382,7 @@ impl Lab {
         for q in ids {
             let Some(out) = outbox.get(&q) else { continue };
             let bytes = if self.step % 2 == 0 {
-                // As `send_updates` writes it: shared batches as their shared octets.
-                let mut bytes = BytesMut::new();
-                for chunk in PeerOutput::encode_chunks(&out.parts) {
-                    bytes.extend_from_slice(&chunk);
-                }
-                bytes
+                out.bytes()
             } else {
                 let mut waiting = Waiting::default();
                 // The address only names the peer in log lines.

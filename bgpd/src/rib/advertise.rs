@@ -18,14 +18,15 @@
 //!   sorted table). Only those exceptions are stored (`PeerEntry::alternates`), so with
 //!   one path per prefix nothing changes, and a prefix announced by two clients no longer
 //!   hides both paths from the client whose path wins.
-//! - **One queue and one encoding per update group.** Peers that share export results and
-//!   encode alike (same signature, session options and families, no ADD-PATH) form an update
-//!   group for the pass. A destination that every member is sent alike — the same exported
-//!   set, or a withdrawal — is queued once for the group, and the group's batch is packed
-//!   once ([`super::outbox::SharedBatch`]) and copied to each member; a destination where
-//!   members differ (split horizon, the AS-loop check, a route-server client's own view,
-//!   what each holds) is queued per member. With one route server and many clients, the
-//!   queueing and packing no longer grow with the number of clients.
+//! - **One queue and one encoding per update group** (`update_group`). Peers that share
+//!   export results and encode alike (same signature, session options and families, no
+//!   ADD-PATH) form an update group for the pass. A destination is queued once for the
+//!   members sent it alike (the same exported set, or a withdrawal): one queue per such
+//!   receiving set, usually all members or all but the source (split horizon, the AS-loop
+//!   check); a member sent something else (a route-server client's own view) is queued on
+//!   its own. Each set's batch is packed once ([`super::outbox::SharedBatch`]) and its
+//!   octets written to every member. With one route server and many clients, the queueing
+//!   and packing no longer grow with the number of clients.
 //! - **Nothing when the best path did not change.** A destination whose best path is still
 //!   the one last advertised (same path, same attributes: [`Destination::exported_best`]) is
 //!   skipped for peers without ADD-PATH.
@@ -316,14 +317,33 @@ fn same_best(last: u32, best: Option<&Path>) -> bool {
     best.is_some_and(|p| last != 0 && p.local_id == last)
 }
 
+/// A value worked out from an attribute set, kept for the last set asked about: a pass meets
+/// each set's destinations one after another, so it is worked out once per set in a row. The
+/// set is known by its address (the Loc-RIB holds it for the whole pass).
+#[derive(Debug, Default)]
+struct LastSet<T>(Option<(usize, T)>);
+
+impl<T: Copy> LastSet<T> {
+    fn get(&mut self, attrs: &SharedAttrs, work_out: impl FnOnce() -> T) -> T {
+        let set = Arc::as_ptr(attrs) as usize;
+        match self.0 {
+            Some((s, v)) if s == set => v,
+            _ => {
+                let v = work_out();
+                self.0 = Some((set, v));
+                v
+            }
+        }
+    }
+}
+
 /// Whether paths may go to a peer (RFC 9494 §4.3: LLGR-stale paths only to LLGR peers). The
 /// LLGR_STALE community is looked for once per attribute set in a row, not per destination
-/// and receiver: a pass meets each set's destinations one after another.
+/// and receiver.
 #[derive(Debug, Default)]
 struct LlgrCheck {
-    /// The last set looked at (its address: the Loc-RIB holds it for the whole pass) and
-    /// whether it carries LLGR_STALE.
-    last: Option<(usize, bool)>,
+    /// Whether the last set looked at carries LLGR_STALE.
+    last: LastSet<bool>,
 }
 
 impl LlgrCheck {
@@ -334,16 +354,9 @@ impl LlgrCheck {
         if path.llgr_stale {
             return false;
         }
-        let set = Arc::as_ptr(&path.attrs) as usize;
-        let stale = match self.last {
-            Some((s, stale)) if s == set => stale,
-            _ => {
-                let stale = carries_llgr_stale(&path.attrs);
-                self.last = Some((set, stale));
-                stale
-            }
-        };
-        !stale
+        !self
+            .last
+            .get(&path.attrs, || carries_llgr_stale(&path.attrs))
     }
 }
 

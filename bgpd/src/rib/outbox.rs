@@ -156,15 +156,11 @@ impl PeerOutput {
         })
     }
 
-    /// Everything to send, encoded, in order (what the session task writes).
+    /// Everything to send, encoded, in order: [`PeerOutput::encode_chunks`] joined.
     pub fn encode(parts: &[Outgoing]) -> BytesMut {
         let mut out = BytesMut::new();
-        for p in parts {
-            match p {
-                Outgoing::Encoded(b) => out.extend_from_slice(b),
-                Outgoing::Routes(r) => r.encode(&mut out),
-                Outgoing::Shared(s) => out.extend_from_slice(s.encoded()),
-            }
+        for chunk in Self::encode_chunks(parts) {
+            out.extend_from_slice(&chunk);
         }
         out
     }

@@ -4,7 +4,7 @@
 //!
 //! A child of `advertise`: it works on the pass's private receivers and queues.
 
-use super::{add_count, Exporter, LlgrCheck, Queued, Receiver};
+use super::{add_count, Exporter, LastSet, LlgrCheck, Queued, Receiver};
 use crate::rib::peer_set;
 use crate::rib::route::SharedAttrs;
 use crate::rib::table::{Destination, Path};
@@ -33,7 +33,7 @@ pub(super) struct UpdateGroup {
     pub(super) alternates: bool,
     /// The members an attribute set's AS_PATH loops to (RFC 4271 §9.1.2), for the last set
     /// looked at (its address: the Loc-RIB holds it for the whole pass).
-    loops: Option<(usize, u64)>,
+    loops: LastSet<u64>,
     /// Advertised-count changes not yet handed to the members: (family, added, removed,
     /// destinations), merged while consecutive destinations change the same members.
     counts: Option<(Family, u64, u64, isize)>,
@@ -74,7 +74,7 @@ impl UpdateGroup {
             llgr: first.is_some_and(|r| r.llgr),
             rs_client: first.is_some_and(|r| r.rs_client),
             alternates: rs.iter().any(|r| !r.alternates.is_empty()),
-            loops: None,
+            loops: LastSet::default(),
             counts: None,
             members,
             queues: Vec::new(),
@@ -119,22 +119,16 @@ impl UpdateGroup {
         if self.ibgp {
             return own;
         }
-        let set = Arc::as_ptr(&path.attrs) as usize;
-        let loops = match self.loops {
-            Some((s, l)) if s == set => l,
-            _ => {
-                let as_path = path.attrs.attributes.as_path();
-                let l = self
-                    .members
-                    .iter()
-                    .filter_map(|m| receivers.get(*m))
-                    .filter(|r| as_path.is_some_and(|p| p.contains(r.target.peer_as)))
-                    .filter_map(|r| peer_set::PeerSet::inline_bit(r.id))
-                    .fold(0, |a, b| a | b);
-                self.loops = Some((set, l));
-                l
-            }
-        };
+        let members = &self.members;
+        let loops = self.loops.get(&path.attrs, || {
+            let as_path = path.attrs.attributes.as_path();
+            members
+                .iter()
+                .filter_map(|m| receivers.get(*m))
+                .filter(|r| as_path.is_some_and(|p| p.contains(r.target.peer_as)))
+                .filter_map(|r| peer_set::PeerSet::inline_bit(r.id))
+                .fold(0, |a, b| a | b)
+        });
         own | loops
     }
 
@@ -251,7 +245,7 @@ pub(super) enum Decision {
 
 /// What decides whether two receivers can share a queue: their export signature, how they
 /// encode, the families they have, and whether they take LLGR-stale paths.
-type GroupKey = (u32, SessionContext, Vec<Family>, bool);
+type GroupKey<'r> = (u32, SessionContext, &'r [Family], bool);
 
 /// The update groups of a pass (two members at least); sets `Receiver::group`. Peers with
 /// ADD-PATH for any family keep their own queue (their Adj-RIB-Out is per peer).
@@ -264,7 +258,7 @@ pub(super) fn update_groups(receivers: &mut [Receiver]) -> Vec<UpdateGroup> {
         let key = (
             r.signature,
             r.session.send_context,
-            r.session.families.clone(),
+            &r.session.families[..],
             r.llgr,
         );
         by_key.entry(key).or_default().push(i);
@@ -329,9 +323,9 @@ pub(super) fn queue_group(
         }
     };
     group.mask.fill(0);
-    // The shared decision and the first member sent it; how many are.
+    // The shared decision and the first member sent it (a set of one member becomes that
+    // member's own batch when the pass hands its queues out).
     let mut shared: Option<(usize, usize)> = None;
-    let mut count = 0usize;
     for &m in &group.members {
         let this = id(m, receivers);
         if this == 0 {
@@ -352,17 +346,13 @@ pub(super) fn queue_group(
                 *w |= 1 << (r.id % 64);
             }
         }
-        count += 1;
     }
     let Some((kind, first)) = shared else {
         return;
     };
-    let (Some(d), Some(r)) = (decided.get(first), receivers.get_mut(first)) else {
+    let (Some(d), Some(r)) = (decided.get(first), receivers.get(first)) else {
         return;
     };
-    if count == 1 {
-        return queue_own(d, r, family, n);
-    }
     let Some(q) = group.queue() else {
         return;
     };
