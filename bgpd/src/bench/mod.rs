@@ -9,6 +9,7 @@
 //! Addresses: daemon 127.0.9.1:179, injectors 127.0.1.N, monitors 127.0.2.N (all on lo).
 
 pub mod daemons;
+pub mod held;
 pub mod png;
 pub mod race;
 pub mod report;

@@ -5,48 +5,19 @@
 //! monitor holds every prefix (or at the deadline). W4 then churns and measures how long each
 //! change takes from leaving the injector to reaching the monitor.
 
+use super::held::{Held, KeyMap, PrefixIndex};
 use super::wire::{self, connect_from, establish, MessageReader, Scan, Speaker};
 use super::workload::{key_of, ChurnPlan, InjectorPlan, Workload};
 use anyhow::Context as _;
 use bgp_proto::{AttributeValue, Family, Nlri, SessionContext, UpdatePacker};
 use bytes::BytesMut;
 use ipnet::IpNet;
-use std::collections::{HashMap, HashSet};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-/// A multiplicative hash for prefix keys (the monitor's set must not be the bottleneck).
-#[derive(Default)]
-pub struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x517c_c1b7_2722_0a95);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        // MurmurHash3's 64-bit finaliser: every input bit reaches the low bits (which pick
-        // the bucket) and the top seven (hashbrown's control byte). A single multiply left
-        // the low bits of /24 keys (address << 8 | 24) nearly constant, and the monitors'
-        // inserts collided: 27 % of a W3 run's CPU was the harness's own hash set.
-        let mut k = v ^ (v >> 33);
-        k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        k ^= k >> 33;
-        k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        self.0 = k ^ (k >> 33);
-    }
-}
-
-type KeySet = HashSet<u64, BuildHasherDefault<KeyHasher>>;
 
 /// What one run measured on the harness side.
 #[derive(Debug, Clone, Default)]
@@ -99,7 +70,7 @@ struct ChurnClock {
     announce_sent: Vec<AtomicU64>,
     /// By prefix index: when its last withdrawal was written.
     withdraw_sent: Vec<AtomicU64>,
-    index: HashMap<u64, usize, BuildHasherDefault<KeyHasher>>,
+    index: KeyMap<usize>,
 }
 
 impl ChurnClock {
@@ -136,12 +107,13 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// reaches `expected`, and (W4) records propagation delays.
 fn monitor_loop(
     mut reader: MessageReader,
+    index: Arc<PrefixIndex>,
     expected: usize,
     progress: Arc<Progress>,
     stop: Arc<AtomicBool>,
     churn: Option<Arc<ChurnClock>>,
 ) -> Vec<u64> {
-    let mut held = KeySet::with_capacity_and_hasher(expected + 16, Default::default());
+    let mut held = Held::new(&index);
     let mut scan = Scan::default();
     let mut latencies = Vec::new();
     let mut last_tag: Vec<u32> = churn
@@ -177,7 +149,7 @@ fn monitor_loop(
             break;
         }
         for k in &scan.withdrawn {
-            let was = held.remove(k);
+            let was = held.remove(&index, *k);
             if let (true, Some(c)) = (was, &churn) {
                 if let Some(&i) = c.index.get(k) {
                     latencies.extend(c.since(c.withdraw_sent.get(i)));
@@ -185,7 +157,7 @@ fn monitor_loop(
             }
         }
         for k in &scan.announced {
-            held.insert(*k);
+            held.insert(&index, *k);
             if let (Some(c), Some(tag)) = (&churn, scan.med) {
                 if let Some(&i) = c.index.get(k) {
                     if last_tag.get(i).is_some_and(|t| *t != tag) {
@@ -396,6 +368,10 @@ pub fn run(
                 .collect(),
         })
     });
+    // Before the clock: every prefix the injectors announce, numbered for the monitors.
+    let index = Arc::new(PrefixIndex::from_streams(
+        workload.injectors.iter().map(|i| i.stream.as_slice()),
+    ));
     let mut running = Running {
         stop: stop.clone(),
         streams: Vec::new(),
@@ -408,8 +384,8 @@ pub fn run(
             expected,
             ..Progress::default()
         });
-        let (p, s, c) = (progress.clone(), stop.clone(), clock.clone());
-        let h = std::thread::spawn(move || monitor_loop(reader, expected, p, s, c));
+        let (p, s, c, i) = (progress.clone(), stop.clone(), clock.clone(), index.clone());
+        let h = std::thread::spawn(move || monitor_loop(reader, i, expected, p, s, c));
         running.monitors.push((progress, h));
     };
     let mut writers: Vec<(TcpStream, &InjectorPlan)> = Vec::new();

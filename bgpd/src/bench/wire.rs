@@ -232,6 +232,19 @@ fn prefixes(mut field: &[u8], out: &mut Vec<u64>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The messages in `stream` (BGP messages back to back, as an injector writes them), as
+/// (type code, body). Stops at the first header that does not fit (RFC 4271 §4.1).
+pub fn frames(mut stream: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
+    std::iter::from_fn(move || {
+        let header = stream.get(..HEADER_LEN)?;
+        let len = usize::from(u16::from_be_bytes([*header.get(16)?, *header.get(17)?]));
+        let kind = *header.get(18)?;
+        let body = stream.get(HEADER_LEN..len.max(HEADER_LEN))?;
+        stream = stream.get(len.max(HEADER_LEN)..)?;
+        Some((kind, body))
+    })
+}
+
 /// Scans an UPDATE body (RFC 4271 §4.3) into `scan` (cleared first).
 pub fn scan_update(body: &[u8], want_med: bool, scan: &mut Scan) -> anyhow::Result<()> {
     scan.withdrawn.clear();
@@ -282,6 +295,15 @@ fn find_med(mut attrs: &[u8]) -> Option<u32> {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frames_splits_a_stream_and_stops_at_a_short_header() {
+        let mut stream = keepalive_message().unwrap();
+        stream.extend(end_of_rib_message().unwrap());
+        stream.extend([0xff; 10]);
+        let got: Vec<(u8, usize)> = frames(&stream).map(|(k, b)| (k, b.len())).collect();
+        assert_eq!(got, vec![(4, 0), (2, 4)]);
+    }
 
     #[test]
     fn scans_withdrawals_nlri_and_med() {
