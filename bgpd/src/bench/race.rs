@@ -1,12 +1,16 @@
 //! One run of one workload: monitors and injectors connect (to the daemon under test, or,
 //! for the floor, injectors straight to a listening monitor: one session per injector, or
-//! one per monitor when a single injector fans out, see [`floor_copies`]), the clock starts, injectors
+//! one per monitor when a single injector fans out, see [`floor_copies`]; each floor monitor
+//! receives what the same monitor receives from a daemon, so several injectors feeding one
+//! monitor are read by one thread, [`wire::MultiReader`]), the clock starts, injectors
 //! write their pre-encoded UPDATEs as fast as TCP takes them, and the run ends when every
 //! monitor holds every prefix (or at the deadline). W4 then churns and measures how long each
 //! change takes from leaving the injector to reaching the monitor.
 
 use super::held::{Held, KeyMap, PrefixIndex};
-use super::wire::{self, connect_from, establish, MessageReader, Scan, Speaker};
+use super::wire::{
+    self, connect_from, establish, FrameSource, MessageReader, MultiReader, Scan, Speaker,
+};
 use super::workload::{key_of, ChurnPlan, InjectorPlan, Workload};
 use anyhow::Context as _;
 use bgp_proto::{AttributeValue, Family, Nlri, SessionContext, UpdatePacker};
@@ -106,7 +110,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Reads a monitor session until `stop`: keeps the set of held prefixes, marks when it
 /// reaches `expected`, and (W4) records propagation delays.
 fn monitor_loop(
-    mut reader: MessageReader,
+    mut reader: Box<dyn FrameSource + Send>,
     index: Arc<PrefixIndex>,
     expected: usize,
     progress: Arc<Progress>,
@@ -379,15 +383,16 @@ pub fn run(
         others: Vec::new(),
     };
     let setup_deadline = Instant::now() + Duration::from_secs(60);
-    let spawn_monitor = |running: &mut Running, reader: MessageReader, expected: usize| {
-        let progress = Arc::new(Progress {
-            expected,
-            ..Progress::default()
-        });
-        let (p, s, c, i) = (progress.clone(), stop.clone(), clock.clone(), index.clone());
-        let h = std::thread::spawn(move || monitor_loop(reader, i, expected, p, s, c));
-        running.monitors.push((progress, h));
-    };
+    let spawn_monitor =
+        |running: &mut Running, reader: Box<dyn FrameSource + Send>, expected: usize| {
+            let progress = Arc::new(Progress {
+                expected,
+                ..Progress::default()
+            });
+            let (p, s, c, i) = (progress.clone(), stop.clone(), clock.clone(), index.clone());
+            let h = std::thread::spawn(move || monitor_loop(reader, i, expected, p, s, c));
+            running.monitors.push((progress, h));
+        };
     let mut writers: Vec<(TcpStream, &InjectorPlan)> = Vec::new();
     let setup = (|| -> anyhow::Result<()> {
         match target {
@@ -395,7 +400,7 @@ pub fn run(
                 for m in &workload.monitors {
                     let (w, r) = session(*m, addr, setup_deadline)?;
                     running.streams.push(w.try_clone()?);
-                    spawn_monitor(&mut running, r, workload.expected_per_monitor);
+                    spawn_monitor(&mut running, Box::new(r), workload.expected_per_monitor);
                 }
                 for inj in &workload.injectors {
                     let (w, r) = session(inj.speaker, addr, setup_deadline)?;
@@ -416,8 +421,11 @@ pub fn run(
                         std::net::IpAddr::V6(_) => anyhow::bail!("IPv4 only"),
                     },
                 };
+                // Monitor m's sessions and the prefixes they bring.
+                let copies = floor_copies(workload);
+                let mut monitors: Vec<(Vec<MessageReader>, usize)> = Vec::new();
                 for inj in &workload.injectors {
-                    for _ in 0..floor_copies(workload) {
+                    for c in 0..copies {
                         let a = connect_from(inj.speaker.address, addr)?;
                         let (s, _) = listener.accept().context("floor monitor accept")?;
                         let h =
@@ -427,7 +435,14 @@ pub fn run(
                             .join()
                             .map_err(|_| anyhow::anyhow!("floor monitor thread panicked"))??;
                         running.streams.push(mw);
-                        spawn_monitor(&mut running, mr, inj.prefixes);
+                        let m = if copies > 1 { c } else { 0 };
+                        if monitors.len() <= m {
+                            monitors.resize_with(m + 1, Default::default);
+                        }
+                        if let Some((readers, expected)) = monitors.get_mut(m) {
+                            readers.push(mr);
+                            *expected += inj.prefixes;
+                        }
                         running.streams.push(w.try_clone()?);
                         let s = stop.clone();
                         running
@@ -435,6 +450,13 @@ pub fn run(
                             .push(std::thread::spawn(move || drain_loop(r, s)));
                         writers.push((w, inj));
                     }
+                }
+                for (mut readers, expected) in monitors {
+                    let reader: Box<dyn FrameSource + Send> = match readers.len() {
+                        1 => Box::new(readers.remove(0)),
+                        _ => Box::new(MultiReader::new(readers)?),
+                    };
+                    spawn_monitor(&mut running, reader, expected);
                 }
             }
         }

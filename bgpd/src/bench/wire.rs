@@ -132,6 +132,143 @@ impl MessageReader {
     }
 }
 
+/// Where a monitor reads its messages from: one session, or several read by one thread.
+pub trait FrameSource {
+    /// The next message; `Ok(None)` when nothing arrived for a while (the caller checks
+    /// whether to stop and calls again), an error when a peer closed or sent garbage.
+    fn next_frame(&mut self) -> anyhow::Result<Option<Frame<'_>>>;
+}
+
+impl FrameSource for MessageReader {
+    fn next_frame(&mut self) -> anyhow::Result<Option<Frame<'_>>> {
+        MessageReader::next_frame(self)
+    }
+}
+
+/// Several sessions read by one thread, message by message, in turn: one monitor peer with
+/// a session from each injector (the floor of W2, where ten injectors feed the one monitor
+/// that, in a daemon's run, receives all their routes over one session). The sockets are
+/// non-blocking; when none has a whole message, the thread sleeps 50 µs.
+pub struct MultiReader {
+    inputs: Vec<Input>,
+    next: usize,
+    body: Vec<u8>,
+}
+
+/// One session of a [`MultiReader`]: its socket and the octets read and not yet taken.
+struct Input {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    start: usize,
+}
+
+impl Input {
+    /// The whole message at the front of the buffer, if there is one: (type, body range).
+    fn whole_message(&self) -> anyhow::Result<Option<(u8, std::ops::Range<usize>)>> {
+        let Some(header) = self
+            .buf
+            .get(self.start..)
+            .and_then(|b| b.first_chunk::<HEADER_LEN>())
+        else {
+            return Ok(None);
+        };
+        let [marker @ .., l0, l1, kind] = *header;
+        let len = usize::from(u16::from_be_bytes([l0, l1]));
+        if !(HEADER_LEN..=65535).contains(&len) || marker != [0xff; 16] {
+            anyhow::bail!("bad BGP header (length {len}, RFC 4271 §4.1)");
+        }
+        if self.buf.len() < self.start + len {
+            return Ok(None);
+        }
+        Ok(Some((kind, self.start + HEADER_LEN..self.start + len)))
+    }
+
+    /// Reads what the socket has (without waiting). Returns whether anything came.
+    fn fill(&mut self) -> anyhow::Result<bool> {
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        let have = self.buf.len();
+        self.buf.resize(have + 256 * 1024, 0);
+        let got = match self
+            .stream
+            .read(self.buf.get_mut(have..).unwrap_or_default())
+        {
+            Ok(0) => Err(anyhow::anyhow!("connection closed")),
+            Ok(n) => Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(0),
+            Err(e) => Err(e).context("reading a monitor session"),
+        };
+        self.buf.truncate(have + *got.as_ref().unwrap_or(&0));
+        Ok(got? > 0)
+    }
+}
+
+impl MultiReader {
+    /// Reads `readers` (established sessions, nothing buffered past the OPEN exchange) in
+    /// turn from one thread.
+    pub fn new(readers: Vec<MessageReader>) -> anyhow::Result<Self> {
+        let inputs = readers
+            .into_iter()
+            .map(|r| {
+                let buf = r.reader.buffer().to_vec();
+                let stream = r.reader.into_inner();
+                stream.set_nonblocking(true)?;
+                Ok(Input {
+                    stream,
+                    buf,
+                    start: 0,
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(MultiReader {
+            inputs,
+            next: 0,
+            body: Vec::with_capacity(65536),
+        })
+    }
+}
+
+impl FrameSource for MultiReader {
+    fn next_frame(&mut self) -> anyhow::Result<Option<Frame<'_>>> {
+        let n = self.inputs.len();
+        let deadline = Instant::now() + Duration::from_millis(200);
+        loop {
+            let mut progress = false;
+            for step in 0..n {
+                let i = (self.next + step) % n;
+                let Some(input) = self.inputs.get_mut(i) else {
+                    continue;
+                };
+                let mut found = input.whole_message()?;
+                if found.is_none() && input.fill()? {
+                    progress = true;
+                    found = input.whole_message()?;
+                }
+                if let Some((kind, range)) = found {
+                    self.body.clear();
+                    self.body
+                        .extend_from_slice(input.buf.get(range.clone()).unwrap_or_default());
+                    input.start = range.end;
+                    // The next call starts with the next session: no session starves.
+                    self.next = (i + 1) % n;
+                    return Ok(Some(Frame {
+                        kind,
+                        body: &self.body,
+                    }));
+                }
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+            if !progress {
+                std::thread::sleep(Duration::from_micros(50));
+            }
+        }
+    }
+}
+
 /// Binds a socket to `local` (port chosen by the kernel) and connects it to `remote`.
 pub fn connect_from(local: Ipv4Addr, remote: SocketAddr) -> anyhow::Result<TcpStream> {
     let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
@@ -303,6 +440,51 @@ mod tests {
         stream.extend([0xff; 10]);
         let got: Vec<(u8, usize)> = frames(&stream).map(|(k, b)| (k, b.len())).collect();
         assert_eq!(got, vec![(4, 0), (2, 4)]);
+    }
+
+    #[test]
+    fn a_multi_reader_takes_every_message_of_every_session() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut senders = Vec::new();
+        let mut readers = Vec::new();
+        for _ in 0..3 {
+            senders.push(TcpStream::connect(addr).unwrap());
+            readers.push(MessageReader::new(listener.accept().unwrap().0));
+        }
+        let mut multi = MultiReader::new(readers).unwrap();
+        let (eor, keepalive) = (end_of_rib_message().unwrap(), keepalive_message().unwrap());
+        for (i, s) in senders.iter_mut().enumerate() {
+            for _ in 0..=i {
+                s.write_all(&eor).unwrap();
+            }
+            // Half a message now, the rest later: it is taken only once whole.
+            s.write_all(&keepalive[..10]).unwrap();
+        }
+        let mut kinds = Vec::new();
+        while kinds.len() < 6 {
+            if let Some(f) = multi.next_frame().unwrap() {
+                kinds.push(f.kind);
+            }
+        }
+        assert_eq!(kinds, vec![2; 6]);
+        assert!(
+            multi.next_frame().unwrap().is_none(),
+            "no whole message left"
+        );
+        for s in &mut senders {
+            s.write_all(&keepalive[10..]).unwrap();
+        }
+        for _ in 0..3 {
+            let f = loop {
+                if let Some(f) = multi.next_frame().unwrap() {
+                    break f.kind;
+                }
+            };
+            assert_eq!(f, 4);
+        }
+        drop(senders);
+        assert!(multi.next_frame().is_err(), "a closed session is an error");
     }
 
     #[test]
