@@ -99,6 +99,25 @@ impl AdjRibIn {
         keys.len()
     }
 
+    /// Whether a rejected route is set aside (its family is being refreshed and the peer has
+    /// not sent it again since the BoRR).
+    pub fn is_set_aside(&self, key: &RouteKey) -> bool {
+        !self.set_aside.is_empty() && self.set_aside.contains_key(key)
+    }
+
+    /// Puts a rejected route back among those set aside: a re-import (a policy change)
+    /// rejected again a route the peer has not sent again since its BoRR. Returns whether it
+    /// was rejected.
+    pub fn set_aside_again(&mut self, key: &RouteKey) -> bool {
+        match self.rejected.remove(key) {
+            Some(a) => {
+                self.set_aside.insert(*key, a);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The peer's EoRR for `family`: the rejected routes it did not send again are dropped
     /// (and no longer counted); returns how many.
     pub fn drop_set_aside(&mut self, family: Family) -> usize {

@@ -153,3 +153,44 @@ fn deferral_holds_everything_back_then_sends_table_and_end_of_rib() {
     );
     assert!(!rib.deferring);
 }
+
+/// A re-import (a policy change) after a restarted peer is back and before its End-of-RIB
+/// keeps its stale routes stale (RFC 4724 §4.2): the End-of-RIB still removes the one it did
+/// not send again, which keeps LLGR_STALE until then (RFC 9494 §4.2).
+#[test]
+fn a_reimport_before_the_end_of_rib_keeps_stale_routes_stale() {
+    let (mut rib, _) = rib();
+    rib.set_llgr(0, llgr(60));
+    rib.set_llgr(3, llgr(60));
+    rib.peer_up(0, session(11, false, false));
+    rib.peer_up(3, session(21, false, false));
+    let node = [198, 51, 100, 11];
+    rib.apply_update(0, &pod_update(&["10.244.1.0/26", "10.244.1.64/26"], node));
+    let plan = rib.stale_plan(0, true);
+    rib.peer_down(0, true);
+    rib.enter_llgr(0, plan.kept());
+    rib.peer_up(0, session(11, false, false));
+    rib.apply_update(0, &pod_update(&["10.244.1.0/26"], node));
+    rib.reimport(0);
+
+    let path =
+        |rib: &super::table::Rib, p: &str| rib.loc[&(V4, p.parse().unwrap())].paths[0].clone();
+    let fresh = path(&rib, "10.244.1.0/26");
+    assert!(!fresh.stale && !fresh.llgr_stale, "sent again");
+    let kept = path(&rib, "10.244.1.64/26");
+    assert!(kept.stale && kept.llgr_stale, "not sent again");
+    assert!(kept.attrs.communities().contains(&Community::LLGR_STALE));
+    let received: Vec<_> = rib
+        .adj_rib_in(0)
+        .into_iter()
+        .filter(|(k, _)| k.1.to_string() == "10.244.1.64/26")
+        .collect();
+    assert!(
+        !received[0].1.communities().contains(&Community::LLGR_STALE),
+        "the Adj-RIB-In keeps the route as received"
+    );
+
+    let out = rib.flush_stale(0, Some(V4));
+    let to_metallb = sent(&out, 3, &SessionContext::default());
+    assert_eq!(withdrawn_v4(&to_metallb), vec!["10.244.1.64/26"]);
+}

@@ -9,6 +9,14 @@ const V4: Family = Family::IPV4_UNICAST;
 // Peers of table_tests::CONF: 0 = Calico node (route-server client, its import policy
 // rejects the default route), 3 = MetalLB speaker.
 
+/// The prefixes of a peer's Adj-RIB-In.
+fn adj_rib_in_prefixes(rib: &super::table::Rib, id: u32) -> Vec<String> {
+    rib.adj_rib_in(id)
+        .iter()
+        .map(|(k, _)| k.1.to_string())
+        .collect()
+}
+
 /// RFC 7313 §4: BoRR marks the node's routes stale; the one it sends again is fresh (and,
 /// unchanged, not sent on to anyone); at EoRR the one it did not send again is withdrawn
 /// from the other peers. A second EoRR has no BoRR before it and is ignored.
@@ -99,12 +107,10 @@ fn rejected_routes_not_sent_again_leave_the_adj_rib_in() {
     rib.apply_update(0, &pod_update(&["10.244.1.0/26"], node));
     assert_eq!(rib.end_refresh(0, V4).unwrap().0, 1);
     assert_eq!(received(&rib), 1);
-    let left: Vec<String> = rib
-        .adj_rib_in(0)
-        .iter()
-        .map(|(k, _)| k.1.to_string())
-        .collect();
-    assert_eq!(left, vec!["10.244.1.0/26".to_string()]);
+    assert_eq!(
+        adj_rib_in_prefixes(&rib, 0),
+        vec!["10.244.1.0/26".to_string()]
+    );
 
     // A session that ends during a refresh keeps its rejected routes as they were.
     rib.apply_update(0, &pod_update(&["0.0.0.0/0"], node));
@@ -126,5 +132,40 @@ fn nothing_is_sent_again_while_deferring() {
     assert_eq!(
         sent(&rib.refresh_out(3, V4), 3, &SessionContext::default()).len(),
         1
+    );
+}
+
+/// A re-import (a policy change) during a refresh applies the new policy to what was
+/// received; it receives nothing. What the peer has not sent again since its BoRR still goes
+/// at its EoRR: the stale path, and the rejected route set aside.
+#[test]
+fn a_reimport_during_a_refresh_keeps_what_was_not_sent_again() {
+    let (mut rib, _) = rib();
+    calico_and_metallb_up(&mut rib);
+    let node = [198, 51, 100, 11];
+    let all = ["0.0.0.0/0", "10.244.1.0/26", "10.244.1.64/26"];
+    rib.apply_update(0, &pod_update(&all, node));
+    assert_eq!(rib.begin_refresh(0, V4), 3);
+    rib.apply_update(0, &pod_update(&["10.244.1.0/26"], node));
+    rib.reimport(0);
+    let stale = |rib: &super::table::Rib, p: &str| {
+        rib.loc[&(V4, p.parse().unwrap())]
+            .paths
+            .iter()
+            .any(|p| p.stale)
+    };
+    assert!(!stale(&rib, "10.244.1.0/26"), "sent again");
+    assert!(stale(&rib, "10.244.1.64/26"), "not sent again: still stale");
+
+    let (removed, out) = rib.end_refresh(0, V4).unwrap();
+    assert_eq!(
+        removed, 2,
+        "the stale path and the rejected route set aside"
+    );
+    let updates = sent(&out, 3, &SessionContext::default());
+    assert_eq!(withdrawn_v4(&updates), vec!["10.244.1.64/26".to_string()]);
+    assert_eq!(
+        adj_rib_in_prefixes(&rib, 0),
+        vec!["10.244.1.0/26".to_string()]
     );
 }

@@ -239,6 +239,16 @@ pub struct Rib {
     pub deferring: bool,
 }
 
+/// Why a route of a peer's Adj-RIB-In is waiting for the peer to send it again (see
+/// [`Rib::keep_awaiting`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Awaiting {
+    /// A stale Loc-RIB path; `llgr`: in the long-lived stale phase.
+    Stale { llgr: bool },
+    /// A rejected route set aside by an enhanced route refresh.
+    SetAside,
+}
+
 /// The destinations an export pass covers: each key, with the slot where a change found it
 /// when it was known (`None`: the pass looks it up), so the pass does not hash the key again.
 /// Slots stay valid until the pass: only the pass removes destinations.
@@ -1266,13 +1276,133 @@ impl Rib {
                 prefix,
                 path_id: (path_id != 0).then_some(path_id),
             };
-            self.import_one(id, &neighbor, &session, family, n, raw, class, &mut dirty);
+            let awaiting = self.awaiting(id, (family, prefix, path_id));
+            self.import_one(
+                id,
+                &neighbor,
+                &session,
+                family,
+                n,
+                raw.clone(),
+                class,
+                &mut dirty,
+            );
+            if let Some(a) = awaiting {
+                self.keep_awaiting(id, (family, prefix, path_id), a, &raw, &mut dirty);
+            }
         }
         let mut keys = dirty.keys;
         keys.sort_unstable();
         keys.dedup();
         self.export_to(&Dirty::from_keys(keys), None, Pass::Changes, &mut outbox);
         outbox
+    }
+
+    /// Whether the peer has yet to send `route` again: a stale path (graceful restart, RFC
+    /// 4724 §4.2; long-lived, RFC 9494 §4.2; enhanced route refresh, RFC 7313 §4) or a
+    /// rejected route set aside by a refresh.
+    fn awaiting(&self, id: PeerId, route: super::adj_rib_in::RouteKey) -> Option<Awaiting> {
+        let (family, prefix, path_id) = route;
+        let path = self.loc.get(&(family, prefix)).and_then(|d| {
+            d.paths
+                .iter()
+                .find(|p| p.peer == id && p.received_path_id == path_id)
+        });
+        match path {
+            Some(p) if p.stale => Some(Awaiting::Stale { llgr: p.llgr_stale }),
+            Some(_) => None,
+            None => self
+                .peers
+                .get(&id)
+                .is_some_and(|p| p.adj_in.is_set_aside(&route))
+                .then_some(Awaiting::SetAside),
+        }
+    }
+
+    /// After a re-import, a route the peer has yet to send again stays so: a re-import
+    /// applies new policy to what was received, it does not receive anything. Without this, a
+    /// policy change during a graceful restart or an enhanced route refresh made every stale
+    /// route fresh, and routes the peer no longer had outlived its End-of-RIB or EoRR.
+    /// - Accepted: the path is stale again; one that was long-lived stale carries LLGR_STALE
+    ///   again (and goes if it now carries NO_LLGR, RFC 9494 §4.2).
+    /// - Rejected while its family is being refreshed: set aside again, so the EoRR drops it.
+    fn keep_awaiting(
+        &mut self,
+        id: PeerId,
+        route: super::adj_rib_in::RouteKey,
+        was: Awaiting,
+        raw: &SharedAttrs,
+        dirty: &mut Dirty,
+    ) {
+        let (family, prefix, path_id) = route;
+        let llgr = matches!(was, Awaiting::Stale { llgr: true });
+        let mut llgr_attrs = None;
+        let mut no_llgr = false;
+        let found = match self.loc.get_mut(&(family, prefix)).and_then(|d| {
+            let i = d
+                .paths
+                .iter()
+                .position(|p| p.peer == id && p.received_path_id == path_id)?;
+            Some((d, i))
+        }) {
+            Some((d, i)) => {
+                if let Some(p) = d.paths.get_mut(i) {
+                    p.stale = true;
+                    if llgr {
+                        match llgr_stale_attrs(&p.attrs) {
+                            Some(a) => llgr_attrs = Some(a),
+                            None => no_llgr = true,
+                        }
+                    }
+                }
+                true
+            }
+            None => false,
+        };
+        if !found {
+            let refreshing = self
+                .peers
+                .get(&id)
+                .is_some_and(|p| p.refreshing.contains(family));
+            if refreshing {
+                if let Some(p) = self.peers.get_mut(&id) {
+                    p.adj_in.set_aside_again(&route);
+                }
+            }
+            return;
+        }
+        if no_llgr {
+            self.remove_path(
+                id,
+                family,
+                prefix,
+                path_id,
+                "long-lived graceful restart: route carries NO_LLGR (RFC 9494 §4.2)",
+                dirty,
+            );
+            return;
+        }
+        let Some(a) = llgr_attrs else {
+            return;
+        };
+        let a = self.intern(a);
+        if let Some(d) = self.loc.get_mut(&(family, prefix)) {
+            d.exported_best = 0;
+            if let Some(p) = d
+                .paths
+                .iter_mut()
+                .find(|p| p.peer == id && p.received_path_id == path_id)
+            {
+                p.attrs = a;
+                p.llgr_stale = true;
+            }
+        }
+        if let Some(peer) = self.peers.get_mut(&id) {
+            if !peer.adj_in.has_received(&route) {
+                peer.adj_in.set_received(route, Some(raw.clone()));
+            }
+        }
+        dirty.push((family, prefix), None);
     }
 
     /// A peer's Adj-RIB-In (RFC 4271 §3.2): every route it sent that is held, as received —
