@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use super::llgr::LlgrSession;
-use super::table_tests::{pod_update, rib, sent, session, withdrawn_v4};
+use super::table_tests::{pod_update, rib, rib_from, sent, session, withdrawn_v4, CONF};
 use bgp_proto::{AttributeValue, Community, Family, SessionContext, Update};
 
 const V4: Family = Family::IPV4_UNICAST;
@@ -154,12 +154,9 @@ fn deferral_holds_everything_back_then_sends_table_and_end_of_rib() {
     assert!(!rib.deferring);
 }
 
-/// A re-import (a policy change) after a restarted peer is back and before its End-of-RIB
-/// keeps its stale routes stale (RFC 4724 §4.2): the End-of-RIB still removes the one it did
-/// not send again, which keeps LLGR_STALE until then (RFC 9494 §4.2).
-#[test]
-fn a_reimport_before_the_end_of_rib_keeps_stale_routes_stale() {
-    let (mut rib, _) = rib();
+/// The Calico node (peer 0, with LLGR) announces two pod blocks, restarts, its routes go
+/// long-lived stale, and it comes back and sends one of them again (no End-of-RIB yet).
+fn back_after_llgr(rib: &mut super::table::Rib) {
     rib.set_llgr(0, llgr(60));
     rib.set_llgr(3, llgr(60));
     rib.peer_up(0, session(11, false, false));
@@ -171,6 +168,15 @@ fn a_reimport_before_the_end_of_rib_keeps_stale_routes_stale() {
     rib.enter_llgr(0, plan.kept());
     rib.peer_up(0, session(11, false, false));
     rib.apply_update(0, &pod_update(&["10.244.1.0/26"], node));
+}
+
+/// A re-import (a policy change) after a restarted peer is back and before its End-of-RIB
+/// keeps its stale routes stale (RFC 4724 §4.2): the End-of-RIB still removes the one it did
+/// not send again, which keeps LLGR_STALE until then (RFC 9494 §4.2).
+#[test]
+fn a_reimport_before_the_end_of_rib_keeps_stale_routes_stale() {
+    let (mut rib, _) = rib();
+    back_after_llgr(&mut rib);
     rib.reimport(0);
 
     let path =
@@ -193,4 +199,29 @@ fn a_reimport_before_the_end_of_rib_keeps_stale_routes_stale() {
     let out = rib.flush_stale(0, Some(V4));
     let to_metallb = sent(&out, 3, &SessionContext::default());
     assert_eq!(withdrawn_v4(&to_metallb), vec!["10.244.1.64/26"]);
+}
+
+/// A re-import whose new import policy adds NO_LLGR to a long-lived stale route the peer
+/// has not sent again removes it (RFC 9494 §4.2: such a route is not kept as LLGR-stale);
+/// the route it did send again stays, fresh.
+#[test]
+fn a_reimport_that_adds_no_llgr_removes_the_long_lived_stale_route() {
+    let text = format!(
+        "{CONF}\n[[policies]]\nname = \"no-llgr\"\n[[policies.statements]]\n\
+         set = {{ add_communities = [\"65535:7\"] }}\naction = \"accept\"\n"
+    );
+    let (mut rib, cfg) = rib_from(&text);
+    back_after_llgr(&mut rib);
+
+    let mut n = cfg.neighbors[0].clone();
+    n.import_policy = vec!["no-llgr".into()];
+    rib.configure_peer(0, n);
+    let out = rib.reimport(0);
+    let to_metallb = sent(&out, 3, &SessionContext::default());
+    assert_eq!(withdrawn_v4(&to_metallb), vec!["10.244.1.64/26"]);
+    assert!(!rib
+        .loc
+        .contains_key(&(V4, "10.244.1.64/26".parse().unwrap())));
+    let kept = &rib.loc[&(V4, "10.244.1.0/26".parse().unwrap())].paths[0];
+    assert!(!kept.stale && kept.attrs.communities().contains(&Community::NO_LLGR));
 }

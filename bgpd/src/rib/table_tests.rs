@@ -9,7 +9,7 @@ use bgp_proto::{
 };
 use std::net::{IpAddr, Ipv4Addr};
 
-const CONF: &str = r#"
+pub(super) const CONF: &str = r#"
 [global]
 asn = 64512
 router_id = "198.51.100.2"
