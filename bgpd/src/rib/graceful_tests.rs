@@ -224,4 +224,10 @@ fn a_reimport_that_adds_no_llgr_removes_the_long_lived_stale_route() {
         .contains_key(&(V4, "10.244.1.64/26".parse().unwrap())));
     let kept = &rib.loc[&(V4, "10.244.1.0/26".parse().unwrap())].paths[0];
     assert!(!kept.stale && kept.attrs.communities().contains(&Community::NO_LLGR));
+    assert_eq!(
+        rib.peers[&0].received(V4),
+        1,
+        "the removed route is no longer counted"
+    );
+    assert_eq!(rib.adj_rib_in(0).len(), 1);
 }

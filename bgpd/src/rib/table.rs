@@ -1372,7 +1372,7 @@ impl Rib {
             return;
         }
         if no_llgr {
-            self.remove_path(
+            let removed = self.remove_path(
                 id,
                 family,
                 prefix,
@@ -1380,6 +1380,10 @@ impl Rib {
                 "long-lived graceful restart: route carries NO_LLGR (RFC 9494 §4.2)",
                 dirty,
             );
+            // Gone from the Adj-RIB-In too: no longer counted towards max-prefix.
+            if let (true, Some(p)) = (removed, self.peers.get_mut(&id)) {
+                p.adj_in.count_out(family);
+            }
             return;
         }
         let Some(a) = llgr_attrs else {
