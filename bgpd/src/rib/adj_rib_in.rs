@@ -39,9 +39,18 @@ pub struct AdjRibIn {
 
 impl AdjRibIn {
     /// Stores a route the import policy rejected; returns whether it was already there.
-    pub fn reject(&mut self, key: RouteKey, attrs: SharedAttrs) -> bool {
-        let aside = !self.set_aside.is_empty() && self.set_aside.remove(&key).is_some();
-        self.rejected.insert(key, attrs).is_some() || aside
+    /// `aside`: the peer's family is being refreshed and it has not sent the route again
+    /// since its BoRR (a re-import rejected it), so it stays set aside for the EoRR.
+    pub fn reject(&mut self, key: RouteKey, attrs: SharedAttrs, aside: bool) -> bool {
+        let was_aside = !self.set_aside.is_empty() && self.set_aside.remove(&key).is_some();
+        let was_rejected = !self.rejected.is_empty() && self.rejected.remove(&key).is_some();
+        let table = if aside {
+            &mut self.set_aside
+        } else {
+            &mut self.rejected
+        };
+        table.insert(key, attrs);
+        was_aside || was_rejected
     }
 
     /// Records a route the import policy accepted: it is no longer rejected, and its
@@ -103,19 +112,6 @@ impl AdjRibIn {
     /// not sent it again since the BoRR).
     pub fn is_set_aside(&self, key: &RouteKey) -> bool {
         !self.set_aside.is_empty() && self.set_aside.contains_key(key)
-    }
-
-    /// Puts a rejected route back among those set aside: a re-import (a policy change)
-    /// rejected again a route the peer has not sent again since its BoRR. Returns whether it
-    /// was rejected.
-    pub fn set_aside_again(&mut self, key: &RouteKey) -> bool {
-        match self.rejected.remove(key) {
-            Some(a) => {
-                self.set_aside.insert(*key, a);
-                true
-            }
-            None => false,
-        }
     }
 
     /// The peer's EoRR for `family`: the rejected routes it did not send again are dropped

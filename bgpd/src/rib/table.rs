@@ -239,8 +239,18 @@ pub struct Rib {
     pub deferring: bool,
 }
 
-/// Why a route of a peer's Adj-RIB-In is waiting for the peer to send it again (see
-/// [`Rib::keep_awaiting`]).
+/// How a route reaches [`Rib::store_imported`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Receipt {
+    /// In an UPDATE: the route is fresh (a stale path sent again is fresh again, RFC 4724
+    /// §4.2, RFC 7313 §4).
+    Received,
+    /// Re-imported from the Adj-RIB-In (a policy change): the peer sent nothing, so a route
+    /// it has yet to send again stays so, and its EoRR or End-of-RIB still removes it.
+    Reimported(Option<Awaiting>),
+}
+
+/// Why a route of a peer's Adj-RIB-In is waiting for the peer to send it again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Awaiting {
     /// A stale Loc-RIB path; `llgr`: in the long-lived stale phase.
@@ -889,7 +899,16 @@ impl Rib {
                         continue;
                     };
                     self.store_imported(
-                        id, neighbor, family, n, &raw, class, imported, since, dirty,
+                        id,
+                        neighbor,
+                        family,
+                        n,
+                        &raw,
+                        class,
+                        imported,
+                        since,
+                        Receipt::Received,
+                        dirty,
                     );
                 }
             }
@@ -980,8 +999,11 @@ impl Rib {
         }
     }
 
+    /// Re-imports one route of the Adj-RIB-In (see [`Rib::reimport`]). A long-lived stale
+    /// path keeps LLGR_STALE on its new attributes, and goes if they now carry NO_LLGR (RFC
+    /// 9494 §4.2, as [`Rib::enter_llgr`] does).
     #[allow(clippy::too_many_arguments)]
-    fn import_one(
+    fn reimport_one(
         &mut self,
         id: PeerId,
         neighbor: &Neighbor,
@@ -992,7 +1014,19 @@ impl Rib {
         class: Option<ClassId>,
         dirty: &mut Dirty,
     ) {
-        let imported = self.import_policy(neighbor, session, family, &n.prefix, class, &raw);
+        let awaiting = self.awaiting(id, (family, n.prefix, n.path_id.unwrap_or(0)));
+        let mut imported = self.import_policy(neighbor, session, family, &n.prefix, class, &raw);
+        if let (Some(Awaiting::Stale { llgr: true }), Imported::Accept(a)) = (awaiting, &imported) {
+            match llgr_stale_attrs(a) {
+                Some(stale) => imported = Imported::Accept(self.intern(stale)),
+                None => {
+                    let reason =
+                        "long-lived graceful restart: route carries NO_LLGR (RFC 9494 §4.2)";
+                    self.forget_received(id, family, &n, reason, dirty);
+                    return;
+                }
+            }
+        }
         self.store_imported(
             id,
             neighbor,
@@ -1002,6 +1036,7 @@ impl Rib {
             class,
             &imported,
             now(),
+            Receipt::Reimported(awaiting),
             dirty,
         );
     }
@@ -1063,6 +1098,7 @@ impl Rib {
         class: Option<ClassId>,
         imported: &Imported,
         since: u32,
+        receipt: Receipt,
         dirty: &mut Dirty,
     ) {
         // The shared sets are cloned only where a reference is kept. A clone or drop of an
@@ -1077,8 +1113,12 @@ impl Rib {
                 self.log_rejected(id, neighbor, family, &n, Some(raw), reason);
                 let had_path = self.remove_path(id, family, n.prefix, path_id, reason, dirty);
                 if let Some(p) = self.peers.get_mut(&id) {
-                    // Kept in the Adj-RIB-In: a policy change may accept it later.
-                    let had_rejected = p.adj_in.reject((family, n.prefix, path_id), raw.clone());
+                    // Kept in the Adj-RIB-In: a policy change may accept it later. One the
+                    // peer has yet to send again in a refresh stays set aside for its EoRR.
+                    let aside = matches!(receipt, Receipt::Reimported(Some(_)))
+                        && p.refreshing.contains(family);
+                    let key = (family, n.prefix, path_id);
+                    let had_rejected = p.adj_in.reject(key, raw.clone(), aside);
                     if !had_path && !had_rejected {
                         p.adj_in.count_in(family);
                     }
@@ -1090,6 +1130,11 @@ impl Rib {
         let was_rejected = match self.peers.get_mut(&id) {
             Some(p) => p.adj_in.accept(family, &n.prefix, path_id, received),
             None => false,
+        };
+        let (stale, llgr_stale) = match receipt {
+            Receipt::Reimported(Some(Awaiting::Stale { llgr })) => (true, llgr),
+            Receipt::Reimported(Some(Awaiting::SetAside)) => (true, false),
+            Receipt::Received | Receipt::Reimported(None) => (false, false),
         };
         let local_id = self.next_local_id;
         let (slot, dest) = self.loc.entry_slot(family, &n.prefix);
@@ -1112,8 +1157,8 @@ impl Rib {
                     p.attrs = attrs.clone();
                 }
                 p.class = class;
-                p.stale = false;
-                p.llgr_stale = false;
+                p.stale = stale;
+                p.llgr_stale = llgr_stale;
                 if same {
                     return;
                 }
@@ -1133,8 +1178,8 @@ impl Rib {
                     attrs: attrs.clone(),
                     class,
                     since,
-                    stale: false,
-                    llgr_stale: false,
+                    stale,
+                    llgr_stale,
                 });
                 self.next_local_id = self.next_local_id.wrapping_add(1).max(1);
                 PrefixAction::Announce
@@ -1276,20 +1321,7 @@ impl Rib {
                 prefix,
                 path_id: (path_id != 0).then_some(path_id),
             };
-            let awaiting = self.awaiting(id, (family, prefix, path_id));
-            self.import_one(
-                id,
-                &neighbor,
-                &session,
-                family,
-                n,
-                raw.clone(),
-                class,
-                &mut dirty,
-            );
-            if let Some(a) = awaiting {
-                self.keep_awaiting(id, (family, prefix, path_id), a, &raw, &mut dirty);
-            }
+            self.reimport_one(id, &neighbor, &session, family, n, raw, class, &mut dirty);
         }
         let mut keys = dirty.keys;
         keys.sort_unstable();
@@ -1317,96 +1349,6 @@ impl Rib {
                 .is_some_and(|p| p.adj_in.is_set_aside(&route))
                 .then_some(Awaiting::SetAside),
         }
-    }
-
-    /// After a re-import, a route the peer has yet to send again stays so: a re-import
-    /// applies new policy to what was received, it does not receive anything. Without this, a
-    /// policy change during a graceful restart or an enhanced route refresh made every stale
-    /// route fresh, and routes the peer no longer had outlived its End-of-RIB or EoRR.
-    /// - Accepted: the path is stale again; one that was long-lived stale carries LLGR_STALE
-    ///   again (and goes if it now carries NO_LLGR, RFC 9494 §4.2).
-    /// - Rejected while its family is being refreshed: set aside again, so the EoRR drops it.
-    fn keep_awaiting(
-        &mut self,
-        id: PeerId,
-        route: super::adj_rib_in::RouteKey,
-        was: Awaiting,
-        raw: &SharedAttrs,
-        dirty: &mut Dirty,
-    ) {
-        let (family, prefix, path_id) = route;
-        let llgr = matches!(was, Awaiting::Stale { llgr: true });
-        let mut llgr_attrs = None;
-        let mut no_llgr = false;
-        let found = match self.loc.get_mut(&(family, prefix)).and_then(|d| {
-            let i = d
-                .paths
-                .iter()
-                .position(|p| p.peer == id && p.received_path_id == path_id)?;
-            Some((d, i))
-        }) {
-            Some((d, i)) => {
-                if let Some(p) = d.paths.get_mut(i) {
-                    p.stale = true;
-                    if llgr {
-                        match llgr_stale_attrs(&p.attrs) {
-                            Some(a) => llgr_attrs = Some(a),
-                            None => no_llgr = true,
-                        }
-                    }
-                }
-                true
-            }
-            None => false,
-        };
-        if !found {
-            let refreshing = self
-                .peers
-                .get(&id)
-                .is_some_and(|p| p.refreshing.contains(family));
-            if refreshing {
-                if let Some(p) = self.peers.get_mut(&id) {
-                    p.adj_in.set_aside_again(&route);
-                }
-            }
-            return;
-        }
-        if no_llgr {
-            let removed = self.remove_path(
-                id,
-                family,
-                prefix,
-                path_id,
-                "long-lived graceful restart: route carries NO_LLGR (RFC 9494 §4.2)",
-                dirty,
-            );
-            // Gone from the Adj-RIB-In too: no longer counted towards max-prefix.
-            if let (true, Some(p)) = (removed, self.peers.get_mut(&id)) {
-                p.adj_in.count_out(family);
-            }
-            return;
-        }
-        let Some(a) = llgr_attrs else {
-            return;
-        };
-        let a = self.intern(a);
-        if let Some(d) = self.loc.get_mut(&(family, prefix)) {
-            d.exported_best = 0;
-            if let Some(p) = d
-                .paths
-                .iter_mut()
-                .find(|p| p.peer == id && p.received_path_id == path_id)
-            {
-                p.attrs = a;
-                p.llgr_stale = true;
-            }
-        }
-        if let Some(peer) = self.peers.get_mut(&id) {
-            if !peer.adj_in.has_received(&route) {
-                peer.adj_in.set_received(route, Some(raw.clone()));
-            }
-        }
-        dirty.push((family, prefix), None);
     }
 
     /// A peer's Adj-RIB-In (RFC 4271 §3.2): every route it sent that is held, as received —
