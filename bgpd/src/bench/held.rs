@@ -83,7 +83,8 @@ impl PrefixIndex {
         self.numbers.is_empty()
     }
 
-    fn number(&self, key: u64) -> Option<usize> {
+    /// The number of a prefix key, if an injector announces it.
+    pub fn number(&self, key: u64) -> Option<usize> {
         self.numbers.get(&key).map(|n| *n as usize)
     }
 }
@@ -106,9 +107,11 @@ impl Held {
         }
     }
 
-    /// Adds a prefix (announced). Returns whether it was new.
-    pub fn insert(&mut self, index: &PrefixIndex, key: u64) -> bool {
-        match index.number(key) {
+    /// Adds a prefix (announced), with its number in the run's index
+    /// ([`PrefixIndex::number`], looked up once by the caller for everything it does with
+    /// the prefix). Returns whether it was new.
+    pub fn insert(&mut self, number: Option<usize>, key: u64) -> bool {
+        match number {
             Some(n) => match self.bits.get_mut(n / 64) {
                 Some(word) => {
                     let bit = 1u64 << (n % 64);
@@ -123,12 +126,10 @@ impl Held {
         }
     }
 
-    /// Removes a prefix (withdrawn). Returns whether it was held.
-    pub fn remove(&mut self, index: &PrefixIndex, key: u64) -> bool {
-        match index
-            .number(key)
-            .and_then(|n| Some((self.bits.get_mut(n / 64)?, n)))
-        {
+    /// Removes a prefix (withdrawn), with its number as for [`Held::insert`]. Returns
+    /// whether it was held.
+    pub fn remove(&mut self, number: Option<usize>, key: u64) -> bool {
+        match number.and_then(|n| Some((self.bits.get_mut(n / 64)?, n))) {
             Some((word, n)) => {
                 let bit = 1u64 << (n % 64);
                 let was = *word & bit != 0;
@@ -195,16 +196,25 @@ mod tests {
         let index = PrefixIndex::from_streams([s.as_slice()]);
         let mut held = Held::new(&index);
         assert!(held.is_empty());
-        assert!(held.insert(&index, key(5)));
-        assert!(!held.insert(&index, key(5)), "a repeat is not new");
-        assert!(held.insert(&index, key(99)));
-        assert!(held.insert(&index, key(200)), "outside the index");
-        assert!(!held.insert(&index, key(200)));
+        assert!(held.insert(index.number(key(5)), key(5)));
+        assert!(
+            !held.insert(index.number(key(5)), key(5)),
+            "a repeat is not new"
+        );
+        assert!(held.insert(index.number(key(99)), key(99)));
+        assert!(
+            held.insert(index.number(key(200)), key(200)),
+            "outside the index"
+        );
+        assert!(!held.insert(index.number(key(200)), key(200)));
         assert_eq!(held.len(), 3);
-        assert!(held.remove(&index, key(5)));
-        assert!(!held.remove(&index, key(5)), "already withdrawn");
-        assert!(held.remove(&index, key(200)));
-        assert!(!held.remove(&index, key(7)), "never held");
+        assert!(held.remove(index.number(key(5)), key(5)));
+        assert!(
+            !held.remove(index.number(key(5)), key(5)),
+            "already withdrawn"
+        );
+        assert!(held.remove(index.number(key(200)), key(200)));
+        assert!(!held.remove(index.number(key(7)), key(7)), "never held");
         assert_eq!(held.len(), 1);
     }
 }

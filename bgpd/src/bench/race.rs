@@ -7,7 +7,7 @@
 //! monitor holds every prefix (or at the deadline). W4 then churns and measures how long each
 //! change takes from leaving the injector to reaching the monitor.
 
-use super::held::{Held, KeyMap, PrefixIndex};
+use super::held::{Held, PrefixIndex};
 use super::wire::{
     self, connect_from, establish, FrameSource, MessageReader, MultiReader, Scan, Speaker,
 };
@@ -72,9 +72,10 @@ struct ChurnClock {
     start: Instant,
     /// By MED tag: nanoseconds since `start` (+1) when that announcement batch was written.
     announce_sent: Vec<AtomicU64>,
-    /// By prefix index: when its last withdrawal was written.
+    /// By prefix number ([`PrefixIndex`]): when its last withdrawal was written.
     withdraw_sent: Vec<AtomicU64>,
-    index: KeyMap<usize>,
+    /// The run's numbering of the prefixes.
+    index: Arc<PrefixIndex>,
 }
 
 impl ChurnClock {
@@ -153,17 +154,17 @@ fn monitor_loop(
             break;
         }
         for k in &scan.withdrawn {
-            let was = held.remove(&index, *k);
-            if let (true, Some(c)) = (was, &churn) {
-                if let Some(&i) = c.index.get(k) {
-                    latencies.extend(c.since(c.withdraw_sent.get(i)));
-                }
+            let number = index.number(*k);
+            let was = held.remove(number, *k);
+            if let (true, Some(c), Some(i)) = (was, &churn, number) {
+                latencies.extend(c.since(c.withdraw_sent.get(i)));
             }
         }
         for k in &scan.announced {
-            held.insert(&index, *k);
+            let number = index.number(*k);
+            held.insert(number, *k);
             if let (Some(c), Some(tag)) = (&churn, scan.med) {
-                if let Some(&i) = c.index.get(k) {
+                if let Some(i) = number {
                     if last_tag.get(i).is_some_and(|t| *t != tag) {
                         if let Some(t) = last_tag.get_mut(i) {
                             *t = tag;
@@ -284,7 +285,7 @@ fn churn_loop(
         }
         for p in &withdraw {
             if let IpNet::V4(v4) = p.prefix {
-                if let Some(&i) = clock.index.get(&key_of(&v4)) {
+                if let Some(i) = clock.index.number(key_of(&v4)) {
                     clock.stamp(clock.withdraw_sent.get(i));
                 }
             }
@@ -358,24 +359,19 @@ pub fn run(
     ready: &mut dyn FnMut(),
 ) -> anyhow::Result<RaceOutcome> {
     let stop = Arc::new(AtomicBool::new(false));
+    // Before the clock: every prefix the injectors announce, numbered for the monitors.
+    let index = Arc::new(PrefixIndex::from_streams(
+        workload.injectors.iter().map(|i| i.stream.as_slice()),
+    ));
     let clock = workload.churn.as_ref().map(|c| {
         let ticks = c.duration.as_millis() as usize / 10 + 200;
         Arc::new(ChurnClock {
             start: Instant::now(),
             announce_sent: (0..ticks).map(|_| AtomicU64::new(0)).collect(),
-            withdraw_sent: (0..c.prefixes.len()).map(|_| AtomicU64::new(0)).collect(),
-            index: c
-                .prefixes
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (key_of(p), i))
-                .collect(),
+            withdraw_sent: (0..index.len()).map(|_| AtomicU64::new(0)).collect(),
+            index: index.clone(),
         })
     });
-    // Before the clock: every prefix the injectors announce, numbered for the monitors.
-    let index = Arc::new(PrefixIndex::from_streams(
-        workload.injectors.iter().map(|i| i.stream.as_slice()),
-    ));
     let mut running = Running {
         stop: stop.clone(),
         streams: Vec::new(),

@@ -64,6 +64,17 @@ pub fn end_of_rib_message() -> anyhow::Result<Vec<u8>> {
     )
 }
 
+/// A message header's type code and length (RFC 4271 §4.1: all-ones marker, length
+/// 19–65535; 4,096 without extended messages is not checked here).
+fn header_fields(header: &[u8; HEADER_LEN]) -> anyhow::Result<(u8, usize)> {
+    let [marker @ .., l0, l1, kind] = *header;
+    let len = usize::from(u16::from_be_bytes([l0, l1]));
+    if len < HEADER_LEN || marker != [0xff; 16] {
+        anyhow::bail!("bad BGP header (length {len}, RFC 4271 §4.1)");
+    }
+    Ok((kind, len))
+}
+
 /// Reads whole BGP messages from a stream into one reused buffer.
 pub struct MessageReader {
     reader: BufReader<TcpStream>,
@@ -103,11 +114,7 @@ impl MessageReader {
             }
             Err(e) => return Err(e).context("reading a BGP header"),
         }
-        let [marker @ .., l0, l1, kind] = header;
-        let len = usize::from(u16::from_be_bytes([l0, l1]));
-        if !(HEADER_LEN..=65535).contains(&len) || marker != [0xff; 16] {
-            anyhow::bail!("bad BGP header (length {len}, RFC 4271 §4.1)");
-        }
+        let (kind, len) = header_fields(&header)?;
         self.body.resize(len - HEADER_LEN, 0);
         // A timeout inside a body is retried: a message is never split between two calls.
         let mut got = 0;
@@ -155,53 +162,55 @@ pub struct MultiReader {
     body: Vec<u8>,
 }
 
-/// One session of a [`MultiReader`]: its socket and the octets read and not yet taken.
+/// One session of a [`MultiReader`]: its socket and a fixed buffer, whose octets
+/// `start..end` were read and not yet taken.
 struct Input {
     stream: TcpStream,
-    buf: Vec<u8>,
+    buf: Box<[u8]>,
     start: usize,
+    end: usize,
 }
+
+/// The size of an [`Input`]'s buffer: room for the largest message (65,535 octets) and more.
+const INPUT_BUFFER: usize = 256 * 1024;
 
 impl Input {
     /// The whole message at the front of the buffer, if there is one: (type, body range).
     fn whole_message(&self) -> anyhow::Result<Option<(u8, std::ops::Range<usize>)>> {
         let Some(header) = self
             .buf
-            .get(self.start..)
+            .get(self.start..self.end)
             .and_then(|b| b.first_chunk::<HEADER_LEN>())
         else {
             return Ok(None);
         };
-        let [marker @ .., l0, l1, kind] = *header;
-        let len = usize::from(u16::from_be_bytes([l0, l1]));
-        if !(HEADER_LEN..=65535).contains(&len) || marker != [0xff; 16] {
-            anyhow::bail!("bad BGP header (length {len}, RFC 4271 §4.1)");
-        }
-        if self.buf.len() < self.start + len {
+        let (kind, len) = header_fields(header)?;
+        if self.end < self.start + len {
             return Ok(None);
         }
         Ok(Some((kind, self.start + HEADER_LEN..self.start + len)))
     }
 
-    /// Reads what the socket has (without waiting). Returns whether anything came.
+    /// Reads what the socket has (without waiting), after moving the octets not yet taken
+    /// to the front. Returns whether anything came.
     fn fill(&mut self) -> anyhow::Result<bool> {
         if self.start > 0 {
-            self.buf.drain(..self.start);
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
             self.start = 0;
         }
-        let have = self.buf.len();
-        self.buf.resize(have + 256 * 1024, 0);
-        let got = match self
+        match self
             .stream
-            .read(self.buf.get_mut(have..).unwrap_or_default())
+            .read(self.buf.get_mut(self.end..).unwrap_or_default())
         {
-            Ok(0) => Err(anyhow::anyhow!("connection closed")),
-            Ok(n) => Ok(n),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(0),
+            Ok(0) => anyhow::bail!("connection closed"),
+            Ok(n) => {
+                self.end += n;
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
             Err(e) => Err(e).context("reading a monitor session"),
-        };
-        self.buf.truncate(have + *got.as_ref().unwrap_or(&0));
-        Ok(got? > 0)
+        }
     }
 }
 
@@ -212,13 +221,19 @@ impl MultiReader {
         let inputs = readers
             .into_iter()
             .map(|r| {
-                let buf = r.reader.buffer().to_vec();
+                let mut buf = vec![0; INPUT_BUFFER].into_boxed_slice();
+                let held = r.reader.buffer();
+                let end = held.len().min(INPUT_BUFFER);
+                if let (Some(dst), Some(src)) = (buf.get_mut(..end), held.get(..end)) {
+                    dst.copy_from_slice(src);
+                }
                 let stream = r.reader.into_inner();
                 stream.set_nonblocking(true)?;
                 Ok(Input {
                     stream,
                     buf,
                     start: 0,
+                    end,
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -370,14 +385,12 @@ fn prefixes(mut field: &[u8], out: &mut Vec<u64>) -> anyhow::Result<()> {
 }
 
 /// The messages in `stream` (BGP messages back to back, as an injector writes them), as
-/// (type code, body). Stops at the first header that does not fit (RFC 4271 §4.1).
+/// (type code, body). Stops at the first header that is bad or does not fit (RFC 4271 §4.1).
 pub fn frames(mut stream: &[u8]) -> impl Iterator<Item = (u8, &[u8])> {
     std::iter::from_fn(move || {
-        let header = stream.get(..HEADER_LEN)?;
-        let len = usize::from(u16::from_be_bytes([*header.get(16)?, *header.get(17)?]));
-        let kind = *header.get(18)?;
-        let body = stream.get(HEADER_LEN..len.max(HEADER_LEN))?;
-        stream = stream.get(len.max(HEADER_LEN)..)?;
+        let (kind, len) = header_fields(stream.first_chunk::<HEADER_LEN>()?).ok()?;
+        let body = stream.get(HEADER_LEN..len)?;
+        stream = stream.get(len..)?;
         Some((kind, body))
     })
 }
