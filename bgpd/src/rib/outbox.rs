@@ -35,12 +35,15 @@ pub struct RouteBatch {
 impl RouteBatch {
     /// Appends the batch's UPDATEs to `out`: withdrawals, then each attribute set's routes
     /// packed into as few messages as the session's maximum size allows. A group that cannot
-    /// be encoded is logged with the peer and left out; the others still go.
-    pub fn encode(&self, out: &mut BytesMut) {
+    /// be encoded is logged with the peer and left out; the others still go. Returns how
+    /// many groups (of withdrawals or of announcements) were left out.
+    pub fn encode(&self, out: &mut BytesMut) -> usize {
         let packer = UpdatePacker::new(self.ctx);
+        let mut left_out = 0;
         for (family, nlri) in &self.withdraw {
             if let Err(e) = packer.withdraw(*family, nlri, out) {
                 tracing::error!(peer = %self.peer, %family, error = %e, "cannot encode withdrawals");
+                left_out += 1;
             }
         }
         let mut attrs = BytesMut::new();
@@ -52,8 +55,10 @@ impl RouteBatch {
                 });
             if let Err(e) = packed {
                 tracing::error!(peer = %self.peer, %family, next_hop = %a.next_hop, error = %e, "cannot encode announcements");
+                left_out += 1;
             }
         }
+        left_out
     }
 
     /// Prefixes in the batch (announced and withdrawn).
@@ -71,7 +76,8 @@ pub struct SharedBatch {
     pub batch: RouteBatch,
     /// Peers sharing the batch (for log lines).
     pub peers: usize,
-    encoded: OnceLock<Bytes>,
+    /// The packed UPDATEs, and how many groups of routes could not be encoded.
+    encoded: OnceLock<(Bytes, usize)>,
 }
 
 impl SharedBatch {
@@ -86,10 +92,21 @@ impl SharedBatch {
 
     /// The batch's UPDATEs: packed by the first caller, shared by the others.
     pub fn encoded(&self) -> &Bytes {
+        &self.packed().0
+    }
+
+    /// How many groups of the batch's routes could not be encoded (packing the batch if no
+    /// peer has yet). The packer logs each with the first peer only ([`RouteBatch::encode`]);
+    /// every other peer of the group logs its own line from this.
+    pub fn left_out(&self) -> usize {
+        self.packed().1
+    }
+
+    fn packed(&self) -> &(Bytes, usize) {
         self.encoded.get_or_init(|| {
             let mut out = BytesMut::new();
-            self.batch.encode(&mut out);
-            out.freeze()
+            let left_out = self.batch.encode(&mut out);
+            (out.freeze(), left_out)
         })
     }
 }
@@ -174,7 +191,9 @@ impl PeerOutput {
         for p in parts {
             match p {
                 Outgoing::Encoded(b) => own.extend_from_slice(b),
-                Outgoing::Routes(r) => r.encode(&mut own),
+                Outgoing::Routes(r) => {
+                    r.encode(&mut own);
+                }
                 Outgoing::Shared(s) => {
                     if !own.is_empty() {
                         chunks.push(std::mem::take(&mut own).freeze());
@@ -367,5 +386,47 @@ mod tests {
         let got = sent(&outbox, 2, &c);
         assert_eq!(got[0].withdrawn, vec![nlri("10.0.9.0/24")]);
         assert_eq!(got[1].nlri, vec![nlri("10.0.1.0/24")]);
+        assert_eq!(shared.left_out(), 0);
+    }
+
+    /// A group of routes that cannot be encoded is counted, so that every peer sharing the
+    /// batch (not only the first, whose address the packer logs) can say its routes were
+    /// left out; the batch's other groups still go.
+    #[test]
+    fn a_shared_batch_counts_the_groups_it_could_not_encode() {
+        let c = ctx(true);
+        let good = attrs(NextHop::V4([192, 0, 2, 1].into()), &[64513]);
+        let mut bad = (*good).clone();
+        bad.attributes
+            .0
+            .push(PathAttribute::new(AttributeValue::MpUnreach(Box::new(
+                bgp_proto::MpUnreach {
+                    family: Family::IPV6_UNICAST,
+                    withdrawn: vec![],
+                    opaque_nlri: bytes::Bytes::new(),
+                },
+            ))));
+        let shared = SharedBatch::new(
+            RouteBatch {
+                peer: "192.0.2.9".parse().unwrap(),
+                ctx: c,
+                withdraw: vec![],
+                announce: vec![
+                    (
+                        Family::IPV4_UNICAST,
+                        Arc::new(bad),
+                        vec![nlri("10.0.1.0/24")],
+                    ),
+                    (Family::IPV4_UNICAST, good, vec![nlri("10.0.2.0/24")]),
+                ],
+            },
+            2,
+        );
+        assert_eq!(shared.left_out(), 1);
+        let mut outbox = Outbox::new();
+        outbox.entry(2).or_default().push_shared(shared);
+        let got = sent(&outbox, 2, &c);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].nlri, vec![nlri("10.0.2.0/24")]);
     }
 }

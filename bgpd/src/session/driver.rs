@@ -974,10 +974,20 @@ impl PeerTask {
     /// group is written as the octets packed once for the group.
     async fn send_updates(&mut self, parts: &[Outgoing]) {
         let chunks = PeerOutput::encode_chunks(parts);
+        let peer = self.peer();
+        for p in parts {
+            // The packer logged the failure with the group's first peer; the routes are
+            // missing for this peer too, so say so with its own address.
+            if let Outgoing::Shared(s) = p {
+                let left_out = s.left_out();
+                if left_out > 0 && s.batch.peer != peer {
+                    tracing::error!(peer = %peer, groups = left_out, first_peer = %s.batch.peer, "routes of a batch shared with the update group left out: cannot encode them (error logged for first_peer)");
+                }
+            }
+        }
         if chunks.is_empty() {
             return;
         }
-        let peer = self.peer();
         for bytes in chunks {
             let (updates, refreshes) = crate::metrics::encoded_message_kinds(&bytes);
             if updates > 0 {
