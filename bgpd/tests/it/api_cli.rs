@@ -1,7 +1,10 @@
 //! The operator's surface against a running `bgpd` binary: every API endpoint, every `show`
 //! command (text and `--json`), `watch`, and `/metrics` checked by `promtool check metrics`
 //! (Debian package `prometheus`; a missing promtool fails the test).
-use crate::support::{connect_peer, free_port, Kill};
+use crate::support::{
+    connect_peer, free_port, global_with_api, route_server_group, spawn_bgpd, Kill, ACCEPT_ALL,
+    LAB_CLASSES,
+};
 
 use bgp_proto::Community;
 use bgpd::lab_peer::{LabPeer, LabPeerConfig, LabRoute};
@@ -51,52 +54,16 @@ async fn api_show_watch_and_metrics() {
     std::fs::write(
         &config,
         format!(
-            r#"[global]
-asn = 64515
-router_id = "127.0.0.2"
-listen = ["127.0.0.2:{port}"]
-[api]
-listen = "127.0.0.1:{api_port}"
-[[classes]]
-name = "pod"
-prefixes = ["10.244.0.0/16 le 26", "fd00:10:244::/56 le 122"]
-origin_as = [64513]
-[[classes]]
-name = "loadbalancer"
-prefixes = ["203.0.113.0/24 le 32"]
-origin_as = [64514]
-[[policies]]
-name = "all"
-[[policies.statements]]
-action = "accept"
-[[peer_groups]]
-name = "c"
-role = "route-server-client"
-passive = true
-import_policy = ["all"]
-export_policy = ["all"]
-[[neighbors]]
-address = "127.0.0.11"
-description = "calico node-1"
-peer_as = 64513
-peer_group = "c"
-[[neighbors]]
-address = "127.0.0.21"
-description = "metallb speaker-1"
-peer_as = 64514
-peer_group = "c"
-"#
+            "{}{LAB_CLASSES}{ACCEPT_ALL}{}\n[[neighbors]]\naddress = \"127.0.0.11\"\n\
+             description = \"calico node-1\"\npeer_as = 64513\npeer_group = \"c\"\n\n\
+             [[neighbors]]\naddress = \"127.0.0.21\"\ndescription = \"metallb speaker-1\"\n\
+             peer_as = 64514\npeer_group = \"c\"\n",
+            global_with_api(port, api_port),
+            route_server_group("c"),
         ),
     )
     .unwrap();
-    let _bgpd = Kill(
-        Command::new(env!("CARGO_BIN_EXE_bgpd"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _bgpd = Kill(spawn_bgpd(&config, None, &[], None));
     let calico = connect(port, 64513, [127, 0, 0, 11]).await;
     let lb = connect(port, 64514, [127, 0, 0, 21]).await;
     let mut pods = LabRoute::new(vec![64513], "198.51.100.11".parse().unwrap());

@@ -2,9 +2,9 @@
 //! `Authorization: Bearer TOKEN`; missing or wrong → 401 and nothing done; GET stays open.
 //! `bgpd snapshot` sends the token from `--token` or BGPD_API_TOKEN. The token never appears
 //! in bgpd's log.
-use crate::support::{free_port, Kill};
+use crate::support::{free_port, global_with_api, spawn_bgpd, Kill};
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 const TOKEN: &str = "s3cret-token-for-tests";
@@ -34,22 +34,15 @@ fn state_changes_need_the_bearer_token() {
     std::fs::write(
         &config,
         format!(
-            "[global]\nasn = 64515\nrouter_id = \"127.0.0.2\"\nlisten = [\"127.0.0.2:{port}\"]\n[api]\nlisten = \"127.0.0.1:{api_port}\"\ntoken_file = \"{}\"\n[recording]\ndirectory = \"{}\"\n\n[[neighbors]]\naddress = \"127.0.0.21\"\npeer_as = 64514\npassive = true\n",
+            "{}token_file = \"{}\"\n[recording]\ndirectory = \"{}\"\n\n[[neighbors]]\naddress = \"127.0.0.21\"\npeer_as = 64514\npassive = true\n",
+            global_with_api(port, api_port),
             token_file.display(),
             rec.display()
         ),
     )
     .unwrap();
     let log = dir.path().join("bgpd.log");
-    let _bgpd = Kill(
-        Command::new(env!("CARGO_BIN_EXE_bgpd"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .stderr(std::fs::File::create(&log).unwrap())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _bgpd = Kill(spawn_bgpd(&config, Some(&log), &[], None));
     let api = format!("http://127.0.0.1:{api_port}");
     let mut up = false;
     for _ in 0..100 {

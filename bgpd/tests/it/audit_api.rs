@@ -5,7 +5,10 @@
 //! --api` must report exactly that finding, and after the fault is removed, nothing. Also:
 //! `--watch`, `--snapshot`, `--baseline`, exit codes, and the daemon's own `[audit]`
 //! (metric and log).
-use crate::support::{connect_peer, free_port, Kill};
+use crate::support::{
+    connect_peer, free_port, global_with_api, group_neighbors, route_server_group, spawn_bgpd,
+    Kill, ACCEPT_ALL,
+};
 
 use bgp_proto::Community;
 use bgpd::lab_peer::{LabPeer, LabPeerConfig, LabRoute};
@@ -120,56 +123,29 @@ async fn faults_caused_over_tcp_are_reported_and_cleared() {
     let (port, api_port) = (free_port(), free_port());
     let api = format!("http://127.0.0.1:{api_port}");
     std::fs::copy(intent_path(), dir.path().join("intent.toml")).unwrap();
-    let mut neighbors = String::new();
-    for (i, asn) in [
-        (11, 64513),
-        (12, 64513),
-        (13, 64513),
-        (21, 64514),
-        (22, 64514),
-        (23, 64514),
-    ] {
-        neighbors.push_str(&format!(
-            "[[neighbors]]\naddress = \"127.0.0.{i}\"\npeer_as = {asn}\npeer_group = \"lab\"\n"
-        ));
-    }
+    let neighbors = group_neighbors(
+        "lab",
+        &[
+            ("127.0.0.11", 64513),
+            ("127.0.0.12", 64513),
+            ("127.0.0.13", 64513),
+            ("127.0.0.21", 64514),
+            ("127.0.0.22", 64514),
+            ("127.0.0.23", 64514),
+        ],
+    );
     let config = dir.path().join("bgpd.toml");
     std::fs::write(
         &config,
         format!(
-            r#"[global]
-asn = 64515
-router_id = "127.0.0.2"
-listen = ["127.0.0.2:{port}"]
-[api]
-listen = "127.0.0.1:{api_port}"
-[audit]
-intent = "intent.toml"
-interval = 1
-[[policies]]
-name = "all"
-[[policies.statements]]
-action = "accept"
-[[peer_groups]]
-name = "lab"
-role = "route-server-client"
-passive = true
-import_policy = ["all"]
-export_policy = ["all"]
-{neighbors}"#
+            "{}[audit]\nintent = \"intent.toml\"\ninterval = 1\n{ACCEPT_ALL}{}{neighbors}",
+            global_with_api(port, api_port),
+            route_server_group("lab"),
         ),
     )
     .unwrap();
     let log = dir.path().join("bgpd.log");
-    let _bgpd = Kill(
-        Command::new(env!("CARGO_BIN_EXE_bgpd"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .stderr(std::fs::File::create(&log).unwrap())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _bgpd = Kill(spawn_bgpd(&config, Some(&log), &[], None));
 
     // The lab: three Calico nodes (two IPv4 blocks and one IPv6 block each), three MetalLB
     // speakers (203.0.113.10 from all, 203.0.113.20 from speaker-3).

@@ -7,7 +7,9 @@
 //! running; GoBGP's session (`gobgp -j neighbor`) and its route at bgpd untouched.
 //! Item 4 (framing) runs alongside: a session whose OPEN, KEEPALIVE and first UPDATE arrive
 //! one octet per segment and whose next messages arrive packed in one write.
-use crate::support::{free_port, KillAll};
+use crate::support::{
+    free_port, global_with_api, spawn_bgpd, KillAll, ACCEPT_ALL, HEALTHY_NEIGHBOR,
+};
 
 use bgpd::chaos::{open_case, Stage, MALFORMED};
 use bgpd::lab_peer::{LabPeer, LabPeerConfig, LabRoute};
@@ -312,18 +314,13 @@ async fn every_bad_input_over_tcp_with_a_healthy_gobgp_peer() {
     std::fs::write(
         &config,
         format!(
-            "[global]\nasn = 64515\nrouter_id = \"127.0.0.2\"\nlisten = [\"127.0.0.2:{port}\"]\n[api]\nlisten = \"127.0.0.1:{api}\"\n[[policies]]\nname = \"all\"\n[[policies.statements]]\naction = \"accept\"\n\n[[neighbors]]\naddress = \"127.0.0.21\"\npeer_as = 64514\npassive = true\nimport_policy = [\"all\"]\nexport_policy = [\"all\"]\n\n{neighbors}"
+            "{}{ACCEPT_ALL}{HEALTHY_NEIGHBOR}{neighbors}",
+            global_with_api(port, api)
         ),
     )
     .unwrap();
     let log = dir.path().join("bgpd.log");
-    let bgpd = Command::new(env!("CARGO_BIN_EXE_bgpd"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .stderr(std::fs::File::create(&log).unwrap())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let bgpd = spawn_bgpd(&config, Some(&log), &[], None);
     let mut procs = KillAll(vec![bgpd]);
     let gcfg = dir.path().join("gobgp.toml");
     std::fs::write(

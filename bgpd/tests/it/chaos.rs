@@ -1,6 +1,6 @@
 //! `bgpd chaos` against a running `bgpd` binary: every fault, with the reaction RFC 4271 /
 //! RFC 7606 expect, while a healthy peer's session is never touched.
-use crate::support::{free_port, Kill};
+use crate::support::{free_port, global_with_api, spawn_bgpd, Kill, ACCEPT_ALL, HEALTHY_NEIGHBOR};
 
 use bgpd::lab_peer::{LabPeer, LabPeerConfig, LabRoute};
 use serde_json::Value;
@@ -53,20 +53,13 @@ async fn every_fault_gets_the_expected_reaction() {
     std::fs::write(
         &config,
         format!(
-            "[global]\nasn = 64515\nrouter_id = \"127.0.0.2\"\nlisten = [\"127.0.0.2:{port}\"]\n[api]\nlisten = \"127.0.0.1:{api_port}\"\n[[policies]]\nname = \"all\"\n[[policies.statements]]\naction = \"accept\"\n\n[[neighbors]]\naddress = \"127.0.0.21\"\npeer_as = 64514\npassive = true\nimport_policy = [\"all\"]\nexport_policy = [\"all\"]\n\n{neighbors}"
+            "{}{ACCEPT_ALL}{HEALTHY_NEIGHBOR}{neighbors}",
+            global_with_api(port, api_port)
         ),
     )
     .unwrap();
     let log = dir.path().join("bgpd.log");
-    let _bgpd = Kill(
-        Command::new(env!("CARGO_BIN_EXE_bgpd"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .stderr(std::fs::File::create(&log).unwrap())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let _bgpd = Kill(spawn_bgpd(&config, Some(&log), &[], None));
     let mut healthy_cfg = LabPeerConfig::new(64514, Ipv4Addr::new(127, 0, 0, 21));
     healthy_cfg.local_address = Some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 21)));
     let mut healthy = None;

@@ -1,6 +1,8 @@
 //! In-process integration tests: real bgpd daemons on 127.0.0.x, talking TCP to scripted lab
 //! peers and to each other.
-use crate::support::{connect_peer, free_port};
+use crate::support::{
+    connect_peer, free_port, group_neighbors, route_server_group, ACCEPT_ALL, LAB_CLASSES,
+};
 
 use bgp_proto::{Community, Family, Notification};
 use bgpd::daemon::{Control, Daemon};
@@ -53,49 +55,17 @@ async fn connect(port: u16, cfg: LabPeerConfig) -> LabPeer {
 
 fn route_server_config(port: u16) -> String {
     format!(
-        r#"
-[global]
-asn = 64515
-router_id = "127.0.0.2"
-listen = ["127.0.0.2:{port}"]
-
-[[classes]]
-name = "pod"
-prefixes = ["10.244.0.0/16 le 26", "fd00:10:244::/56 le 122"]
-origin_as = [64513]
-
-[[classes]]
-name = "loadbalancer"
-prefixes = ["203.0.113.0/24 le 32"]
-origin_as = [64514]
-
-[[policies]]
-name = "all"
-[[policies.statements]]
-action = "accept"
-
-[[peer_groups]]
-name = "clients"
-role = "route-server-client"
-passive = true
-import_policy = ["all"]
-export_policy = ["all"]
-
-[[neighbors]]
-address = "127.0.0.11"
-peer_as = 64513
-peer_group = "clients"
-
-[[neighbors]]
-address = "127.0.0.21"
-peer_as = 64514
-peer_group = "clients"
-
-[[neighbors]]
-address = "127.0.0.22"
-peer_as = 64514
-peer_group = "clients"
-"#
+        "[global]\nasn = 64515\nrouter_id = \"127.0.0.2\"\nlisten = [\"127.0.0.2:{port}\"]\n\
+         {LAB_CLASSES}{ACCEPT_ALL}{}{}",
+        route_server_group("clients"),
+        group_neighbors(
+            "clients",
+            &[
+                ("127.0.0.11", 64513),
+                ("127.0.0.21", 64514),
+                ("127.0.0.22", 64514)
+            ]
+        ),
     )
 }
 

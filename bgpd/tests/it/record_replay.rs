@@ -3,7 +3,10 @@
 //! replayed with `bgpd replay` into a fresh bgpd B; B ends with the same Loc-RIB and the same
 //! prefix log as A. The recording opens in `bgpdump -m` with the routes `bgpd mrt` shows, and
 //! `bgpd snapshot` writes TABLE_DUMP_V2 files both read.
-use crate::support::{connect_peer, free_port, wait_for_api};
+use crate::support::{
+    connect_peer, free_port, global_with_api, group_neighbors, route_server_group, spawn_bgpd,
+    wait_for_api, ACCEPT_ALL, LAB_CLASSES,
+};
 
 use bgp_proto::{Community, Family};
 use bgpd::lab_peer::{LabPeer, LabPeerConfig, LabRoute};
@@ -37,56 +40,27 @@ fn start(dir: &Path, name: &str, recording: Option<&Path>) -> Bgpd {
     std::fs::write(
         &config,
         format!(
-            r#"[global]
-asn = 64515
-router_id = "127.0.0.2"
-listen = ["127.0.0.2:{port}"]
-[api]
-listen = "127.0.0.1:{api_port}"
-{recording}
-[[classes]]
-name = "pod"
-prefixes = ["10.244.0.0/16 le 26", "fd00:10:244::/56 le 122"]
-origin_as = [64513]
-[[classes]]
-name = "loadbalancer"
-prefixes = ["203.0.113.0/24 le 32"]
-origin_as = [64514]
-[[policies]]
-name = "all"
-[[policies.statements]]
-action = "accept"
-[[peer_groups]]
-name = "c"
-role = "route-server-client"
-passive = true
-import_policy = ["all"]
-export_policy = ["all"]
-[[neighbors]]
-address = "127.0.0.11"
-peer_as = 64513
-peer_group = "c"
-[[neighbors]]
-address = "127.0.0.21"
-peer_as = 64514
-peer_group = "c"
-[[neighbors]]
-address = "127.0.0.22"
-peer_as = 64514
-peer_group = "c"
-"#
+            "{}{recording}{LAB_CLASSES}{ACCEPT_ALL}{}{}",
+            global_with_api(port, api_port),
+            route_server_group("c"),
+            group_neighbors(
+                "c",
+                &[
+                    ("127.0.0.11", 64513),
+                    ("127.0.0.21", 64514),
+                    ("127.0.0.22", 64514)
+                ]
+            ),
         ),
     )
     .unwrap();
     let log = dir.join(format!("{name}.log"));
-    let child = Command::new(env!("CARGO_BIN_EXE_bgpd"))
-        .args(["run", "--log-format", "json", "--config"])
-        .arg(&config)
-        .env("RUST_LOG", "info,bgpd::prefix=debug")
-        .stderr(std::fs::File::create(&log).unwrap())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let child = spawn_bgpd(
+        &config,
+        Some(&log),
+        &["--log-format", "json"],
+        Some("info,bgpd::prefix=debug"),
+    );
     let api = format!("http://127.0.0.1:{api_port}");
     wait_for_api(&api);
     Bgpd {
