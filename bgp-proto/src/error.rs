@@ -76,6 +76,10 @@ pub enum ErrorKind {
         /// The prefix length octet as received.
         prefix_length: u8,
     },
+    /// RFC 7911 §3 with RFC 4271 §6.3: an ADD-PATH path identifier cut short by the end of
+    /// its NLRI field (the field is syntactically incorrect: 3/10, as for a prefix that
+    /// overruns it).
+    TruncatedPathIdentifier,
     /// RFC 4271 §6.3: a well-known attribute type this speaker does not know.
     UnrecognizedWellKnownAttribute {
         /// The attribute type code.
@@ -125,6 +129,14 @@ pub enum ErrorKind {
     InvalidOrigin {
         /// The value as received.
         value: u8,
+    },
+    /// RFC 9012 §13, RFC 8669 §6: TUNNEL_ENCAPSULATION or BGP Prefix-SID whose TLVs do not
+    /// fit the attribute: discarded, never passed on.
+    MalformedTlvs {
+        /// The attribute type code (23 or 40).
+        type_code: u8,
+        /// What is wrong.
+        reason: &'static str,
     },
     /// RFC 7606 §7.2: malformed AS_PATH or AS4_PATH.
     MalformedAsPath {
@@ -207,6 +219,7 @@ impl fmt::Display for ErrorKind {
             InvalidNetworkField { prefix_length } => {
                 write!(f, "invalid NLRI prefix length {prefix_length}")
             }
+            TruncatedPathIdentifier => write!(f, "ADD-PATH path identifier cut short"),
             UnrecognizedWellKnownAttribute { type_code } => {
                 write!(f, "unrecognized well-known attribute type {type_code}")
             }
@@ -242,6 +255,11 @@ impl fmt::Display for ErrorKind {
             AttributeOverrun { type_code, length } => write!(
                 f,
                 "attribute {} (type {type_code}) length {length} overruns the attribute block",
+                attr_name(*type_code)
+            ),
+            MalformedTlvs { type_code, reason } => write!(
+                f,
+                "malformed {} (type {type_code}): {reason}",
                 attr_name(*type_code)
             ),
             InvalidOrigin { value } => write!(f, "invalid ORIGIN value {value}"),
@@ -370,7 +388,7 @@ impl DecodeError {
                 (OPEN_MESSAGE_ERROR, 0, Bytes::new())
             }
             Truncated { .. } => (MESSAGE_HEADER_ERROR, BAD_MESSAGE_LENGTH, Bytes::new()),
-            InvalidNetworkField { .. } => {
+            InvalidNetworkField { .. } | TruncatedPathIdentifier => {
                 (UPDATE_MESSAGE_ERROR, INVALID_NETWORK_FIELD, Bytes::new())
             }
             UnrecognizedWellKnownAttribute { .. } => (
@@ -396,6 +414,8 @@ impl DecodeError {
             MalformedAsPath { .. } | AsZero { .. } | FirstAsMismatch { .. } => {
                 (UPDATE_MESSAGE_ERROR, MALFORMED_AS_PATH, Bytes::new())
             }
+            // Only for completeness: these are discarded, never a reset.
+            MalformedTlvs { .. } => (UPDATE_MESSAGE_ERROR, OPTIONAL_ATTRIBUTE_ERROR, Bytes::new()),
             MissingWellKnownAttribute { type_code } => (
                 UPDATE_MESSAGE_ERROR,
                 MISSING_WELL_KNOWN_ATTRIBUTE,

@@ -116,14 +116,8 @@ pub(crate) fn parse_nlri_field(
     while !input.is_empty() {
         let start = input;
         let path_id = if add_path {
-            let (rest, id) = u32_(input).map_err(|_| {
-                ParseError::at(
-                    start,
-                    ErrorKind::Truncated {
-                        what: "ADD-PATH path identifier",
-                    },
-                )
-            })?;
+            let (rest, id) = u32_(input)
+                .map_err(|_| ParseError::at(start, ErrorKind::TruncatedPathIdentifier))?;
             input = rest;
             Some(id)
         } else {

@@ -311,8 +311,21 @@ pub const MALFORMED: &[MalformedCase] = &[
     MalformedCase {
         stage: Stage::Established,
         name: "prefix-sid-corrupt",
-        expect: "item 23: kept or discarded, never a reset (the 2025 all-zero Prefix-SID)",
+        expect: "item 23: TLV cut short, attribute discarded (RFC 8669 §6), route kept (the 2025 all-zero Prefix-SID)",
         bytes: || with(&[&ORIGIN, &AS_PATH, &NEXT_HOP, &[0xc0, 40, 4, 0, 0, 0, 0]]),
+    },
+    MalformedCase {
+        stage: Stage::Established,
+        name: "tunnel-encap-corrupt",
+        expect: "item 23: tunnel TLV overruns the attribute, attribute discarded (RFC 9012 §13), route kept",
+        bytes: || {
+            with(&[
+                &ORIGIN,
+                &AS_PATH,
+                &NEXT_HOP,
+                &[0xc0, 23, 5, 0, 8, 0xff, 0xff, 1],
+            ])
+        },
     },
     MalformedCase {
         stage: Stage::Established,
@@ -399,6 +412,18 @@ pub const MALFORMED: &[MalformedCase] = &[
         name: "as-path-as-zero",
         expect: "item 14: RFC 7606 treat-as-withdraw, session stays up",
         bytes: || with(&[&ORIGIN, &[0x40, 2, 10, 2, 2, 0, 0, 0xfc, 0x01, 0, 0, 0, 0], &NEXT_HOP]),
+    },
+    MalformedCase {
+        stage: Stage::Established,
+        name: "as-path-confed",
+        expect: "item 14: AS_CONFED_SEQUENCE from an external peer (RFC 5065 §5), treat-as-withdraw",
+        bytes: || {
+            with(&[
+                &ORIGIN,
+                &[0x40, 2, 12, 2, 1, 0, 0, 0xfc, 0x01, 3, 1, 0, 0, 0xfd, 0xe8],
+                &NEXT_HOP,
+            ])
+        },
     },
     MalformedCase {
         stage: Stage::Established,

@@ -364,6 +364,13 @@ impl AsPath {
         self.segments().any(|s| s.asns.contains(&asn))
     }
 
+    /// Whether any segment is an AS_CONFED_SEQUENCE or AS_CONFED_SET (RFC 5065 §3): such a
+    /// path may only come from a peer in the same confederation (RFC 5065 §5).
+    pub fn has_confed_segment(&self) -> bool {
+        self.segments()
+            .any(|s| matches!(s.kind, SegmentType::ConfedSequence | SegmentType::ConfedSet))
+    }
+
     /// Whether any segment is an AS_SET.
     pub fn has_as_set(&self) -> bool {
         self.segments().any(|s| s.kind == SegmentType::Set)
@@ -400,6 +407,8 @@ impl AsPath {
     /// RFC 6793 §4.2.3: the path a NEW speaker reconstructs from a 2-octet AS_PATH and the
     /// AS4_PATH that came with it. If AS4_PATH is longer than AS_PATH it is ignored;
     /// otherwise the leading ASNs of AS_PATH are kept and the rest replaced by AS4_PATH.
+    /// Confederation segments in AS4_PATH are dropped (RFC 6793 §6: they must not be carried
+    /// there, and a NEW speaker discards them and goes on).
     pub fn merge_as4(&self, as4: &AsPath) -> AsPath {
         let len = self.rfc6793_len();
         let len4 = as4.rfc6793_len();
@@ -428,11 +437,11 @@ impl AsPath {
             }
         }
         for seg in as4.segments() {
-            // Join adjacent sequences so the result is the path the AS4 speaker sent.
-            if seg.kind == SegmentType::Sequence {
-                out.join(seg.kind, seg.asns);
-            } else {
-                out.push(seg.kind, seg.asns);
+            match seg.kind {
+                // Join adjacent sequences so the result is the path the AS4 speaker sent.
+                SegmentType::Sequence => out.join(seg.kind, seg.asns),
+                SegmentType::Set => out.push(seg.kind, seg.asns),
+                SegmentType::ConfedSequence | SegmentType::ConfedSet => {}
             }
         }
         out.finish()
@@ -542,6 +551,18 @@ mod tests {
         // An AS4_PATH longer than AS_PATH is ignored.
         let long = AsPath::sequence(vec![1, 2, 3, 4]);
         assert_eq!(two.merge_as4(&long), two);
+        // Confederation segments in AS4_PATH are dropped (RFC 6793 §6).
+        let confed = AsPath::from_segments([
+            AsSegment {
+                kind: SegmentType::ConfedSequence,
+                asns: &[65100],
+            },
+            AsSegment {
+                kind: SegmentType::Sequence,
+                asns: &[4_200_000_000, 64513],
+            },
+        ]);
+        assert_eq!(two.merge_as4(&confed), real);
     }
 
     #[test]

@@ -55,8 +55,10 @@ pub mod type_code {
     pub const EXTENDED_COMMUNITIES: u8 = 16;
     pub const AS4_PATH: u8 = 17;
     pub const AS4_AGGREGATOR: u8 = 18;
+    pub const TUNNEL_ENCAPSULATION: u8 = 23;
     pub const LARGE_COMMUNITY: u8 = 32;
     pub const ONLY_TO_CUSTOMER: u8 = 35;
+    pub const PREFIX_SID: u8 = 40;
 }
 
 use type_code as tc;
@@ -609,6 +611,18 @@ fn parse_value(
         }
         tc::AS_PATH => {
             let p = AsPath::parse(data, ctx.four_octet_as, type_code)?;
+            // RFC 5065 §5: AS_CONFED_SEQUENCE or AS_CONFED_SET from a peer outside our
+            // confederation (bgpd is in none: every external peer) makes the UPDATE malformed;
+            // RFC 7606 §7.2 treats it as a withdrawal.
+            if !ctx.ibgp && p.has_confed_segment() {
+                return Err(ParseError::at(
+                    data,
+                    ErrorKind::MalformedAsPath {
+                        type_code,
+                        reason: "AS_CONFED segment from an external peer",
+                    },
+                ));
+            }
             if let Some(expected) = ctx.enforce_first_as {
                 match p.first_as() {
                     Some(first) if first == expected => {}
@@ -849,6 +863,20 @@ pub(crate) fn parse_attributes_present(
                     data: Bytes::copy_from_slice(whole),
                 });
             }
+            // Carried opaque and passed on, so a corrupt one would travel on to every peer
+            // (as tunnel encapsulation and Prefix-SID did in 2023): their TLVs are checked
+            // first, and a block that does not add up is discarded.
+            if let Err(reason) = opaque_tlvs_fit(code, data) {
+                issues.push(UpdateIssue {
+                    kind: ErrorKind::MalformedTlvs {
+                        type_code: code,
+                        reason,
+                    },
+                    offset: offset(start),
+                    action: AttributeAction::Discard,
+                });
+                continue;
+            }
             present |= type_bit(code);
             place(
                 &mut attrs,
@@ -894,6 +922,20 @@ pub(crate) fn parse_attributes_present(
             continue;
         }
 
+        // Attributes that only mean something inside one AS, from an eBGP peer: discarded,
+        // whatever their flags. RFC 7606 §7.5 discards LOCAL_PREF from an external peer, an
+        // attribute-specific rule that §3(c) lets override treat-as-withdraw for a flags
+        // conflict: the route does not depend on an attribute that is dropped anyway.
+        if !ctx.ibgp {
+            if let Some((kind, at_value)) = ibgp_only_from_ebgp(code, data) {
+                issues.push(UpdateIssue {
+                    kind,
+                    offset: offset(if at_value { data } else { start }),
+                    action: AttributeAction::Discard,
+                });
+                continue;
+            }
+        }
         if !flags_ok {
             issues.push(UpdateIssue {
                 kind: ErrorKind::AttributeFlags {
@@ -904,17 +946,6 @@ pub(crate) fn parse_attributes_present(
                 action: malformed_action(code, ctx),
             });
             continue;
-        }
-        // Attributes that only mean something inside one AS, from an eBGP peer: discarded.
-        if !ctx.ibgp {
-            if let Some((kind, at_value)) = ibgp_only_from_ebgp(code, data) {
-                issues.push(UpdateIssue {
-                    kind,
-                    offset: offset(if at_value { data } else { start }),
-                    action: AttributeAction::Discard,
-                });
-                continue;
-            }
         }
         match parse_value(code, data, ctx) {
             Ok(value) => {
@@ -930,6 +961,71 @@ pub(crate) fn parse_attributes_present(
     }
     attrs.truncate(filled);
     Ok((PathAttributes(attrs), present))
+}
+
+/// Checks the TLV structure of the optional transitive attributes this crate carries opaque
+/// but whose layout is known, so that a corrupt one is discarded instead of passed on:
+/// - TUNNEL_ENCAPSULATION (RFC 9012 §2): TLVs of a 2-octet tunnel type and a 2-octet length,
+///   each holding sub-TLVs of a 1-octet type and a length of 1 octet (types 0–127) or 2
+///   (128–255). RFC 9012 §13: a TLV or sub-TLV that overruns what holds it makes the
+///   attribute malformed, and it is discarded.
+/// - BGP Prefix-SID (RFC 8669 §3): TLVs of a 1-octet type and a 2-octet length. The
+///   Label-Index TLV (type 1) is 7 octets and the Originator SRGB TLV (type 3) 2 plus a
+///   multiple of 6. RFC 8669 §6: for routes other than labeled unicast (bgpd carries no
+///   other), a malformed Prefix-SID is discarded and not passed on.
+///
+/// An empty value has nothing that could overrun and is passed on. Other types are not looked
+/// into.
+fn opaque_tlvs_fit(type_code: u8, data: &[u8]) -> Result<(), &'static str> {
+    match type_code {
+        tc::TUNNEL_ENCAPSULATION => {
+            let mut rest = data;
+            while !rest.is_empty() {
+                let Some((&[_, _, h, l], after)) = rest.split_first_chunk::<4>() else {
+                    return Err("tunnel TLV header cut short");
+                };
+                let len = usize::from(u16::from_be_bytes([h, l]));
+                let (mut subs, after) = after
+                    .split_at_checked(len)
+                    .ok_or("tunnel TLV overruns the attribute")?;
+                while let Some((&kind, after_kind)) = subs.split_first() {
+                    let (len, after_len) = if kind < 128 {
+                        let (&l, a) = after_kind.split_first().ok_or("sub-TLV length missing")?;
+                        (usize::from(l), a)
+                    } else {
+                        let (&[h, l], a) = after_kind
+                            .split_first_chunk::<2>()
+                            .ok_or("sub-TLV length missing")?;
+                        (usize::from(u16::from_be_bytes([h, l])), a)
+                    };
+                    subs = after_len
+                        .get(len..)
+                        .ok_or("sub-TLV overruns its tunnel TLV")?;
+                }
+                rest = after;
+            }
+            Ok(())
+        }
+        tc::PREFIX_SID => {
+            let mut rest = data;
+            while !rest.is_empty() {
+                let Some((&[kind, h, l], after)) = rest.split_first_chunk::<3>() else {
+                    return Err("TLV header cut short");
+                };
+                let len = usize::from(u16::from_be_bytes([h, l]));
+                match kind {
+                    1 if len != 7 => return Err("Label-Index TLV length is not 7"),
+                    3 if len < 2 || (len - 2) % 6 != 0 => {
+                        return Err("Originator SRGB TLV length is not 2 plus a multiple of 6")
+                    }
+                    _ => {}
+                }
+                rest = after.get(len..).ok_or("TLV overruns the attribute")?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// What an attribute's slot holds until its value is decoded.
@@ -1066,8 +1162,10 @@ fn common_value(
         (tc::ORIGIN, TRANSITIVE, [2]) => AttributeValue::Origin(Origin::Incomplete),
         (tc::AS_PATH, TRANSITIVE, _) if ctx.enforce_first_as.is_none() => {
             AttributeValue::AsPath(match AsPath::parse(data, ctx.four_octet_as, code) {
-                Ok(p) => p,
-                Err(_) => return false,
+                // A confederation segment from an external peer is the general path's to
+                // report (RFC 5065 §5).
+                Ok(p) if ctx.ibgp || !p.has_confed_segment() => p,
+                _ => return false,
             })
         }
         (tc::NEXT_HOP, TRANSITIVE, &[a, b, c, d]) => {

@@ -937,6 +937,19 @@ fn item_14_as_path_malformations() {
     );
     assert_withdraw(&with_path(&[]), &peer, mismatch(0), 30);
     assert_issues(&with_path(&[2, 1, 0, 0, 0xfd, 0xea]), &peer, &[]);
+    // AS_CONFED_SEQUENCE (3) or AS_CONFED_SET (4) from an external peer: bgpd is in no
+    // confederation, so the path is malformed (RFC 5065 §5) and the route withdrawn (RFC 7606
+    // §7.2), with or without the first-AS check; from an internal peer it is kept.
+    let confed = malformed("AS_CONFED segment from an external peer");
+    for path in [
+        &[2, 1, 0, 0, 0xfd, 0xea, 3, 1, 0, 0, 0, 7][..],
+        &[2, 1, 0, 0, 0xfd, 0xea, 4, 2, 0, 0, 0, 7, 0, 0, 0, 8],
+    ] {
+        assert_withdraw(&with_path(path), &ebgp(), confed.clone(), 30);
+        assert_withdraw(&with_path(path), &peer, confed.clone(), 30);
+        let u = assert_issues(&with_path(path), &ibgp(), &[]);
+        assert!(u.attributes.as_path().unwrap().has_confed_segment());
+    }
     // Malformed AS4_PATH is discarded (RFC 6793 §6, RFC 7606 §7.2 for AS4_PATH).
     let m = update_with(&attr(OPTIONAL_TRANSITIVE, 17, &[2, 0]));
     let kind = ErrorKind::MalformedAsPath {
@@ -1027,6 +1040,22 @@ fn item_16_med_and_local_pref() {
         );
         assert!(u.attributes.local_pref().is_none());
     }
+    // From an eBGP peer it is discarded whatever its flags (RFC 7606 §7.5): a flags conflict
+    // does not withdraw a route over an attribute that is dropped anyway. From an iBGP peer a
+    // flags conflict withdraws (§3(c)).
+    let m = update_with(&attr(OPTIONAL_TRANSITIVE, 5, &[0, 0, 0, 200]));
+    assert_discard(
+        &m,
+        &ebgp(),
+        ErrorKind::LocalPrefFromEbgp,
+        AFTER_MANDATORY,
+        5,
+    );
+    let flags = ErrorKind::AttributeFlags {
+        type_code: 5,
+        flags: OPTIONAL_TRANSITIVE,
+    };
+    assert_withdraw(&m, &ibgp(), flags, AFTER_MANDATORY);
     let m = update_with(&attr(WELL_KNOWN, 5, &[0, 0, 0, 200]));
     assert_eq!(
         assert_issues(&m, &ibgp(), &[]).attributes.local_pref(),
@@ -1256,16 +1285,34 @@ fn item_21_nlri_prefix_lengths() {
     assert_reset(&m, &ebgp(), invalid(129), 60, (3, 10), &[]);
     let m = update(&[], &attr(OPTIONAL, 15, &[0, 2, 1, 64, 0x20, 0x01]), &[]);
     assert_reset(&m, &ebgp(), invalid(64), 29, (3, 10), &[]);
-    // ADD-PATH: a path identifier cut short cannot be a prefix → 3/1.
+    // ADD-PATH: a path identifier cut short makes the NLRI field syntactically incorrect →
+    // 3/10, in the NLRI field and in MP_REACH_NLRI alike.
     let add_path = SessionContext {
-        add_path: FamilySet::of(&[Family::IPV4_UNICAST]),
+        add_path: FamilySet::of(&[Family::IPV4_UNICAST, Family::IPV6_UNICAST]),
         ..SessionContext::default()
     };
     let m = update(&[], &mandatory(), &[0, 0, 1]);
-    let kind = ErrorKind::MalformedAttributeList {
-        reason: "truncated NLRI",
-    };
-    assert_reset(&m, &add_path, kind, 43, (3, 1), &[]);
+    assert_reset(
+        &m,
+        &add_path,
+        ErrorKind::TruncatedPathIdentifier,
+        43,
+        (3, 10),
+        &[],
+    );
+    let m = update(
+        &[],
+        &cat(&[&head, &attr(OPTIONAL, 14, &mp_reach_v6(&[0, 0]))]),
+        &[],
+    );
+    assert_reset(
+        &m,
+        &add_path,
+        ErrorKind::TruncatedPathIdentifier,
+        60,
+        (3, 10),
+        &[],
+    );
 
     // Host bits: 10.0.1.0/23 becomes 10.0.0.0/23; 2001:db8::1/32 becomes 2001:db8::/32.
     let m = update(&[], &mandatory(), &[23, 10, 0, 1]);
@@ -1349,14 +1396,75 @@ fn item_23_corrupted_attributes_never_reset() {
         Some(&65001)
     );
 
-    // The others are carried opaque: a corrupted value (TLV lengths that overrun, as in the
-    // 2023 incidents) is kept byte-exact, with no reset.
+    // Tunnel encapsulation and Prefix-SID are optional transitive: carried opaque and passed
+    // on, so their TLVs are checked and a corrupted one (TLV lengths that overrun, as in the
+    // 2023 incidents) is discarded, the route kept (RFC 9012 §13, RFC 8669 §6).
+    for (flags, code, value, reason) in [
+        (
+            OPTIONAL_TRANSITIVE,
+            23u8,
+            &[0, 8, 0xff, 0xff, 1][..],
+            "tunnel TLV overruns the attribute",
+        ),
+        (
+            OPTIONAL_TRANSITIVE,
+            23,
+            &[0, 8, 0],
+            "tunnel TLV header cut short",
+        ),
+        (
+            OPTIONAL_TRANSITIVE,
+            23,
+            &[0, 8, 0, 3, 13, 5, 1],
+            "sub-TLV overruns its tunnel TLV",
+        ),
+        (
+            OPTIONAL_TRANSITIVE,
+            23,
+            &[0, 8, 0, 2, 0x80, 0],
+            "sub-TLV length missing",
+        ),
+        (
+            OPTIONAL_TRANSITIVE | PARTIAL,
+            40,
+            &[1, 0, 7, 0],
+            "TLV overruns the attribute",
+        ),
+        (
+            OPTIONAL_TRANSITIVE,
+            40,
+            &[1, 0, 4, 0, 0, 0, 1],
+            "Label-Index TLV length is not 7",
+        ),
+        (
+            OPTIONAL_TRANSITIVE,
+            40,
+            &[3, 0, 5, 0, 0, 0, 0, 1],
+            "Originator SRGB TLV length is not 2 plus a multiple of 6",
+        ),
+    ] {
+        let m = update_with(&attr(flags, code, value));
+        let kind = ErrorKind::MalformedTlvs {
+            type_code: code,
+            reason,
+        };
+        assert_discard(&m, &ebgp(), kind, AFTER_MANDATORY, code);
+    }
+    // Well-formed ones, and the others (carried opaque, non-transitive, so never passed on to
+    // another AS), are kept byte-exact with no reset.
     for (flags, code, value) in [
-        (OPTIONAL_TRANSITIVE, 23u8, &[0, 8, 0xff, 0xff, 1][..]), // tunnel TLV length overruns
-        (OPTIONAL, 26, &[1, 0, 200, 0, 0]),                      // AIGP TLV length overruns
-        (OPTIONAL, 29, &[0x04, 0x00, 0xff]),                     // BGP-LS TLV cut short
-        (OPTIONAL_TRANSITIVE, 40, &[]),                          // empty Prefix-SID
-        (OPTIONAL_TRANSITIVE | PARTIAL, 40, &[1, 0, 7, 0]),      // Prefix-SID TLV overruns
+        (OPTIONAL_TRANSITIVE, 23u8, &[0, 8, 0, 5, 13, 3, 1, 2, 3][..]), // 1-octet sub-TLV length
+        (OPTIONAL_TRANSITIVE, 23, &[0, 8, 0, 6, 0x80, 0, 3, 1, 2, 3]),  // 2-octet sub-TLV length
+        (OPTIONAL_TRANSITIVE, 23, &[]),
+        (OPTIONAL_TRANSITIVE, 40, &[1, 0, 7, 0, 0, 0, 0, 0, 0, 100]), // Label-Index
+        (
+            OPTIONAL_TRANSITIVE,
+            40,
+            &[3, 0, 8, 0, 0, 0, 0, 100, 0, 0, 50],
+        ), // Originator SRGB
+        (OPTIONAL_TRANSITIVE, 40, &[]),
+        (OPTIONAL, 26, &[1, 0, 200, 0, 0]), // AIGP TLV length overruns
+        (OPTIONAL, 29, &[0x04, 0x00, 0xff]), // BGP-LS TLV cut short
     ] {
         let m = update_with(&attr(flags, code, value));
         let u = assert_issues(&m, &ebgp(), &[]);

@@ -353,10 +353,14 @@ fn largest_update(ctx: &SessionContext) -> Message {
     }
 }
 
-/// A 2-octet-AS eBGP session without ADD-PATH: AS_TRANS with AS4_PATH and AS4_AGGREGATOR,
-/// confederation segments, multicast families, and NOTIFICATIONs of every kind.
+/// A 2-octet-AS session without ADD-PATH between members of one confederation (so its
+/// confederation segments are accepted, RFC 5065 §5): AS_TRANS with AS4_PATH and
+/// AS4_AGGREGATOR, confederation segments, multicast families, and NOTIFICATIONs of every kind.
 fn legacy_session() -> (SessionContext, Vec<Sent>) {
-    let ctx = SessionContext::two_octet_as();
+    let ctx = SessionContext {
+        ibgp: true,
+        ..SessionContext::two_octet_as()
+    };
     let client = Open::new(
         65010,
         180,
@@ -379,7 +383,15 @@ fn legacy_session() -> (SessionContext, Vec<Sent>) {
         ],
     );
     assert_eq!(server.my_as, AS_TRANS as u16);
-    assert_eq!(session::receive_context(&client, &server), ctx);
+    // The OPENs negotiate the rest; membership of one confederation is configuration.
+    let negotiated = session::receive_context(&client, &server);
+    assert_eq!(
+        SessionContext {
+            ibgp: true,
+            ..negotiated
+        },
+        ctx
+    );
 
     let as_path = AsPath::from_segments([
         segment(SegmentType::ConfedSequence, &[65100, 65101]),

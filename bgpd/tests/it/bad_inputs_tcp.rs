@@ -61,7 +61,8 @@ fn expected(name: &str) -> Expect {
         | "med-length"
         | "communities-length"
         | "ext-communities-length"
-        | "large-communities-length" => Withdraw,
+        | "large-communities-length"
+        | "as-path-confed" => Withdraw,
         "local-pref-ebgp"
         | "atomic-aggregate-length"
         | "aggregator-length"
@@ -69,7 +70,8 @@ fn expected(name: &str) -> Expect {
         | "host-bits-set"
         | "unknown-optional-transitive"
         | "unknown-optional-non-transitive"
-        | "prefix-sid-corrupt" => Keep(None),
+        | "prefix-sid-corrupt"
+        | "tunnel-encap-corrupt" => Keep(None),
         "duplicate-attribute" => Keep(Some(("med", 7))),
         "short-notification" | "notification-bad-shutdown" => ClosedSilently,
         other => panic!("no expectation for MALFORMED case {other}: add one"),

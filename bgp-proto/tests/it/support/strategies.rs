@@ -128,14 +128,21 @@ fn asn(four_octet: bool) -> BoxedStrategy<u32> {
     }
 }
 
-/// An AS_PATH (or AS4_PATH) of every segment type, at most 255 ASNs per segment.
-pub fn as_path(four_octet: bool) -> BoxedStrategy<AsPath> {
-    let kind = prop_oneof![
-        Just(SegmentType::Sequence),
-        Just(SegmentType::Set),
-        Just(SegmentType::ConfedSequence),
-        Just(SegmentType::ConfedSet),
-    ];
+/// An AS_PATH (or AS4_PATH) of every segment type, at most 255 ASNs per segment; with
+/// `confed` false, without confederation segments (an external peer's AS_PATH may not hold
+/// them, RFC 5065 §5).
+pub fn as_path(four_octet: bool, confed: bool) -> BoxedStrategy<AsPath> {
+    let kind = if confed {
+        prop_oneof![
+            Just(SegmentType::Sequence),
+            Just(SegmentType::Set),
+            Just(SegmentType::ConfedSequence),
+            Just(SegmentType::ConfedSet),
+        ]
+        .boxed()
+    } else {
+        prop_oneof![Just(SegmentType::Sequence), Just(SegmentType::Set)].boxed()
+    };
     vec((kind, vec(asn(four_octet), 1..8)), 0..4)
         .prop_map(|segments| {
             AsPath::from_segments(
@@ -252,8 +259,8 @@ fn unknown_attribute_code(p: Profile) -> BoxedStrategy<u8> {
     } else {
         any::<u8>()
             .prop_filter(
-                "a code this crate interprets",
-                |c| !matches!(c, 1..=10 | 14..=18 | 32 | 35),
+                "a code this crate interprets or checks the TLVs of",
+                |c| !matches!(c, 1..=10 | 14..=18 | 23 | 32 | 35 | 40),
             )
             .boxed()
     }
@@ -272,7 +279,7 @@ pub fn attribute_values(p: Profile) -> Vec<BoxedStrategy<AttributeValue>> {
         ]
         .prop_map(V::Origin)
         .boxed(),
-        as_path(four).prop_map(V::AsPath).boxed(),
+        as_path(four, p.ctx.ibgp).prop_map(V::AsPath).boxed(),
         ipv4().prop_map(V::NextHop).boxed(),
         any::<u32>().prop_map(V::Med).boxed(),
         Just(V::AtomicAggregate).boxed(),
@@ -283,7 +290,7 @@ pub fn attribute_values(p: Profile) -> Vec<BoxedStrategy<AttributeValue>> {
         vec(extended_community(p), 1..4)
             .prop_map(|v| V::ExtendedCommunities(v.into()))
             .boxed(),
-        as_path(true).prop_map(V::As4Path).boxed(),
+        as_path(true, true).prop_map(V::As4Path).boxed(),
         aggregator(true).prop_map(V::As4Aggregator).boxed(),
         vec(any::<(u32, u32, u32)>(), 1..4)
             .prop_map(|v| {
