@@ -194,6 +194,37 @@ fn route_server_passes_routes_unchanged_and_withdraws() {
     assert_eq!(rib.loc.len(), 1);
 }
 
+/// RFC 4271 §6.3 (BAD-INPUTS item 15): a route whose next hop can never be one (0.0.0.0/8,
+/// 127.0.0.0/8 while the session is not on loopback, multicast, broadcast, the session's own
+/// local address, our router id) is ignored: kept out of the Loc-RIB and not sent on. A
+/// usable next hop for the prefix is then taken, and an unusable one replacing it removes it.
+#[test]
+fn routes_with_unusable_next_hops_are_ignored() {
+    let (mut rib, cfg) = rib();
+    calico_and_metallb_up(&mut rib);
+    let ctx = SessionContext::default();
+    let local = [198, 51, 100, 2]; // `session`'s local address
+    let router_id = cfg.global.router_id.octets();
+    for nh in [
+        [0, 0, 0, 1],
+        [127, 0, 0, 1],
+        [224, 0, 0, 5],
+        [255, 255, 255, 255],
+        local,
+        router_id,
+    ] {
+        let out = rib.apply_update(0, &pod_update(&["10.244.1.0/26"], nh));
+        assert!(sent(&out, 3, &ctx).is_empty(), "next hop {nh:?} sent on");
+        assert!(rib.loc.is_empty(), "next hop {nh:?} in the Loc-RIB");
+    }
+    let out = rib.apply_update(0, &pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]));
+    assert_eq!(sent(&out, 3, &ctx)[0].nlri.len(), 1);
+    assert_eq!(rib.loc.len(), 1);
+    let out = rib.apply_update(0, &pod_update(&["10.244.1.0/26"], [224, 0, 0, 5]));
+    assert_eq!(withdrawn_v4(&sent(&out, 3, &ctx)), vec!["10.244.1.0/26"]);
+    assert!(rib.loc.is_empty());
+}
+
 #[test]
 fn import_policy_rejects_and_treat_as_withdraw_removes() {
     let (mut rib, _) = rib();

@@ -523,6 +523,7 @@ impl PeerTask {
                     }
                 }
             }
+            self.adopt_parked().await;
         }
         if let Some(h) = self.connecting.take() {
             h.abort();
@@ -676,6 +677,36 @@ impl PeerTask {
                 }
                 self.resolve_collision().await;
             }
+        }
+    }
+
+    /// RFC 4271 §6.8: a parked inbound connection is the one left once ours is gone before
+    /// the collision was resolved here: the peer, with the higher identifier, closed ours with
+    /// Cease 6/7 before we had its OPEN, or ours failed. The session goes on over the parked
+    /// connection; left parked, it would wait unread and without our OPEN until the peer's
+    /// hold timer. Not during a max-prefix restart interval.
+    async fn adopt_parked(&mut self) {
+        if self.parked.is_none() || self.connection.is_some() {
+            return;
+        }
+        if self.quiet_until.is_some_and(|q| q > Instant::now()) {
+            if let Some(stream) = self.parked.take() {
+                reject(stream, super::fsm::collision_notification()).await;
+            }
+            return;
+        }
+        let Some(stream) = self.parked.take() else {
+            return;
+        };
+        tracing::info!(peer = %self.peer(), state = %self.fsm.state(), "our connection closed before the collision was resolved: continuing on the peer's (RFC 4271 §6.8)");
+        if self.fsm.state() == State::Idle {
+            self.handle(Event::ManualStart).await;
+        }
+        if matches!(self.fsm.state(), State::Active | State::Connect) && self.connection.is_none() {
+            if let Some(h) = self.connecting.take() {
+                h.abort();
+            }
+            self.attach(stream, false).await;
         }
     }
 

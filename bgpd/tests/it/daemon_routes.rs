@@ -2,6 +2,7 @@
 //! peers and to each other.
 use crate::support::{
     connect_peer, free_port, group_neighbors, route_server_group, ACCEPT_ALL, LAB_CLASSES,
+    ONLY_BLOCKS,
 };
 
 use bgp_proto::{Community, Family, Notification};
@@ -169,10 +170,15 @@ async fn reload_keeps_sessions_and_reapplies_policy() {
     assert!(lb1.wait_for(WAIT, |r| r.has("10.244.9.0/24")).await);
 
     // New import policy for Calico: only /26 pod blocks.
-    let stricter = config.replace(
-        "[[peer_groups]]",
-        "[[prefix_sets]]\nname = \"blocks\"\nprefixes = [\"10.244.0.0/16 ge 26 le 26\"]\n\n[[policies]]\nname = \"only-blocks\"\n[[policies.statements]]\nmatch = { prefix_set = \"blocks\" }\naction = \"accept\"\n\n[[peer_groups]]",
-    ).replace("peer_as = 64513\npeer_group = \"clients\"", "peer_as = 64513\npeer_group = \"clients\"\nimport_policy = [\"only-blocks\"]");
+    let stricter = config
+        .replace(
+            "[[peer_groups]]",
+            &format!("{ONLY_BLOCKS}\n[[peer_groups]]"),
+        )
+        .replace(
+            "peer_as = 64513\npeer_group = \"clients\"",
+            "peer_as = 64513\npeer_group = \"clients\"\nimport_policy = [\"only-blocks\"]",
+        );
     std::fs::write(&bgpd.path, stricter).unwrap();
     bgpd.control.send(Control::Reload).unwrap();
     assert!(

@@ -14,6 +14,7 @@ mod audit_api;
 mod audit_mrt;
 mod bad_inputs_tcp;
 mod chaos;
+mod collision;
 mod config_check;
 mod daemon_routes;
 mod demo;

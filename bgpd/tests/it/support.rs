@@ -147,3 +147,17 @@ import_policy = ["all"]
 export_policy = ["all"]
 
 "#;
+
+/// A prefix set of the /26 pod blocks and a policy `only-blocks` accepting only those: the
+/// stricter import policy the reload tests switch to.
+pub const ONLY_BLOCKS: &str = r#"
+[[prefix_sets]]
+name = "blocks"
+prefixes = ["10.244.0.0/16 ge 26 le 26"]
+
+[[policies]]
+name = "only-blocks"
+[[policies.statements]]
+match = { prefix_set = "blocks" }
+action = "accept"
+"#;
