@@ -4,7 +4,9 @@
 //!
 //! Connection collisions (RFC 4271 §6.8): an inbound connection that arrives while our own
 //! connection is in OpenSent is parked until the BGP identifier of the peer is known (our
-//! connection reaches OpenConfirm), then the loser gets Cease 6/7.
+//! connection reaches OpenConfirm), then the loser gets Cease 6/7. If our connection goes
+//! first (the peer resolved the collision and closed it), the session goes on over the
+//! parked one.
 
 use super::fsm::{DownReason, Event, Fsm, FsmConfig, Output, State, Timer};
 use super::negotiate::Negotiated;
