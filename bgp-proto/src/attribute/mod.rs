@@ -501,15 +501,14 @@ pub(crate) enum MpReachForm {
 }
 
 /// The RFC 7606 action for a malformed attribute of `type_code`.
-fn malformed_action(type_code: u8, ctx: &SessionContext) -> AttributeAction {
+fn malformed_action(type_code: u8) -> AttributeAction {
     match type_code {
         // RFC 7606 §7.6, §7.7, RFC 6793 §6: discard.
         tc::ATOMIC_AGGREGATE | tc::AGGREGATOR | tc::AS4_PATH | tc::AS4_AGGREGATOR => {
             AttributeAction::Discard
         }
-        // RFC 7606 §7.9, §7.10: treat-as-withdraw on iBGP; these must not come over eBGP at
-        // all, so there the attribute is discarded.
-        tc::ORIGINATOR_ID | tc::CLUSTER_LIST if !ctx.ibgp => AttributeAction::Discard,
+        // RFC 7606 §7.9, §7.10: ORIGINATOR_ID and CLUSTER_LIST are treat-as-withdraw; from
+        // an eBGP peer they never get here (discarded first, `ibgp_only_from_ebgp`).
         _ => AttributeAction::TreatAsWithdraw,
     }
 }
@@ -943,7 +942,7 @@ pub(crate) fn parse_attributes_present(
                     flags: f,
                 },
                 offset: offset(start),
-                action: malformed_action(code, ctx),
+                action: malformed_action(code),
             });
             continue;
         }
@@ -955,7 +954,7 @@ pub(crate) fn parse_attributes_present(
             Err(e) => issues.push(UpdateIssue {
                 offset: e.offset_from(base),
                 kind: e.kind,
-                action: malformed_action(code, ctx),
+                action: malformed_action(code),
             }),
         }
     }
