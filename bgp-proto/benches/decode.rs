@@ -5,7 +5,9 @@
 //! - `mrt_full_table`: every MRT record decoded (header, BGP4MP peer fields, and the whole
 //!   BGP message with all attributes and prefixes), as `bgpd mrt` does.
 //! - `update_messages`: only `Message::decode` on the UPDATE messages of the file, the work
-//!   a session does per received message.
+//!   a session does per received message. `update_messages/checked_bytes`: the same UPDATEs
+//!   through `CheckedUpdate::check`, prefixes read and the attribute block copied once (the
+//!   few it leaves decoded in full).
 //!
 //! - `mrt_full_table_stream`: the same through the streaming reader (`MrtReader::new` over
 //!   `&[u8]`), which copies each record out of its read buffer, as for a file or socket.
@@ -16,7 +18,7 @@
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use bgp_proto::mrt::{Bgp4mpMessage, MrtBody, MrtReader};
-use bgp_proto::{Message, SessionContext};
+use bgp_proto::{CheckedUpdate, Message, SessionContext};
 use bytes::Bytes;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use std::io::Read;
@@ -82,6 +84,29 @@ fn decode_updates(updates: &[(Bytes, SessionContext)]) -> usize {
     n
 }
 
+/// What a session does per UPDATE on the checked path ([`CheckedUpdate`]): check it in
+/// place, read its prefixes, and copy its attribute block out of the read buffer once (the
+/// form a RIB keeping attribute sets encoded stores); the UPDATEs the check leaves to the
+/// full decoder are decoded as before.
+fn check_updates(updates: &[(Bytes, SessionContext)]) -> (usize, usize) {
+    let (mut n, mut full) = (0, 0);
+    for (raw, ctx) in updates {
+        match CheckedUpdate::check(raw, ctx) {
+            Some(u) => {
+                let kept: Box<[u8]> = u.attribute_block().into();
+                n += u.nlri().count() + u.withdrawn().count() + usize::from(kept.is_empty());
+            }
+            None => {
+                full += 1;
+                if let Ok(Message::Update(u)) = Message::decode(raw, ctx) {
+                    n += u.nlri.len() + u.withdrawn.len();
+                }
+            }
+        }
+    }
+    (n, full)
+}
+
 fn benches(c: &mut Criterion) {
     let data = load();
     let (prefixes, updates) = count_prefixes(&data);
@@ -92,6 +117,11 @@ fn benches(c: &mut Criterion) {
         updates.len(),
         update_bytes,
         prefixes
+    );
+    eprintln!(
+        "checked path: {} of {} UPDATE messages go to the full decoder",
+        check_updates(&updates).1,
+        updates.len()
     );
     let data = Bytes::from(data);
     let mut g = c.benchmark_group("mrt_full_table");
@@ -115,6 +145,10 @@ fn benches(c: &mut Criterion) {
     g.throughput(Throughput::Elements(prefixes));
     g.bench_function("prefixes", |b| {
         b.iter(|| decode_updates(black_box(&updates)))
+    });
+    g.throughput(Throughput::Bytes(update_bytes as u64));
+    g.bench_function("checked_bytes", |b| {
+        b.iter(|| check_updates(black_box(&updates)))
     });
     g.finish();
 }

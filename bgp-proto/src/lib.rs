@@ -21,6 +21,7 @@
 mod attribute;
 mod builder;
 mod capability;
+mod checked_update;
 #[cfg(feature = "codec")]
 mod codec;
 mod context;
@@ -47,6 +48,7 @@ pub use capability::{
     code as capability_code, sanitize, AddPathMode, Capability, GracefulRestartFamily,
     LongLivedFamily,
 };
+pub use checked_update::{AttributeIndex, CheckedUpdate, Ipv4Prefixes, RawAttributes};
 #[cfg(feature = "codec")]
 pub use codec::{BgpCodec, CodecError};
 pub use context::{SessionContext, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN};

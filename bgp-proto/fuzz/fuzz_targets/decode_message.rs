@@ -1,8 +1,9 @@
 //! Decodes one message in the session context the first byte picks, then frames the same
-//! bytes as a stream. Nothing may panic, and every offset must lie inside the input.
+//! bytes as a stream. Nothing may panic, and every offset must lie inside the input. The
+//! checked path (`CheckedUpdate`) must agree with the full decoder on the message.
 #![no_main]
 
-use bgp_proto::{frame_len, BgpCodec, Message};
+use bgp_proto::{frame_len, BgpCodec, CheckedUpdate, DecodeError, Message, SessionContext};
 use bgp_proto_fuzz::split;
 use bytes::BytesMut;
 use libfuzzer_sys::fuzz_target;
@@ -39,11 +40,33 @@ fn exercise(m: &Message, len: usize) {
     }
 }
 
+/// The checked path agrees with the full decoder: what it accepts decodes without an issue
+/// to the same UPDATE (the converse, that it accepts every clean UPDATE of its subset, is
+/// the property test's: `bgp-proto/tests/it/checked_update.rs`).
+fn checked_agrees(bytes: &[u8], ctx: &SessionContext, full: &Result<Message, DecodeError>) {
+    let Some(checked) = CheckedUpdate::check(bytes, ctx) else {
+        return;
+    };
+    match full {
+        Ok(Message::Update(u)) => {
+            assert!(u.issues.is_empty(), "checked, but issues {:?}", u.issues);
+            assert_eq!(&checked.to_update(), u, "checked differently");
+            assert_eq!(checked.nlri_count(), u.nlri.len());
+            assert_eq!(checked.withdrawn_count(), u.withdrawn.len());
+            assert_eq!(checked.next_hop(), u.attributes.next_hop().copied());
+            assert_eq!(checked.origin(), u.attributes.origin().copied());
+        }
+        other => panic!("checked, but the full decoder gives {other:?}"),
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let (ctx, bytes) = split(data);
 
     // The whole input as one message.
-    match Message::decode(bytes, &ctx) {
+    let full = Message::decode(bytes, &ctx);
+    checked_agrees(bytes, &ctx, &full);
+    match full {
         Ok(m) => exercise(&m, bytes.len()),
         Err(e) => {
             assert!(

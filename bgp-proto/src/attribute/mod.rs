@@ -567,7 +567,7 @@ fn be32(c: &[u8]) -> u32 {
 }
 
 /// Parses the value of a known, non-MP attribute. `Err` is the malformation found.
-fn parse_value(
+pub(crate) fn parse_value(
     type_code: u8,
     data: &[u8],
     ctx: &SessionContext,

@@ -6,6 +6,7 @@
 mod support;
 
 mod bad_inputs;
+mod checked_update;
 mod encoder_tshark;
 mod fixtures;
 mod pcap_tshark;

@@ -285,7 +285,7 @@ proptest! {
 
 /// One change to a message's octets.
 #[derive(Debug, Clone)]
-enum Mutation {
+pub(crate) enum Mutation {
     /// XOR the octet at (index modulo length) with a non-zero mask.
     Flip(usize, u8),
     /// Overwrite the octet.
@@ -298,7 +298,7 @@ enum Mutation {
     Truncate(usize),
 }
 
-fn mutation() -> impl Strategy<Value = Mutation> {
+pub(crate) fn mutation() -> impl Strategy<Value = Mutation> {
     prop_oneof![
         4 => (any::<usize>(), 1u8..=255).prop_map(|(i, m)| Mutation::Flip(i, m)),
         3 => (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Mutation::Set(i, b)),
@@ -306,6 +306,20 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         1 => any::<usize>().prop_map(Mutation::Remove),
         1 => any::<usize>().prop_map(Mutation::Truncate),
     ]
+}
+
+/// `message` with `mutations` applied; with `fix_length`, the header's length field is set
+/// to the new size, so that the change reaches the body parsers.
+pub(crate) fn mutated(message: &[u8], mutations: &[Mutation], fix_length: bool) -> Vec<u8> {
+    let mut bytes = message.to_vec();
+    for m in mutations {
+        mutate(&mut bytes, m);
+    }
+    if fix_length && bytes.len() >= HEADER_LEN {
+        let len = (bytes.len() as u16).to_be_bytes();
+        bytes[16..18].copy_from_slice(&len);
+    }
+    bytes
 }
 
 fn mutate(bytes: &mut Vec<u8>, m: &Mutation) {
@@ -440,14 +454,7 @@ proptest! {
         mutations in vec(mutation(), 1..4),
         fix_length in prop_oneof![4 => Just(true), 1 => Just(false)],
     ) {
-        let mut bytes = m.to_bytes(&ctx).unwrap().to_vec();
-        for mutation in &mutations {
-            mutate(&mut bytes, mutation);
-        }
-        if fix_length && bytes.len() >= HEADER_LEN {
-            let len = (bytes.len() as u16).to_be_bytes();
-            bytes[16..18].copy_from_slice(&len);
-        }
+        let bytes = mutated(&m.to_bytes(&ctx).unwrap(), &mutations, fix_length);
         decode_is_stable(&bytes, &ctx)?;
     }
 }

@@ -1,0 +1,490 @@
+//! UPDATEs checked in place: the common, clean UPDATE validated without being decoded into
+//! owned values.
+//!
+//! [`Message::decode`](crate::Message::decode) builds an [`Update`]: a vector of prefixes, a
+//! vector of attributes, an AS path and community lists of their own. For a session loading a
+//! table that is most of the decoding cost (allocation, the copies, and dropping it all
+//! again), although nearly every UPDATE a feed sends is well-formed and uses a handful of
+//! attributes. [`CheckedUpdate::check`] validates such an UPDATE where it lies and keeps
+//! only where its fields are and the few values best-path selection reads
+//! ([`AttributeIndex`]); nothing is allocated. The prefixes and attributes are read from the
+//! message bytes when asked for.
+//!
+//! It accepts exactly the UPDATEs the full decoder decodes without any RFC 7606 issue, within
+//! this subset:
+//! - IPv4 unicast NLRI and withdrawals in the message's own fields, without ADD-PATH;
+//! - ORIGIN, AS_PATH, NEXT_HOP, MULTI_EXIT_DISC, LOCAL_PREF, ATOMIC_AGGREGATE, AGGREGATOR,
+//!   COMMUNITIES, ORIGINATOR_ID, CLUSTER_LIST, EXTENDED_COMMUNITIES, LARGE_COMMUNITY, and
+//!   optional attributes this crate carries opaque (other than the TLV-checked
+//!   TUNNEL_ENCAPSULATION and Prefix-SID), each with its expected flags and a valid value.
+//!
+//! Anything else (a problem of any kind, MP_REACH_NLRI or MP_UNREACH_NLRI, AS4_PATH,
+//! ADD-PATH) gives `None`, and the caller decodes the message with
+//! [`Message::decode`](crate::Message::decode), which reports what is wrong, with the RFC's
+//! action and byte offset. So the check never has to decide an error itself, and cannot
+//! decide one differently: a property test and a fuzz target hold it to the full decoder
+//! (every accepted message decodes with no issue, to the same prefixes and attributes).
+
+use crate::attribute::{
+    flags, parse_value, type_code as tc, AttributeValue, Community, Origin, PathAttribute,
+    PathAttributes,
+};
+use crate::context::SessionContext;
+use crate::header::{HEADER_LEN, MARKER};
+use crate::prefix::Nlri;
+use crate::update::Update;
+use ipnet::{IpNet, Ipv4Net};
+use std::net::Ipv4Addr;
+
+/// Where one attribute's value lies in the attribute block: offset and length. An absent
+/// attribute has length 0 and [`AttributeIndex::present`] says it is absent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Span {
+    start: u16,
+    len: u16,
+}
+
+impl Span {
+    fn of(self, block: &[u8]) -> &[u8] {
+        let start = usize::from(self.start);
+        block
+            .get(start..start + usize::from(self.len))
+            .unwrap_or(&[])
+    }
+}
+
+/// What a checked UPDATE's attributes say that best-path selection and the RIB read per
+/// route, found while checking them, and where the variable-length ones are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AttributeIndex {
+    /// Bit `n` set: an attribute of type `n` (below 64) is in the block. Types 64 and above
+    /// are carried opaque and not recorded.
+    pub present: u64,
+    origin: u8,
+    next_hop: u32,
+    med: u32,
+    local_pref: u32,
+    as_path: Span,
+    communities: Span,
+}
+
+impl AttributeIndex {
+    fn has(&self, code: u8) -> bool {
+        self.present & (1u64 << (code % 64)) != 0
+    }
+}
+
+/// A well-formed UPDATE, validated in the message it arrived in. See the module docs for
+/// which UPDATEs [`CheckedUpdate::check`] accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckedUpdate<'a> {
+    withdrawn: &'a [u8],
+    attributes: &'a [u8],
+    nlri: &'a [u8],
+    withdrawn_count: usize,
+    nlri_count: usize,
+    four_octet_as: bool,
+    index: AttributeIndex,
+}
+
+impl<'a> CheckedUpdate<'a> {
+    /// Checks `message` (a whole framed message, header included) received in `ctx`.
+    /// `Some` when it is an UPDATE the full decoder would decode without any issue and it
+    /// is of the common form the module docs name; `None` otherwise, and the caller decodes
+    /// it with [`Message::decode`](crate::Message::decode).
+    #[inline]
+    pub fn check(message: &'a [u8], ctx: &SessionContext) -> Option<CheckedUpdate<'a>> {
+        // RFC 4271 §4.1: marker, length and type. Any problem is the full decoder's to report.
+        let (header, body) = message.split_first_chunk::<HEADER_LEN>()?;
+        let (marker, [hi, lo, kind]) = header.split_first_chunk::<16>()? else {
+            return None;
+        };
+        let length = usize::from(u16::from_be_bytes([*hi, *lo]));
+        if *marker != MARKER
+            || *kind != 2
+            || length != message.len()
+            || length > ctx.max_message_len()
+            || ctx.add_path.contains(crate::family::Family::IPV4_UNICAST)
+        {
+            return None;
+        }
+        // RFC 4271 §4.3: the withdrawn routes, the attribute block and the NLRI field.
+        let (wlen, rest) = body.split_first_chunk::<2>()?;
+        let (withdrawn, rest) = rest.split_at_checked(usize::from(u16::from_be_bytes(*wlen)))?;
+        let (alen, rest) = rest.split_first_chunk::<2>()?;
+        let (attributes, nlri) = rest.split_at_checked(usize::from(u16::from_be_bytes(*alen)))?;
+
+        let withdrawn_count = count_ipv4_prefixes(withdrawn)?;
+        let nlri_count = count_ipv4_prefixes(nlri)?;
+        let index = check_attributes(attributes, ctx)?;
+        // RFC 4271 §5: ORIGIN, AS_PATH and NEXT_HOP come with any NLRI (RFC 7606 §3(d)
+        // otherwise, the full decoder's to report).
+        const MANDATORY: u64 = (1 << tc::ORIGIN) | (1 << tc::AS_PATH) | (1 << tc::NEXT_HOP);
+        if nlri_count > 0 && index.present & MANDATORY != MANDATORY {
+            return None;
+        }
+        Some(CheckedUpdate {
+            withdrawn,
+            attributes,
+            nlri,
+            withdrawn_count,
+            nlri_count,
+            four_octet_as: ctx.four_octet_as,
+            index,
+        })
+    }
+
+    /// The announced IPv4 unicast routes (the NLRI field).
+    pub fn nlri(&self) -> Ipv4Prefixes<'a> {
+        Ipv4Prefixes(self.nlri)
+    }
+
+    /// How many routes the NLRI field announces.
+    pub fn nlri_count(&self) -> usize {
+        self.nlri_count
+    }
+
+    /// The withdrawn IPv4 unicast routes (the Withdrawn Routes field).
+    pub fn withdrawn(&self) -> Ipv4Prefixes<'a> {
+        Ipv4Prefixes(self.withdrawn)
+    }
+
+    /// How many routes the Withdrawn Routes field withdraws.
+    pub fn withdrawn_count(&self) -> usize {
+        self.withdrawn_count
+    }
+
+    /// RFC 4724 §2: an UPDATE with no withdrawals, attributes or NLRI is IPv4 unicast's
+    /// End-of-RIB marker.
+    pub fn is_end_of_rib(&self) -> bool {
+        self.withdrawn.is_empty() && self.attributes.is_empty() && self.nlri.is_empty()
+    }
+
+    /// The attribute block as received (every attribute in it is kept: a checked UPDATE has
+    /// nothing to discard).
+    pub fn attribute_block(&self) -> &'a [u8] {
+        self.attributes
+    }
+
+    /// The attributes as (flags, type code, value), in received order.
+    pub fn attributes(&self) -> RawAttributes<'a> {
+        RawAttributes(self.attributes)
+    }
+
+    /// What the check found; see [`AttributeIndex`].
+    pub fn index(&self) -> &AttributeIndex {
+        &self.index
+    }
+
+    /// ORIGIN, if present.
+    pub fn origin(&self) -> Option<Origin> {
+        let origin = match self.index.origin {
+            0 => Origin::Igp,
+            1 => Origin::Egp,
+            _ => Origin::Incomplete,
+        };
+        self.index.has(tc::ORIGIN).then_some(origin)
+    }
+
+    /// NEXT_HOP, if present.
+    pub fn next_hop(&self) -> Option<Ipv4Addr> {
+        self.index
+            .has(tc::NEXT_HOP)
+            .then(|| Ipv4Addr::from(self.index.next_hop))
+    }
+
+    /// MULTI_EXIT_DISC, if present.
+    pub fn med(&self) -> Option<u32> {
+        self.index
+            .has(tc::MULTI_EXIT_DISC)
+            .then_some(self.index.med)
+    }
+
+    /// LOCAL_PREF, if present (only an iBGP peer's is accepted).
+    pub fn local_pref(&self) -> Option<u32> {
+        self.index
+            .has(tc::LOCAL_PREF)
+            .then_some(self.index.local_pref)
+    }
+
+    /// The AS_PATH value as received, in the session's AS width (empty when absent).
+    pub fn as_path_value(&self) -> &'a [u8] {
+        self.index.as_path.of(self.attributes)
+    }
+
+    /// The COMMUNITIES, in received order.
+    pub fn communities(&self) -> impl Iterator<Item = Community> + 'a {
+        let (chunks, _) = self.index.communities.of(self.attributes).as_chunks::<4>();
+        chunks.iter().map(|c| Community(u32::from_be_bytes(*c)))
+    }
+
+    /// The same UPDATE decoded into owned values, as [`Message::decode`](crate::Message::decode)
+    /// gives it: for the callers (and the tests) that need an [`Update`].
+    pub fn to_update(&self) -> Update {
+        let ctx = SessionContext {
+            four_octet_as: self.four_octet_as,
+            ibgp: true,
+            ..SessionContext::default()
+        };
+        let attributes = self
+            .attributes()
+            .map(|(f, code, data)| PathAttribute {
+                flags: f,
+                value: parse_value(code, data, &ctx).unwrap_or(AttributeValue::Unknown {
+                    type_code: code,
+                    data: data.into(),
+                }),
+            })
+            .collect();
+        Update {
+            withdrawn: self.withdrawn().collect(),
+            attributes: PathAttributes(attributes),
+            nlri: self.nlri().collect(),
+            issues: Vec::new(),
+        }
+    }
+}
+
+/// Counts the prefixes of an IPv4 NLRI field without ADD-PATH, or `None` when one is not
+/// well-formed: a length over 32 or octets missing (RFC 4271 §6.3), or host bits set beyond
+/// the length (repaired and reported by the full decoder).
+#[inline]
+fn count_ipv4_prefixes(mut field: &[u8]) -> Option<usize> {
+    let mut count = 0;
+    while let Some((&len, rest)) = field.split_first() {
+        let (raw, rest) = ipv4_prefix(len, rest)?;
+        if raw & !ipv4_mask(len) != 0 {
+            return None;
+        }
+        field = rest;
+        count += 1;
+    }
+    Some(count)
+}
+
+/// The address octets of an IPv4 prefix of `len` bits at the start of `rest` (missing
+/// octets zero) and what follows it, or `None` when `len` is over 32 or octets are missing.
+#[inline(always)]
+fn ipv4_prefix(len: u8, rest: &[u8]) -> Option<(u32, &[u8])> {
+    if len > 32 {
+        return None;
+    }
+    let n = usize::from(len).div_ceil(8);
+    let after = rest.get(n..)?;
+    // Read as one word, then keep the prefix's own octets (the others belong to what
+    // follows): an octet-by-octet copy into a word costs a store-forwarding stall.
+    let word = match *rest {
+        [a, b, c, d, ..] => u32::from_be_bytes([a, b, c, d]),
+        [a, b, c] => u32::from_be_bytes([a, b, c, 0]),
+        [a, b] => u32::from_be_bytes([a, b, 0, 0]),
+        [a] => u32::from_be_bytes([a, 0, 0, 0]),
+        [] => 0,
+    };
+    let own = u32::MAX.checked_shl(32 - 8 * n as u32).unwrap_or(0);
+    Some((word & own, after))
+}
+
+/// The network mask of an IPv4 prefix of `len` (at most 32) bits.
+fn ipv4_mask(len: u8) -> u32 {
+    u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0)
+}
+
+/// The prefixes of a checked IPv4 NLRI field.
+#[derive(Debug, Clone)]
+pub struct Ipv4Prefixes<'a>(&'a [u8]);
+
+impl Iterator for Ipv4Prefixes<'_> {
+    type Item = Nlri;
+
+    fn next(&mut self) -> Option<Nlri> {
+        let (&len, rest) = self.0.split_first()?;
+        let (raw, rest) = ipv4_prefix(len, rest)?;
+        self.0 = rest;
+        let net = Ipv4Net::new(Ipv4Addr::from(raw), len).ok()?;
+        Some(Nlri::new(IpNet::V4(net)))
+    }
+}
+
+/// The attributes of a checked attribute block, as (flags, type code, value).
+#[derive(Debug, Clone)]
+pub struct RawAttributes<'a>(&'a [u8]);
+
+impl<'a> Iterator for RawAttributes<'a> {
+    type Item = (u8, u8, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (f, code, data, rest) = split(self.0)?;
+        self.0 = rest;
+        Some((f, code, data))
+    }
+}
+
+/// Splits the first attribute off a block: (flags, type code, value, rest), or `None` when
+/// its header or value overruns the block (RFC 4271 §4.3: a 1-octet length, or 2 octets
+/// with Extended Length).
+#[inline(always)]
+fn split(block: &[u8]) -> Option<(u8, u8, &[u8], &[u8])> {
+    let (f, code, len, body) = match *block {
+        [f, code, len, ref body @ ..] if f & flags::EXTENDED_LENGTH == 0 => {
+            (f, code, usize::from(len), body)
+        }
+        [f, code, hi, lo, ref body @ ..] => {
+            (f, code, usize::from(u16::from_be_bytes([hi, lo])), body)
+        }
+        _ => return None,
+    };
+    let (data, rest) = body.split_at_checked(len)?;
+    Some((f, code, data, rest))
+}
+
+/// Checks an attribute block: every attribute is one the module docs name, once, with its
+/// expected flags and a value the full decoder takes without an issue. Returns what it
+/// found, or `None` for anything else.
+#[inline]
+fn check_attributes(block: &[u8], ctx: &SessionContext) -> Option<AttributeIndex> {
+    use flags::{OPTIONAL, TRANSITIVE};
+    const BOTH: u8 = OPTIONAL | TRANSITIVE;
+    let mut index = AttributeIndex::default();
+    let mut high_seen = [0u64; 3];
+    let mut rest = block;
+    while !rest.is_empty() {
+        let (f, code, data, after) = split(rest)?;
+        let value_at = block.len() - rest.len() + (data.as_ptr() as usize - rest.as_ptr() as usize);
+        rest = after;
+        // RFC 7606 §3(g): a repeated attribute is the full decoder's to report.
+        if code < 64 {
+            let bit = 1u64 << code;
+            if index.present & bit != 0 {
+                return None;
+            }
+            index.present |= bit;
+        } else {
+            let word = high_seen.get_mut(usize::from(code / 64) - 1)?;
+            let bit = 1u64 << (code % 64);
+            if *word & bit != 0 {
+                return None;
+            }
+            *word |= bit;
+        }
+        let span = || {
+            Some(Span {
+                start: u16::try_from(value_at).ok()?,
+                len: u16::try_from(data.len()).ok()?,
+            })
+        };
+        let four = |d: &[u8]| d.first_chunk::<4>().map(|b| u32::from_be_bytes(*b));
+        match (code, f & BOTH) {
+            (tc::ORIGIN, TRANSITIVE) => match *data {
+                [o @ 0..=2] => index.origin = o,
+                _ => return None,
+            },
+            (tc::AS_PATH, TRANSITIVE) => {
+                check_as_path(data, ctx)?;
+                index.as_path = span()?;
+            }
+            (tc::NEXT_HOP, TRANSITIVE) if data.len() == 4 => index.next_hop = four(data)?,
+            (tc::MULTI_EXIT_DISC, OPTIONAL) if data.len() == 4 => index.med = four(data)?,
+            // RFC 7606 §7.5: from an external peer, LOCAL_PREF is discarded (an issue).
+            (tc::LOCAL_PREF, TRANSITIVE) if ctx.ibgp && data.len() == 4 => {
+                index.local_pref = four(data)?
+            }
+            (tc::ATOMIC_AGGREGATE, TRANSITIVE) if data.is_empty() => {}
+            // RFC 7606 §7.7; RFC 6793 §6 forbids AS 0.
+            (tc::AGGREGATOR, BOTH) => {
+                let asn = match (ctx.four_octet_as, data) {
+                    (true, [a, b, c, d, _, _, _, _]) => u32::from_be_bytes([*a, *b, *c, *d]),
+                    (false, [a, b, _, _, _, _]) => u32::from(u16::from_be_bytes([*a, *b])),
+                    _ => return None,
+                };
+                if asn == 0 {
+                    return None;
+                }
+            }
+            (tc::COMMUNITIES, BOTH) if multiple_of(data, 4) => index.communities = span()?,
+            // RFC 4456 §8 (RFC 7606 §7.9, §7.10): only an internal peer's are kept.
+            (tc::ORIGINATOR_ID, OPTIONAL) if ctx.ibgp && data.len() == 4 => {}
+            (tc::CLUSTER_LIST, OPTIONAL) if ctx.ibgp && multiple_of(data, 4) => {}
+            (tc::EXTENDED_COMMUNITIES, BOTH) if multiple_of(data, 8) => {}
+            (tc::LARGE_COMMUNITY, BOTH) if multiple_of(data, 12) => {}
+            // Every other type this crate interprets, or checks the TLVs of, is the full
+            // decoder's.
+            (
+                tc::ORIGIN
+                | tc::AS_PATH
+                | tc::NEXT_HOP
+                | tc::MULTI_EXIT_DISC
+                | tc::LOCAL_PREF
+                | tc::ATOMIC_AGGREGATE
+                | tc::AGGREGATOR
+                | tc::COMMUNITIES
+                | tc::ORIGINATOR_ID
+                | tc::CLUSTER_LIST
+                | tc::MP_REACH_NLRI
+                | tc::MP_UNREACH_NLRI
+                | tc::EXTENDED_COMMUNITIES
+                | tc::AS4_PATH
+                | tc::AS4_AGGREGATOR
+                | tc::TUNNEL_ENCAPSULATION
+                | tc::LARGE_COMMUNITY
+                | tc::ONLY_TO_CUSTOMER
+                | tc::PREFIX_SID,
+                _,
+            ) => return None,
+            // Any other optional attribute is carried opaque (RFC 4271 §5); a well-known one
+            // this crate does not know resets the session (§6.3).
+            _ if f & OPTIONAL != 0 => {}
+            _ => return None,
+        }
+    }
+    Some(index)
+}
+
+/// Whether a list value is non-empty and a whole number of `n`-octet items.
+fn multiple_of(data: &[u8], n: usize) -> bool {
+    !data.is_empty() && data.len().is_multiple_of(n)
+}
+
+/// Checks an AS_PATH value as the full decoder does, in the session's AS width (RFC 4271
+/// §4.3, RFC 7606 §7.2): known segment types, no empty segment, no segment overrunning the
+/// value, no AS 0 (RFC 7607); no confederation segment from an external peer (RFC 5065 §5);
+/// and, where the session enforces it, the leftmost AS (RFC 4271 §6.3).
+#[inline]
+fn check_as_path(mut value: &[u8], ctx: &SessionContext) -> Option<()> {
+    let width = if ctx.four_octet_as { 4 } else { 2 };
+    let mut first = true;
+    while let [kind, count, ref after @ ..] = *value {
+        let confed = match kind {
+            1 | 2 => false,
+            3 | 4 => true,
+            _ => return None,
+        };
+        if count == 0 || (confed && !ctx.ibgp) {
+            return None;
+        }
+        let (asns, after) = after.split_at_checked(usize::from(count) * width)?;
+        let zero = if ctx.four_octet_as {
+            asns.as_chunks::<4>().0.contains(&[0; 4])
+        } else {
+            asns.as_chunks::<2>().0.contains(&[0; 2])
+        };
+        if zero {
+            return None;
+        }
+        if first {
+            if let Some(expected) = ctx.enforce_first_as {
+                let leftmost = match (kind, ctx.four_octet_as, asns) {
+                    (2, true, [a, b, c, d, ..]) => u32::from_be_bytes([*a, *b, *c, *d]),
+                    (2, false, [a, b, ..]) => u32::from(u16::from_be_bytes([*a, *b])),
+                    _ => return None,
+                };
+                if leftmost != expected {
+                    return None;
+                }
+            }
+            first = false;
+        }
+        value = after;
+    }
+    // A segment header cut short; and an empty path where the first AS is enforced.
+    (value.is_empty() && !(first && ctx.enforce_first_as.is_some())).then_some(())
+}
