@@ -222,6 +222,7 @@ fn main() {
             local_pref: r.path.local_pref,
             communities: r.path.communities.iter().map(|c| c.to_string()).collect(),
             large_communities: Vec::new(),
+            other_attributes: Vec::new(),
             class: None,
             age_seconds: Some(60),
             stale: false,

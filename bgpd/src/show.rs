@@ -270,6 +270,7 @@ pub fn show(cmd: &ShowCommand, args: &ApiArgs) -> anyhow::Result<()> {
                 if !e.large_communities.is_empty() {
                     attrs.push(format!("large {}", e.large_communities.join(" ")));
                 }
+                attrs.extend(e.other_attributes.iter().cloned());
                 if let Some(c) = &e.class {
                     attrs.push(format!("class {c}"));
                 }

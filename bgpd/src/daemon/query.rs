@@ -257,6 +257,11 @@ pub struct RibEntry {
     pub communities: Vec<String>,
     /// Large communities.
     pub large_communities: Vec<String>,
+    /// Every other attribute the path carries, one text each in received order
+    /// ([`other_attribute_text`]): what a peer sent beyond the fields above, so that what
+    /// was kept and what was discarded (RFC 7606) can be seen.
+    #[serde(default)]
+    pub other_attributes: Vec<String>,
     /// Class.
     pub class: Option<String>,
     /// Seconds since it was received (Loc-RIB only).
@@ -323,11 +328,58 @@ fn entry(
             .iter()
             .map(|c| c.to_string())
             .collect(),
+        other_attributes: a
+            .attributes
+            .0
+            .iter()
+            .filter_map(other_attribute_text)
+            .collect(),
         class: None,
         age_seconds: None,
         stale: false,
         llgr_stale: false,
     }
+}
+
+/// The text of an attribute that [`RibEntry`] has no field of its own for, or `None` for
+/// those it has (ORIGIN, AS_PATH, MED, LOCAL_PREF, COMMUNITIES, LARGE_COMMUNITY; the next hop
+/// is the route's own field). Attributes carried opaque show their type code, flags and
+/// length (`attribute 99 flags 0xe0 length 4`).
+pub fn other_attribute_text(a: &bgp_proto::PathAttribute) -> Option<String> {
+    use bgp_proto::AttributeValue as V;
+    let list = |items: Vec<String>| items.join(" ");
+    Some(match &a.value {
+        V::Origin(_)
+        | V::AsPath(_)
+        | V::Med(_)
+        | V::LocalPref(_)
+        | V::Communities(_)
+        | V::LargeCommunities(_) => return None,
+        V::AtomicAggregate => "atomic-aggregate".to_string(),
+        V::Aggregator(g) => format!("aggregator {} {}", g.asn, g.address),
+        V::As4Aggregator(g) => format!("as4-aggregator {} {}", g.asn, g.address),
+        V::OriginatorId(id) => format!("originator-id {id}"),
+        V::ClusterList(ids) => format!(
+            "cluster-list {}",
+            list(ids.iter().map(|i| i.to_string()).collect())
+        ),
+        V::ExtendedCommunities(cs) => format!(
+            "extended-communities {}",
+            list(cs.iter().map(|c| c.to_string()).collect())
+        ),
+        V::As4Path(p) => format!("as4-path {p}"),
+        V::OnlyToCustomer(asn) => format!("only-to-customer {asn}"),
+        V::NextHop(nh) => format!("next-hop {nh}"),
+        V::MpReach(_) | V::MpUnreach(_) | V::Unknown { .. } => format!(
+            "attribute {} flags {:#04x} length {}",
+            a.type_code(),
+            a.flags,
+            match &a.value {
+                V::Unknown { data, .. } => data.len(),
+                _ => 0,
+            }
+        ),
+    })
 }
 
 impl Daemon {
@@ -583,6 +635,48 @@ impl Daemon {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_attribute_without_a_field_of_its_own_is_shown() {
+        use bgp_proto::{Aggregator, AttributeValue as V, Community, PathAttribute};
+        let attrs = [
+            V::Origin(bgp_proto::Origin::Igp),
+            V::Communities(vec![Community(1)].into()),
+            V::AtomicAggregate,
+            V::Aggregator(Aggregator {
+                asn: 64512,
+                address: "192.0.2.1".parse().unwrap(),
+            }),
+            V::OriginatorId("192.0.2.7".parse().unwrap()),
+            V::ClusterList(vec!["192.0.2.1".parse().unwrap(), "192.0.2.2".parse().unwrap()].into()),
+            V::ExtendedCommunities(
+                vec![bgp_proto::ExtendedCommunity([0, 2, 0xfc, 0, 0, 0, 0, 1])].into(),
+            ),
+            V::Unknown {
+                type_code: 99,
+                data: vec![1, 2, 3, 4].into(),
+            },
+        ];
+        let mut unknown = PathAttribute::new(attrs[7].clone());
+        unknown.flags = 0xe0;
+        let mut shown: Vec<String> = attrs[..7]
+            .iter()
+            .map(|v| PathAttribute::new(v.clone()))
+            .filter_map(|a| other_attribute_text(&a))
+            .collect();
+        shown.extend(other_attribute_text(&unknown));
+        assert_eq!(
+            shown,
+            [
+                "atomic-aggregate",
+                "aggregator 64512 192.0.2.1",
+                "originator-id 192.0.2.7",
+                "cluster-list 192.0.2.1 192.0.2.2",
+                "extended-communities rt:64512:1",
+                "attribute 99 flags 0xe0 length 4",
+            ]
+        );
+    }
 
     #[test]
     fn the_table_shows_what_waits_for_a_slow_peer() {
