@@ -1,5 +1,6 @@
-//! RFC 4271 §6.8 over TCP: a connection collision that the peer, with the higher BGP
-//! identifier, resolves first (BAD-INPUTS item 28).
+//! RFC 4271 §6.8 over TCP (BAD-INPUTS item 28): a connection collision that the peer, with
+//! the higher BGP identifier, resolves first; and one that bgpd, with the higher identifier,
+//! resolves.
 
 use crate::support::{free_port, spawn_bgpd, Kill};
 use bgp_proto::{Message, Notification, Open, SessionContext};
@@ -30,6 +31,70 @@ async fn write(stream: &mut TcpStream, m: Message) {
     stream.write_all(&bytes).await.unwrap();
 }
 
+/// bgpd (AS 64515, identifier 127.0.0.2) configured to dial the peer, and the peer's
+/// listener.
+struct Lab {
+    _dir: tempfile::TempDir,
+    _bgpd: Kill,
+    log: std::path::PathBuf,
+    listener: TcpListener,
+    port: u16,
+}
+
+impl Lab {
+    async fn start() -> Lab {
+        let dir = tempfile::tempdir().unwrap();
+        let (port, peer_port) = (free_port(), free_port());
+        let listener = TcpListener::bind(SocketAddr::from((PEER, peer_port)))
+            .await
+            .unwrap();
+        let config = dir.path().join("bgpd.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[global]\nasn = 64515\nrouter_id = \"127.0.0.2\"\nlisten = [\"127.0.0.2:{port}\"]\n\n\
+                 [[neighbors]]\naddress = \"{PEER}\"\npeer_as = 64520\nport = {peer_port}\n\
+                 local_address = \"127.0.0.2\"\n"
+            ),
+        )
+        .unwrap();
+        let log = dir.path().join("bgpd.log");
+        let bgpd = Kill(spawn_bgpd(&config, Some(&log), &[], Some("info")));
+        Lab {
+            _dir: dir,
+            _bgpd: bgpd,
+            log,
+            listener,
+            port,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// bgpd's connection (its OPEN read from it), then the peer's own connection to bgpd,
+    /// which bgpd, in OpenSent, holds back (nothing comes back on it).
+    async fn both_connections(&self) -> (TcpStream, TcpStream) {
+        let (mut ours, _) = tokio::time::timeout(Duration::from_secs(10), self.listener.accept())
+            .await
+            .unwrap_or_else(|_| panic!("bgpd never dialled the peer; log:\n{}", self.log()))
+            .unwrap();
+        let first = read_message(&mut ours, Duration::from_secs(5)).await;
+        assert!(
+            matches!(first, Some(Message::Open(_))),
+            "bgpd's first message: {first:?}"
+        );
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::from((PEER, 0))).unwrap();
+        let theirs = socket
+            .connect(SocketAddr::from(([127, 0, 0, 2], self.port)))
+            .await
+            .unwrap();
+        (ours, theirs)
+    }
+}
+
 /// bgpd dials the peer and sends its OPEN; the peer dials bgpd too, so bgpd (in OpenSent on
 /// its own connection) holds the peer's connection back until it knows the peer's
 /// identifier. The peer knows bgpd's from the OPEN it got, keeps its own connection (it has
@@ -39,43 +104,9 @@ async fn write(stream: &mut TcpStream, m: Message) {
 /// timer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collision_the_peer_resolves_first_continues_on_its_connection() {
-    let dir = tempfile::tempdir().unwrap();
-    let (port, peer_port) = (free_port(), free_port());
-    let listener = TcpListener::bind(SocketAddr::from((PEER, peer_port)))
-        .await
-        .unwrap();
-    let config = dir.path().join("bgpd.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[global]\nasn = 64515\nrouter_id = \"127.0.0.2\"\nlisten = [\"127.0.0.2:{port}\"]\n\n\
-             [[neighbors]]\naddress = \"{PEER}\"\npeer_as = 64520\nport = {peer_port}\n\
-             local_address = \"127.0.0.2\"\n"
-        ),
-    )
-    .unwrap();
-    let log = dir.path().join("bgpd.log");
-    let _bgpd = Kill(spawn_bgpd(&config, Some(&log), &[], Some("info")));
-    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
-
-    // bgpd's connection, and its OPEN on it.
-    let (mut ours, _) = tokio::time::timeout(Duration::from_secs(10), listener.accept())
-        .await
-        .unwrap_or_else(|_| panic!("bgpd never dialled the peer; log:\n{}", log_text()))
-        .unwrap();
-    let first = read_message(&mut ours, Duration::from_secs(5)).await;
-    assert!(
-        matches!(first, Some(Message::Open(_))),
-        "bgpd's first message: {first:?}"
-    );
-
-    // The peer's connection: bgpd is in OpenSent, so it holds it back (no OPEN yet).
-    let socket = TcpSocket::new_v4().unwrap();
-    socket.bind(SocketAddr::from((PEER, 0))).unwrap();
-    let mut theirs = socket
-        .connect(SocketAddr::from(([127, 0, 0, 2], port)))
-        .await
-        .unwrap();
+    let lab = Lab::start().await;
+    let (mut ours, mut theirs) = lab.both_connections().await;
+    let log_text = || lab.log();
     let early = read_message(&mut theirs, Duration::from_millis(500)).await;
     assert!(
         early.is_none(),
@@ -104,5 +135,60 @@ async fn a_collision_the_peer_resolves_first_continues_on_its_connection() {
         matches!(keepalive, Some(Message::Keepalive)),
         "no KEEPALIVE after the peer's OPEN (got {keepalive:?}); log:\n{}",
         log_text()
+    );
+}
+
+/// The other side of RFC 4271 §6.8: bgpd has the higher identifier, so bgpd resolves. bgpd
+/// dials the peer; the peer dials bgpd too and sends its OPEN there (identifier 10.0.0.1,
+/// below bgpd's 127.0.0.2), then answers bgpd's OPEN on bgpd's connection. In OpenConfirm
+/// there, bgpd keeps the connection it opened (the higher identifier's) and closes the
+/// peer's with Cease 6/7 (Connection Collision Resolution, RFC 4486); its own connection goes
+/// on to Established.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_collision_bgpd_resolves_keeps_its_own_connection() {
+    let lab = Lab::start().await;
+    let (mut ours, mut theirs) = lab.both_connections().await;
+    let peer_open = || Message::Open(Open::new(64520, 90, Ipv4Addr::new(10, 0, 0, 1), Vec::new()));
+    write(&mut theirs, peer_open()).await;
+    let early = read_message(&mut theirs, Duration::from_millis(500)).await;
+    assert!(
+        early.is_none(),
+        "bgpd answered a held-back connection: {early:?}"
+    );
+
+    // The peer answers bgpd's OPEN: bgpd reaches OpenConfirm on its own connection and
+    // resolves the collision.
+    write(&mut ours, peer_open()).await;
+    let keepalive = read_message(&mut ours, Duration::from_secs(5)).await;
+    assert!(
+        matches!(keepalive, Some(Message::Keepalive)),
+        "no KEEPALIVE on bgpd's connection after the peer's OPEN (got {keepalive:?}); log:\n{}",
+        lab.log()
+    );
+    let closing = read_message(&mut theirs, Duration::from_secs(5)).await;
+    assert!(
+        matches!(&closing, Some(Message::Notification(n)) if (n.code, n.subcode) == (6, 7)),
+        "the peer's connection was not closed with Cease 6/7 (got {closing:?}); log:\n{}",
+        lab.log()
+    );
+    let mut rest = Vec::new();
+    let eof = tokio::time::timeout(Duration::from_secs(5), theirs.read_to_end(&mut rest)).await;
+    assert!(
+        matches!(eof, Ok(Ok(0))),
+        "the peer's connection stayed open after the Cease: {eof:?}"
+    );
+
+    // bgpd's connection goes on: Established after the peer's KEEPALIVE, and still up
+    // (bgpd sends no NOTIFICATION there) a moment later.
+    write(&mut ours, Message::Keepalive).await;
+    let after = read_message(&mut ours, Duration::from_millis(1500)).await;
+    assert!(
+        !matches!(after, Some(Message::Notification(_))),
+        "bgpd closed its own connection: {after:?}"
+    );
+    let log = lab.log();
+    assert!(
+        log.contains("keeping our connection"),
+        "no log line of the resolution:\n{log}"
     );
 }
