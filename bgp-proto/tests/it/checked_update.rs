@@ -324,3 +324,181 @@ fn the_index_reads_the_best_path_values() {
     let eor = Message::Update(Update::default()).to_bytes(&ctx).unwrap();
     assert!(CheckedUpdate::check(&eor, &ctx).unwrap().is_end_of_rib());
 }
+
+/// An UPDATE written octet by octet: header, withdrawn routes, attributes, NLRI.
+fn raw_update(withdrawn: &[u8], attributes: &[u8], nlri: &[u8]) -> Vec<u8> {
+    let mut m = vec![0xff; 16];
+    let len = 19 + 2 + withdrawn.len() + 2 + attributes.len() + nlri.len();
+    m.extend((len as u16).to_be_bytes());
+    m.push(2);
+    m.extend((withdrawn.len() as u16).to_be_bytes());
+    m.extend(withdrawn);
+    m.extend((attributes.len() as u16).to_be_bytes());
+    m.extend(attributes);
+    m.extend(nlri);
+    m
+}
+
+/// Forms the generators do not write (found by a review of the check against the full
+/// decoder), each with whether the check must accept it.
+#[test]
+fn the_check_agrees_on_forms_the_generators_do_not_write() {
+    const ORIGIN: &[u8] = &[0x40, 1, 1, 0];
+    const NEXT_HOP: &[u8] = &[0x40, 3, 4, 192, 0, 2, 1];
+    const PATH_4: &[u8] = &[0x40, 2, 6, 2, 1, 0, 0, 0xfd, 0xe8]; // AS_SEQUENCE 65000
+    const PATH_2: &[u8] = &[0x40, 2, 4, 2, 1, 0xfd, 0xe8]; // the same, 2-octet
+    const SET_2: &[u8] = &[0x40, 2, 4, 1, 1, 0xfd, 0xe8]; // AS_SET {65000}, 2-octet
+    const EMPTY_PATH: &[u8] = &[0x40, 2, 0];
+    const NLRI: &[u8] = &[24, 10, 244, 1];
+    let ebgp = SessionContext::default();
+    let two = SessionContext::two_octet_as();
+    let enforce = |mut c: SessionContext| {
+        c.enforce_first_as = Some(65000);
+        c
+    };
+    let extended = SessionContext {
+        extended_message: true,
+        ..ebgp
+    };
+    let with = |parts: &[&[u8]]| parts.concat();
+    let big_communities = {
+        let mut a = vec![0xd0, 8, 0x13, 0x80]; // extended length: 4,992 octets
+        a.extend(std::iter::repeat_n(1u8, 4992));
+        a
+    };
+    let cases: Vec<(&str, SessionContext, Vec<u8>, bool)> = vec![
+        (
+            "extended-length ORIGIN and AS_PATH",
+            ebgp,
+            raw_update(
+                &[],
+                &with(&[
+                    &[0x50, 1, 0, 1, 0],
+                    &[0x50, 2, 0, 6, 2, 1, 0, 0, 0xfd, 0xe8],
+                    NEXT_HOP,
+                ]),
+                NLRI,
+            ),
+            true,
+        ),
+        (
+            "Partial and low flag bits on ORIGIN",
+            ebgp,
+            raw_update(&[], &with(&[&[0x6f, 1, 1, 2], PATH_4, NEXT_HOP]), NLRI),
+            true,
+        ),
+        (
+            "0.0.0.0/0 and a /32",
+            ebgp,
+            raw_update(
+                &[0],
+                &with(&[ORIGIN, PATH_4, NEXT_HOP]),
+                &[0, 32, 10, 0, 0, 1],
+            ),
+            true,
+        ),
+        (
+            "a host bit in the NLRI",
+            ebgp,
+            raw_update(&[], &with(&[ORIGIN, PATH_4, NEXT_HOP]), &[31, 10, 0, 0, 1]),
+            false,
+        ),
+        (
+            "a host bit in the withdrawn routes",
+            ebgp,
+            raw_update(&[31, 10, 0, 0, 1], &[], &[]),
+            false,
+        ),
+        (
+            "optional attributes of types 0, 64 and 255",
+            ebgp,
+            raw_update(
+                &[],
+                &with(&[
+                    ORIGIN,
+                    PATH_4,
+                    NEXT_HOP,
+                    &[0xc0, 0, 0],
+                    &[0x80, 64, 1, 7],
+                    &[0xc0, 255, 0],
+                ]),
+                NLRI,
+            ),
+            true,
+        ),
+        (
+            "an unknown optional attribute twice",
+            ebgp,
+            raw_update(
+                &[],
+                &with(&[ORIGIN, PATH_4, NEXT_HOP, &[0xc0, 200, 0], &[0xc0, 200, 0]]),
+                NLRI,
+            ),
+            false,
+        ),
+        (
+            "AIGP (registered optional) sent well-known",
+            ebgp,
+            raw_update(
+                &[],
+                &with(&[ORIGIN, PATH_4, NEXT_HOP, &[0x40, 26, 0]]),
+                NLRI,
+            ),
+            false,
+        ),
+        (
+            "enforced first AS, empty path",
+            enforce(ebgp),
+            raw_update(&[], &with(&[ORIGIN, EMPTY_PATH, NEXT_HOP]), NLRI),
+            false,
+        ),
+        (
+            "enforced first AS, AS_SET first",
+            enforce(two),
+            raw_update(&[], &with(&[ORIGIN, SET_2, NEXT_HOP]), NLRI),
+            false,
+        ),
+        (
+            "enforced first AS, right on a 2-octet session",
+            enforce(two),
+            raw_update(&[], &with(&[ORIGIN, PATH_2, NEXT_HOP]), NLRI),
+            true,
+        ),
+        (
+            "enforced first AS, withdrawals only",
+            enforce(ebgp),
+            raw_update(&[24, 10, 244, 1], &[], &[]),
+            true,
+        ),
+        (
+            "5,000 octets with extended messages",
+            extended,
+            raw_update(
+                &[],
+                &with(&[ORIGIN, PATH_4, NEXT_HOP, &big_communities]),
+                NLRI,
+            ),
+            true,
+        ),
+        (
+            "5,000 octets without",
+            ebgp,
+            raw_update(
+                &[],
+                &with(&[ORIGIN, PATH_4, NEXT_HOP, &big_communities]),
+                NLRI,
+            ),
+            false,
+        ),
+    ];
+    for (name, ctx, bytes, accept) in cases {
+        let accepted = agrees(&bytes, &ctx).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(accepted, accept, "{name}");
+    }
+    // The header's length one off from the message's.
+    let mut off = raw_update(&[], &with(&[ORIGIN, PATH_4, NEXT_HOP]), NLRI);
+    off[17] += 1;
+    assert!(CheckedUpdate::check(&off, &ebgp).is_none());
+    off.push(0);
+    assert!(CheckedUpdate::check(&off, &ebgp).is_some());
+}
