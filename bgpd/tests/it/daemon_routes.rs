@@ -367,3 +367,56 @@ async fn a_route_the_peer_does_not_send_again_between_borr_and_eorr_is_withdrawn
     );
     bgpd.stop().await;
 }
+
+/// RFC 4271 §5 at the receiving peer, through the route server: an unknown optional
+/// transitive attribute is passed on with the Partial bit set and its value unchanged; an
+/// unknown optional non-transitive one is not passed on; a TUNNEL_ENCAPSULATION whose TLV
+/// overruns it (BAD-INPUTS item 23) is discarded on receipt and never reaches another peer,
+/// while the route does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_attributes_reach_other_peers_as_rfc_4271_says() {
+    use bgp_proto::{AttributeValue, Message, Nlri, PathAttribute};
+    let port = free_port();
+    let bgpd = start(&route_server_config(port));
+    let calico = connect(port, peer(64513, [127, 0, 0, 11])).await;
+    let lb1 = connect(port, peer(64514, [127, 0, 0, 21])).await;
+    let opaque = |type_code: u8, flags: u8, data: &[u8]| {
+        let mut a = PathAttribute::new(AttributeValue::Unknown {
+            type_code,
+            data: data.into(),
+        });
+        a.flags = flags;
+        a
+    };
+    let route = LabRoute::new(vec![64513], "127.0.0.11".parse().unwrap());
+    let mut u = route.update(vec![Nlri::new("10.244.7.0/26".parse().unwrap())]);
+    u.attributes.0.extend([
+        opaque(250, 0xc0, &[0xab, 0xcd]),
+        opaque(251, 0x80, &[0xab, 0xcd]),
+        opaque(23, 0xc0, &[0, 8, 0xff, 0xff, 1]),
+    ]);
+    calico.send(Message::Update(u));
+    assert!(
+        lb1.wait_for(WAIT, |r| r.has("10.244.7.0/26")).await,
+        "the route never reached the other peer"
+    );
+    let got = lb1.received();
+    let (attrs, _) = got.paths(&"10.244.7.0/26".parse().unwrap())[0];
+    let passed = attrs
+        .get(250)
+        .expect("the optional transitive attribute is passed on");
+    assert_eq!(passed.flags, 0xe0, "passed on with the Partial bit");
+    assert!(
+        matches!(&passed.value, AttributeValue::Unknown { data, .. } if data[..] == [0xab, 0xcd]),
+        "value unchanged: {passed:?}"
+    );
+    assert!(
+        attrs.get(251).is_none(),
+        "non-transitive passed on: {attrs:?}"
+    );
+    assert!(
+        attrs.get(23).is_none(),
+        "corrupt tunnel encapsulation passed on: {attrs:?}"
+    );
+    bgpd.stop().await;
+}
