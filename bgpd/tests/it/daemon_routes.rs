@@ -368,6 +368,16 @@ async fn a_route_the_peer_does_not_send_again_between_borr_and_eorr_is_withdrawn
     bgpd.stop().await;
 }
 
+/// The route server with its Calico node (127.0.0.11) and first MetalLB speaker
+/// (127.0.0.21) connected.
+async fn route_server_with_calico_and_a_speaker() -> (Running, LabPeer, LabPeer) {
+    let port = free_port();
+    let bgpd = start(&route_server_config(port));
+    let calico = connect(port, peer(64513, [127, 0, 0, 11])).await;
+    let lb1 = connect(port, peer(64514, [127, 0, 0, 21])).await;
+    (bgpd, calico, lb1)
+}
+
 /// RFC 4271 §5 at the receiving peer, through the route server: an unknown optional
 /// transitive attribute is passed on with the Partial bit set and its value unchanged; an
 /// unknown optional non-transitive one is not passed on; a TUNNEL_ENCAPSULATION whose TLV
@@ -376,10 +386,7 @@ async fn a_route_the_peer_does_not_send_again_between_borr_and_eorr_is_withdrawn
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_attributes_reach_other_peers_as_rfc_4271_says() {
     use bgp_proto::{AttributeValue, Message, Nlri, PathAttribute};
-    let port = free_port();
-    let bgpd = start(&route_server_config(port));
-    let calico = connect(port, peer(64513, [127, 0, 0, 11])).await;
-    let lb1 = connect(port, peer(64514, [127, 0, 0, 21])).await;
+    let (bgpd, calico, lb1) = route_server_with_calico_and_a_speaker().await;
     let opaque = |type_code: u8, flags: u8, data: &[u8]| {
         let mut a = PathAttribute::new(AttributeValue::Unknown {
             type_code,
@@ -417,6 +424,44 @@ async fn unknown_attributes_reach_other_peers_as_rfc_4271_says() {
     assert!(
         attrs.get(23).is_none(),
         "corrupt tunnel encapsulation passed on: {attrs:?}"
+    );
+    bgpd.stop().await;
+}
+
+/// RFC 4271 §6.3's semantic next-hop check at the receiving peer (BAD-INPUTS item 15): routes
+/// whose next hop is in 0.0.0.0/8, multicast, the broadcast address or bgpd's own address are
+/// ignored, never passed on, and the session stays up; a route with a usable next hop sent
+/// after them arrives (so they had their chance to).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_with_unusable_next_hops_never_reach_other_peers() {
+    let (bgpd, calico, lb1) = route_server_with_calico_and_a_speaker().await;
+    let unusable = [
+        ("0.0.0.5", "10.244.11.0/26"),
+        ("224.0.0.5", "10.244.12.0/26"),
+        ("255.255.255.255", "10.244.13.0/26"),
+        ("127.0.0.2", "10.244.14.0/26"), // bgpd's own address
+    ];
+    for (next_hop, prefix) in unusable {
+        calico.announce(
+            &LabRoute::new(vec![64513], next_hop.parse().unwrap()),
+            &[prefix],
+        );
+    }
+    let usable = LabRoute::new(vec![64513], "127.0.0.11".parse().unwrap());
+    calico.announce(&usable, &["10.244.15.0/26"]);
+    assert!(
+        lb1.wait_for(WAIT, |r| r.has("10.244.15.0/26")).await,
+        "the route with a usable next hop never arrived"
+    );
+    // A moment more for anything that would have followed it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = lb1.received();
+    for (next_hop, prefix) in unusable {
+        assert!(!got.has(prefix), "{prefix} via {next_hop} was passed on");
+    }
+    assert!(
+        !calico.received().closed,
+        "the announcing session was closed"
     );
     bgpd.stop().await;
 }
