@@ -221,27 +221,33 @@ impl<'a> CheckedUpdate<'a> {
     /// The same UPDATE decoded into owned values, as [`Message::decode`](crate::Message::decode)
     /// gives it: for the callers (and the tests) that need an [`Update`].
     pub fn to_update(&self) -> Update {
+        Update {
+            withdrawn: self.withdrawn().collect(),
+            attributes: self.path_attributes(|_| true),
+            nlri: self.nlri().collect(),
+            issues: Vec::new(),
+        }
+    }
+
+    /// The attributes whose type `keep` accepts, decoded into owned values as the full
+    /// decoder decodes them, in received order, in a vector of exactly their number.
+    pub fn path_attributes(&self, keep: impl Fn(u8) -> bool) -> PathAttributes {
         let ctx = SessionContext {
             four_octet_as: self.four_octet_as,
             ibgp: true,
             ..SessionContext::default()
         };
-        let attributes = self
-            .attributes()
-            .map(|(f, code, data)| PathAttribute {
-                flags: f,
-                value: parse_value(code, data, &ctx).unwrap_or(AttributeValue::Unknown {
-                    type_code: code,
-                    data: data.into(),
-                }),
-            })
-            .collect();
-        Update {
-            withdrawn: self.withdrawn().collect(),
-            attributes: PathAttributes(attributes),
-            nlri: self.nlri().collect(),
-            issues: Vec::new(),
-        }
+        let kept = || self.attributes().filter(|(_, code, _)| keep(*code));
+        let mut out = Vec::with_capacity(kept().count());
+        out.extend(kept().map(|(f, code, data)| PathAttribute {
+            flags: f,
+            // Checked: every value decodes (the fallback is never taken).
+            value: parse_value(code, data, &ctx).unwrap_or(AttributeValue::Unknown {
+                type_code: code,
+                data: data.into(),
+            }),
+        }));
+        PathAttributes(out)
     }
 }
 

@@ -9,13 +9,13 @@
 //! only checks, interns and stores.
 
 use super::intern;
-use super::route::RouteAttrs;
+use super::route::{NextHop, RouteAttrs};
 use super::wire::route_attrs;
-use bgp_proto::{AttributeAction, Family, Nlri, Update};
+use bgp_proto::{attribute_type, AttributeAction, CheckedUpdate, Family, Nlri, Update};
 use smallvec::SmallVec;
 
 /// The routes of one family announced by an UPDATE, with the attributes they share.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct Announced {
     /// The family (the NLRI field's IPv4 unicast, or an MP_REACH_NLRI's).
     pub family: Family,
@@ -27,7 +27,7 @@ pub struct Announced {
 }
 
 /// A received UPDATE as the RIB takes it.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub struct ReceivedUpdate {
     /// RFC 4724 §2: the family this UPDATE marks End-of-RIB for, if it is such a marker.
     pub end_of_rib: Option<Family>,
@@ -79,6 +79,40 @@ impl ReceivedUpdate {
         ReceivedUpdate {
             end_of_rib,
             withdraw_reason,
+            withdrawn,
+            announced,
+        }
+    }
+
+    /// Prepares an UPDATE checked in place ([`CheckedUpdate`]): the same result as
+    /// [`ReceivedUpdate::new`] on the decoded message, without building the message first.
+    /// A checked UPDATE has no issues, IPv4 unicast routes only, and no AS4_PATH or
+    /// AS4_AGGREGATOR to merge (RFC 6793 §4.2.3), so its attributes are the set as received
+    /// minus NEXT_HOP, which becomes the route's next hop.
+    pub fn from_checked(update: &CheckedUpdate<'_>) -> Self {
+        let family = Family::IPV4_UNICAST;
+        let mut announced = SmallVec::new();
+        if update.nlri_count() > 0 {
+            let attrs = update.next_hop().map(|nh| {
+                let a = RouteAttrs {
+                    next_hop: NextHop::V4(nh),
+                    attributes: update.path_attributes(|code| code != attribute_type::NEXT_HOP),
+                };
+                (intern::hash(&a), a)
+            });
+            let mut nlri = Vec::with_capacity(update.nlri_count());
+            nlri.extend(update.nlri());
+            announced.push(Announced {
+                family,
+                attrs,
+                nlri,
+            });
+        }
+        let mut withdrawn = Vec::with_capacity(update.withdrawn_count());
+        withdrawn.extend(update.withdrawn().map(|n| (family, n)));
+        ReceivedUpdate {
+            end_of_rib: update.is_end_of_rib().then_some(family),
+            withdraw_reason: None,
             withdrawn,
             announced,
         }
@@ -137,6 +171,35 @@ mod tests {
             attrs.attributes.next_hop().is_none(),
             "the next hop is the route's own field, not an attribute"
         );
+    }
+
+    #[test]
+    fn a_checked_update_is_prepared_as_its_decoded_message() {
+        use bgp_proto::{Message, SessionContext};
+        let mut with_withdrawals = pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]);
+        with_withdrawals
+            .withdrawn
+            .push(Nlri::new("10.244.9.0/26".parse().unwrap()));
+        let only_withdrawals = Update {
+            withdrawn: vec![Nlri::new("10.244.9.0/26".parse().unwrap())],
+            ..Update::default()
+        };
+        for (ctx, u) in [
+            (
+                SessionContext::default(),
+                pod_update(&["10.244.1.0/26", "10.244.2.0/26"], [198, 51, 100, 11]),
+            ),
+            (SessionContext::two_octet_as(), with_withdrawals),
+            (SessionContext::default(), only_withdrawals),
+            (SessionContext::default(), Update::default()),
+        ] {
+            let bytes = Message::Update(u.clone()).to_bytes(&ctx).unwrap();
+            let checked = CheckedUpdate::check(&bytes, &ctx).unwrap();
+            assert_eq!(
+                ReceivedUpdate::from_checked(&checked),
+                ReceivedUpdate::new(u, ctx.four_octet_as)
+            );
+        }
     }
 
     #[test]
