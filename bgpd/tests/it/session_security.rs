@@ -307,18 +307,29 @@ async fn read_messages(
     wait: Duration,
 ) -> Option<Vec<Message>> {
     let mut buf = vec![0u8; 1 << 16];
-    let Ok(Ok(n)) = tokio::time::timeout(wait, peer.read(&mut buf)).await else {
+    let Ok(read) = tokio::time::timeout(wait, peer.read(&mut buf)).await else {
         return None;
     };
+    // A reset, a stream that is not framed or a message that does not decode fails here,
+    // not as a peer that later waits for routes that never come.
+    let n = read.unwrap_or_else(|e| panic!("reading from bgpd failed: {e}"));
     assert!(n > 0, "bgpd closed the session to the slow peer");
     stream.extend_from_slice(&buf[..n]);
     let mut messages = Vec::new();
-    while let Ok(Some(len)) = bgp_proto::frame_len(stream, bgp_proto::MAX_MESSAGE_LEN) {
-        if len > stream.len() {
-            break;
+    loop {
+        match bgp_proto::frame_len(stream, bgp_proto::MAX_MESSAGE_LEN) {
+            Ok(Some(len)) if len <= stream.len() => {
+                let frame: Vec<u8> = stream.drain(..len).collect();
+                messages.push(Message::decode(&frame, ctx).unwrap_or_else(|e| {
+                    panic!("bgpd sent a message the peer cannot decode: {e}: {frame:02x?}")
+                }));
+            }
+            Ok(_) => break,
+            Err(e) => panic!(
+                "bgpd's stream is not framed: {e}; next octets {:02x?}",
+                &stream[..stream.len().min(40)]
+            ),
         }
-        let frame: Vec<u8> = stream.drain(..len).collect();
-        messages.extend(Message::decode(&frame, ctx));
     }
     Some(messages)
 }
@@ -550,8 +561,10 @@ async fn a_slow_peer_is_sent_each_routes_latest_state_not_every_change() {
     }
     assert!(
         done(&latest),
-        "the slow peer did not end with every route's last state ({} routes)",
-        latest.len()
+        "the slow peer did not end with every route's last state ({} routes; bgpd's view of \
+         the peer: {})",
+        latest.len(),
+        neighbor(&bgpd.api, "127.0.0.21")
     );
     assert!(
         announcements < (ROUNDS * ROUTES / 3) as usize,
