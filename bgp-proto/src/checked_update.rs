@@ -26,12 +26,12 @@
 //! (every accepted message decodes with no issue, to the same prefixes and attributes).
 
 use crate::attribute::{
-    flags, parse_value, type_code as tc, AttributeValue, Community, Origin, PathAttribute,
-    PathAttributes,
+    expected_flags, flags, parse_value, split_attribute, type_code as tc, AttributeValue,
+    Community, Origin, PathAttribute, PathAttributes,
 };
 use crate::context::SessionContext;
 use crate::header::{HEADER_LEN, MARKER};
-use crate::prefix::Nlri;
+use crate::prefix::{ipv4_mask, Nlri};
 use crate::update::Update;
 use ipnet::{IpNet, Ipv4Net};
 use std::net::Ipv4Addr;
@@ -290,11 +290,6 @@ fn ipv4_prefix(len: u8, rest: &[u8]) -> Option<(u32, &[u8])> {
     Some((word & own, after))
 }
 
-/// The network mask of an IPv4 prefix of `len` (at most 32) bits.
-fn ipv4_mask(len: u8) -> u32 {
-    u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0)
-}
-
 /// The prefixes of a checked IPv4 NLRI field.
 #[derive(Debug, Clone)]
 pub struct Ipv4Prefixes<'a>(&'a [u8]);
@@ -319,28 +314,10 @@ impl<'a> Iterator for RawAttributes<'a> {
     type Item = (u8, u8, &'a [u8]);
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (f, code, data, rest) = split(self.0)?;
+        let (f, code, data, rest) = split_attribute(self.0)?;
         self.0 = rest;
         Some((f, code, data))
     }
-}
-
-/// Splits the first attribute off a block: (flags, type code, value, rest), or `None` when
-/// its header or value overruns the block (RFC 4271 §4.3: a 1-octet length, or 2 octets
-/// with Extended Length).
-#[inline(always)]
-fn split(block: &[u8]) -> Option<(u8, u8, &[u8], &[u8])> {
-    let (f, code, len, body) = match *block {
-        [f, code, len, ref body @ ..] if f & flags::EXTENDED_LENGTH == 0 => {
-            (f, code, usize::from(len), body)
-        }
-        [f, code, hi, lo, ref body @ ..] => {
-            (f, code, usize::from(u16::from_be_bytes([hi, lo])), body)
-        }
-        _ => return None,
-    };
-    let (data, rest) = body.split_at_checked(len)?;
-    Some((f, code, data, rest))
 }
 
 /// Checks an attribute block: every attribute is one the module docs name, once, with its
@@ -354,7 +331,7 @@ fn check_attributes(block: &[u8], ctx: &SessionContext) -> Option<AttributeIndex
     let mut high_seen = [0u64; 3];
     let mut rest = block;
     while !rest.is_empty() {
-        let (f, code, data, after) = split(rest)?;
+        let (f, code, data, after) = split_attribute(rest)?;
         let value_at = block.len() - rest.len() + (data.as_ptr() as usize - rest.as_ptr() as usize);
         rest = after;
         // RFC 7606 §3(g): a repeated attribute is the full decoder's to report.
@@ -412,30 +389,13 @@ fn check_attributes(block: &[u8], ctx: &SessionContext) -> Option<AttributeIndex
             (tc::CLUSTER_LIST, OPTIONAL) if ctx.ibgp && multiple_of(data, 4) => {}
             (tc::EXTENDED_COMMUNITIES, BOTH) if multiple_of(data, 8) => {}
             (tc::LARGE_COMMUNITY, BOTH) if multiple_of(data, 12) => {}
-            // Every other type this crate interprets, or checks the TLVs of, is the full
-            // decoder's.
-            (
-                tc::ORIGIN
-                | tc::AS_PATH
-                | tc::NEXT_HOP
-                | tc::MULTI_EXIT_DISC
-                | tc::LOCAL_PREF
-                | tc::ATOMIC_AGGREGATE
-                | tc::AGGREGATOR
-                | tc::COMMUNITIES
-                | tc::ORIGINATOR_ID
-                | tc::CLUSTER_LIST
-                | tc::MP_REACH_NLRI
-                | tc::MP_UNREACH_NLRI
-                | tc::EXTENDED_COMMUNITIES
-                | tc::AS4_PATH
-                | tc::AS4_AGGREGATOR
-                | tc::TUNNEL_ENCAPSULATION
-                | tc::LARGE_COMMUNITY
-                | tc::ONLY_TO_CUSTOMER
-                | tc::PREFIX_SID,
-                _,
-            ) => return None,
+            // Every other type this crate interprets ([`expected_flags`] knows them all), or
+            // checks the TLVs of, is the full decoder's.
+            _ if expected_flags(code).is_some()
+                || matches!(code, tc::TUNNEL_ENCAPSULATION | tc::PREFIX_SID) =>
+            {
+                return None
+            }
             // Any other optional attribute is carried opaque (RFC 4271 §5); a well-known one
             // this crate does not know resets the session (§6.3).
             _ if f & OPTIONAL != 0 => {}

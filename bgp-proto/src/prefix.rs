@@ -203,7 +203,7 @@ fn ipv4_octets(bytes: &[u8]) -> u32 {
 }
 
 /// The network mask of an IPv4 prefix length (0 for /0; callers check `len <= 32`).
-fn ipv4_mask(len: u8) -> u32 {
+pub(crate) fn ipv4_mask(len: u8) -> u32 {
     u32::MAX
         .checked_shl(32u32.saturating_sub(u32::from(len)))
         .unwrap_or(0)

@@ -514,7 +514,7 @@ fn malformed_action(type_code: u8) -> AttributeAction {
 }
 
 /// The (optional, transitive) flag bits each known attribute must carry.
-fn expected_flags(type_code: u8) -> Option<u8> {
+pub(crate) fn expected_flags(type_code: u8) -> Option<u8> {
     use flags::*;
     Some(match type_code {
         tc::ORIGIN | tc::AS_PATH | tc::NEXT_HOP | tc::LOCAL_PREF | tc::ATOMIC_AGGREGATE => {
@@ -1091,7 +1091,7 @@ fn ibgp_only_from_ebgp(code: u8, data: &[u8]) -> Option<(ErrorKind, bool)> {
 }
 
 #[inline(always)]
-fn split_attribute(input: &[u8]) -> Option<(u8, u8, &[u8], &[u8])> {
+pub(crate) fn split_attribute(input: &[u8]) -> Option<(u8, u8, &[u8], &[u8])> {
     let (f, code, len, body) = match input {
         [f, code, len, body @ ..] if f & flags::EXTENDED_LENGTH == 0 => {
             (*f, *code, usize::from(*len), body)

@@ -347,7 +347,6 @@ fn entry(
 /// length (`attribute 99 flags 0xe0 length 4`).
 pub fn other_attribute_text(a: &bgp_proto::PathAttribute) -> Option<String> {
     use bgp_proto::AttributeValue as V;
-    let list = |items: Vec<String>| items.join(" ");
     Some(match &a.value {
         V::Origin(_)
         | V::AsPath(_)
@@ -361,24 +360,28 @@ pub fn other_attribute_text(a: &bgp_proto::PathAttribute) -> Option<String> {
         V::OriginatorId(id) => format!("originator-id {id}"),
         V::ClusterList(ids) => format!(
             "cluster-list {}",
-            list(ids.iter().map(|i| i.to_string()).collect())
+            ids.iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
         ),
         V::ExtendedCommunities(cs) => format!(
             "extended-communities {}",
-            list(cs.iter().map(|c| c.to_string()).collect())
+            cs.iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
         ),
         V::As4Path(p) => format!("as4-path {p}"),
         V::OnlyToCustomer(asn) => format!("only-to-customer {asn}"),
-        V::NextHop(nh) => format!("next-hop {nh}"),
-        V::MpReach(_) | V::MpUnreach(_) | V::Unknown { .. } => format!(
-            "attribute {} flags {:#04x} length {}",
-            a.type_code(),
+        V::Unknown { type_code, data } => format!(
+            "attribute {type_code} flags {:#04x} length {}",
             a.flags,
-            match &a.value {
-                V::Unknown { data, .. } => data.len(),
-                _ => 0,
-            }
+            data.len()
         ),
+        // Never in a route's set: the next hop is its own field, and the NLRI attributes
+        // are taken apart on receipt.
+        V::NextHop(_) | V::MpReach(_) | V::MpUnreach(_) => return None,
     })
 }
 
