@@ -171,6 +171,12 @@ impl<'a> CheckedUpdate<'a> {
         RawAttributes(self.attributes)
     }
 
+    /// Whether the UPDATE was checked with 4-octet AS numbers (RFC 6793): the width of the
+    /// AS numbers in its AS_PATH and AGGREGATOR.
+    pub fn four_octet_as(&self) -> bool {
+        self.four_octet_as
+    }
+
     /// What the check found; see [`AttributeIndex`].
     pub fn index(&self) -> &AttributeIndex {
         &self.index
@@ -232,23 +238,43 @@ impl<'a> CheckedUpdate<'a> {
     /// The attributes whose type `keep` accepts, decoded into owned values as the full
     /// decoder decodes them, in received order, in a vector of exactly their number.
     pub fn path_attributes(&self, keep: impl Fn(u8) -> bool) -> PathAttributes {
-        let ctx = SessionContext {
-            four_octet_as: self.four_octet_as,
-            ibgp: true,
-            ..SessionContext::default()
-        };
-        let kept = || self.attributes().filter(|(_, code, _)| keep(*code));
-        let mut out = Vec::with_capacity(kept().count());
-        out.extend(kept().map(|(f, code, data)| PathAttribute {
-            flags: f,
-            // Checked: every value decodes (the fallback is never taken).
-            value: parse_value(code, data, &ctx).unwrap_or(AttributeValue::Unknown {
-                type_code: code,
-                data: data.into(),
-            }),
-        }));
-        PathAttributes(out)
+        decode_checked_block(self.attributes, self.four_octet_as, keep)
     }
+}
+
+/// Decodes the attributes whose type `keep` accepts from an attribute block that
+/// [`CheckedUpdate::check`] accepted (or one cut from such a block attribute by attribute),
+/// with AS numbers of `four_octet_as` width, into owned values as the full decoder decodes
+/// them, in block order, in a vector of exactly their number. This is how a RIB that keeps
+/// checked blocks reads one when it needs the values.
+pub fn decode_checked_block(
+    block: &[u8],
+    four_octet_as: bool,
+    keep: impl Fn(u8) -> bool,
+) -> PathAttributes {
+    let ctx = SessionContext {
+        four_octet_as,
+        ibgp: true,
+        ..SessionContext::default()
+    };
+    let kept = || RawAttributes(block).filter(|(_, code, _)| keep(*code));
+    let mut out = Vec::with_capacity(kept().count());
+    out.extend(kept().map(|(f, code, data)| PathAttribute {
+        flags: f,
+        // Checked: every value decodes (the fallback is never taken).
+        value: parse_value(code, data, &ctx).unwrap_or(AttributeValue::Unknown {
+            type_code: code,
+            data: data.into(),
+        }),
+    }));
+    PathAttributes(out)
+}
+
+/// Whether the decoder carries attributes of `type_code` opaque, as
+/// [`AttributeValue::Unknown`] (RFC 4271 §5: an export passes them on by their Transitive
+/// bit).
+pub fn carried_opaque(type_code: u8) -> bool {
+    expected_flags(type_code).is_none()
 }
 
 /// Counts the prefixes of an IPv4 NLRI field without ADD-PATH, or `None` when one is not
@@ -309,6 +335,14 @@ impl Iterator for Ipv4Prefixes<'_> {
 /// The attributes of a checked attribute block, as (flags, type code, value).
 #[derive(Debug, Clone)]
 pub struct RawAttributes<'a>(&'a [u8]);
+
+impl<'a> RawAttributes<'a> {
+    /// The attributes of `block`, an attribute block that was checked before (an attribute
+    /// cut short ends the iteration).
+    pub fn new(block: &'a [u8]) -> Self {
+        RawAttributes(block)
+    }
+}
 
 impl<'a> Iterator for RawAttributes<'a> {
     type Item = (u8, u8, &'a [u8]);

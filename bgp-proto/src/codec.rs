@@ -56,11 +56,26 @@ impl BgpCodec {
     }
 }
 
-impl tokio_util::codec::Decoder for BgpCodec {
-    type Item = Message;
-    type Error = CodecError;
+/// A framed message as [`BgpCodec::decode_or_check`] gives it.
+#[derive(Debug)]
+pub enum Framed<T> {
+    /// What the caller's check made of the frame's octets.
+    Checked(T),
+    /// The message, decoded (the check gave nothing).
+    Message(Message),
+}
 
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, CodecError> {
+impl BgpCodec {
+    /// Frames the next message in `src` and hands its octets, with the receive context, to
+    /// `check` first: what `check` makes of them is returned as [`Framed::Checked`]; when it
+    /// gives `None` the message is decoded ([`Message::decode`]), and a malformed one is the
+    /// error. A session uses it to take clean UPDATEs checked in place
+    /// ([`crate::CheckedUpdate`]) without building a [`Message`].
+    pub fn decode_or_check<T>(
+        &mut self,
+        src: &mut BytesMut,
+        check: impl FnOnce(&[u8], &SessionContext) -> Option<T>,
+    ) -> Result<Option<Framed<T>>, CodecError> {
         let Some(len) = frame_len(src, self.receive.max_message_len())? else {
             src.reserve(19);
             return Ok(None);
@@ -73,9 +88,27 @@ impl tokio_util::codec::Decoder for BgpCodec {
         if self.keep_frames {
             self.last_frame = Some(bytes::Bytes::copy_from_slice(frame));
         }
-        let m = Message::decode(frame, &self.receive);
+        let framed = match check(frame, &self.receive) {
+            Some(t) => Ok(Framed::Checked(t)),
+            None => Message::decode(frame, &self.receive).map(Framed::Message),
+        };
         src.advance(len);
-        Ok(Some(m?))
+        Ok(Some(framed?))
+    }
+}
+
+impl tokio_util::codec::Decoder for BgpCodec {
+    type Item = Message;
+    type Error = CodecError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Message>, CodecError> {
+        Ok(
+            match self.decode_or_check(src, |_, _| None::<std::convert::Infallible>)? {
+                Some(Framed::Message(m)) => Some(m),
+                Some(Framed::Checked(never)) => match never {},
+                None => None,
+            },
+        )
     }
 }
 

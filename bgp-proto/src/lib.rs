@@ -48,9 +48,12 @@ pub use capability::{
     code as capability_code, sanitize, AddPathMode, Capability, GracefulRestartFamily,
     LongLivedFamily,
 };
-pub use checked_update::{AttributeIndex, CheckedUpdate, Ipv4Prefixes, RawAttributes};
+pub use checked_update::{
+    carried_opaque, decode_checked_block, AttributeIndex, CheckedUpdate, Ipv4Prefixes,
+    RawAttributes,
+};
 #[cfg(feature = "codec")]
-pub use codec::{BgpCodec, CodecError};
+pub use codec::{BgpCodec, CodecError, Framed};
 pub use context::{SessionContext, MAX_EXTENDED_MESSAGE_LEN, MAX_MESSAGE_LEN};
 pub use error::{attr_name, AttributeAction, DecodeError, EncodeError, ErrorKind, UpdateIssue};
 pub use family::{Family, FamilySet, AFI_IPV4, AFI_IPV6, SAFI_MULTICAST, SAFI_UNICAST};

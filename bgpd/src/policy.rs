@@ -263,7 +263,7 @@ impl PolicySet {
                 return false;
             }
         }
-        let path = attrs.attributes.as_path();
+        let path = attrs.attributes().as_path();
         if !m.origin_as.is_empty() {
             match path.and_then(AsPath::origin_as) {
                 Some(o) if m.origin_as.contains(&o) => {}
@@ -365,9 +365,7 @@ fn apply(set: &crate::config::SetConfig, facts: &RouteFacts<'_>, attrs: &mut Rou
             }
         }
         if c.is_empty() {
-            attrs
-                .attributes
-                .remove(bgp_proto::attribute_type::COMMUNITIES);
+            attrs.edit(|a| a.remove(bgp_proto::attribute_type::COMMUNITIES));
         } else {
             attrs.set(AttributeValue::Communities(c.into()));
         }
@@ -381,9 +379,7 @@ fn apply(set: &crate::config::SetConfig, facts: &RouteFacts<'_>, attrs: &mut Rou
             }
         }
         if c.is_empty() {
-            attrs
-                .attributes
-                .remove(bgp_proto::attribute_type::LARGE_COMMUNITY);
+            attrs.edit(|a| a.remove(bgp_proto::attribute_type::LARGE_COMMUNITY));
         } else {
             attrs.set(AttributeValue::LargeCommunities(c.into()));
         }
@@ -480,10 +476,10 @@ action = "accept"
                 communities.into(),
             )));
         }
-        RouteAttrs {
-            next_hop: NextHop::V4("198.51.100.11".parse().expect("ip")),
-            attributes: PathAttributes(a),
-        }
+        RouteAttrs::new(
+            NextHop::V4("198.51.100.11".parse().expect("ip")),
+            PathAttributes(a),
+        )
     }
 
     #[test]

@@ -329,7 +329,7 @@ fn entry(
             .map(|c| c.to_string())
             .collect(),
         other_attributes: a
-            .attributes
+            .attributes()
             .0
             .iter()
             .filter_map(other_attribute_text)

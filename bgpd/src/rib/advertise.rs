@@ -193,12 +193,7 @@ fn passes_peer_checks(path: &Path, target: &Target) -> bool {
     if path.peer == target.peer {
         return false;
     }
-    target.ibgp
-        || !path
-            .attrs
-            .attributes
-            .as_path()
-            .is_some_and(|p| p.contains(target.peer_as))
+    target.ibgp || !path.attrs.contains_as(target.peer_as)
 }
 
 /// The attributes of `path` as sent to a peer with export `target`/`tn`, or `None` when

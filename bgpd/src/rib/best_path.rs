@@ -88,10 +88,7 @@ pub fn compare(a: &Candidate<'_>, b: &Candidate<'_>) -> (Ordering, Step) {
         (a.llgr_stale.cmp(&b.llgr_stale), Step::LlgrStale),
         (lp(b).cmp(&lp(a)), Step::LocalPref),
         (
-            a.attrs
-                .as_path()
-                .path_len()
-                .cmp(&b.attrs.as_path().path_len()),
+            a.attrs.path_len().cmp(&b.attrs.path_len()),
             Step::AsPathLength,
         ),
         (a.attrs.origin().cmp(&b.attrs.origin()), Step::Origin),
@@ -108,27 +105,18 @@ pub fn compare(a: &Candidate<'_>, b: &Candidate<'_>) -> (Ordering, Step) {
 }
 
 fn med_order(a: &Candidate<'_>, b: &Candidate<'_>) -> Ordering {
-    let (pa, pb) = (a.attrs.as_path(), b.attrs.as_path());
-    match (pa.first_as(), pb.first_as()) {
+    match (a.attrs.first_as(), b.attrs.first_as()) {
         (Some(x), Some(y)) if x == y => a.attrs.med().unwrap_or(0).cmp(&b.attrs.med().unwrap_or(0)),
         _ => Ordering::Equal,
     }
 }
 
 fn router_id(c: &Candidate<'_>) -> Ipv4Addr {
-    c.attrs
-        .attributes
-        .originator_id()
-        .copied()
-        .unwrap_or(c.peer_id)
+    c.attrs.originator_id().unwrap_or(c.peer_id)
 }
 
 fn cluster_len(c: &Candidate<'_>) -> usize {
-    c.attrs
-        .attributes
-        .cluster_list()
-        .map(|l| l.len())
-        .unwrap_or(0)
+    c.attrs.cluster_list_len()
 }
 
 /// The index of the best candidate (a linear pass; `None` when empty).
@@ -160,10 +148,7 @@ mod tests {
         if let Some(m) = med {
             v.push(PathAttribute::new(AttributeValue::Med(m)));
         }
-        RouteAttrs {
-            next_hop: NextHop::V4(Ipv4Addr::new(192, 0, 2, 1)),
-            attributes: PathAttributes(v),
-        }
+        RouteAttrs::new(NextHop::V4(Ipv4Addr::new(192, 0, 2, 1)), PathAttributes(v))
     }
 
     fn cand(a: &RouteAttrs, ebgp: bool, id: u8) -> Candidate<'_> {

@@ -95,35 +95,30 @@ pub fn export<'a>(
     if source.peer == target.peer {
         return Err(Suppressed::SplitHorizon);
     }
-    let communities = attrs.communities();
-    if communities.contains(&Community::NO_ADVERTISE) {
+    if attrs.has_community(Community::NO_ADVERTISE) {
         return Err(Suppressed::WellKnownCommunity);
     }
     if !target.ibgp
-        && (communities.contains(&Community::NO_EXPORT)
-            || communities.contains(&Community::NO_EXPORT_SUBCONFED))
+        && (attrs.has_community(Community::NO_EXPORT)
+            || attrs.has_community(Community::NO_EXPORT_SUBCONFED))
     {
         return Err(Suppressed::WellKnownCommunity);
     }
     let mut out = Cow::Borrowed(attrs);
     // RFC 4271 §5: unknown optional non-transitive attributes are not passed on; unknown
     // transitive ones are, with the Partial bit set.
-    if attrs
-        .attributes
-        .0
-        .iter()
-        .any(|a| matches!(a.value, AttributeValue::Unknown { .. }))
-    {
-        let o = out.to_mut();
-        o.attributes.0.retain(|a| match &a.value {
-            AttributeValue::Unknown { .. } => a.flags & attribute_flags::TRANSITIVE != 0,
-            _ => true,
-        });
-        for a in &mut o.attributes.0 {
-            if matches!(a.value, AttributeValue::Unknown { .. }) {
-                a.flags |= attribute_flags::PARTIAL;
+    if attrs.has_opaque() {
+        out.to_mut().edit(|o| {
+            o.0.retain(|a| match &a.value {
+                AttributeValue::Unknown { .. } => a.flags & attribute_flags::TRANSITIVE != 0,
+                _ => true,
+            });
+            for a in &mut o.0 {
+                if matches!(a.value, AttributeValue::Unknown { .. }) {
+                    a.flags |= attribute_flags::PARTIAL;
+                }
             }
-        }
+        });
     }
     if target.ibgp {
         if source.ibgp {
@@ -135,11 +130,11 @@ pub fn export<'a>(
             }
             // RFC 4456 §8: ORIGINATOR_ID set once, our cluster id prepended.
             let o = out.to_mut();
-            if o.attributes.originator_id().is_none() {
+            if o.attributes().originator_id().is_none() {
                 o.set(AttributeValue::OriginatorId(source.bgp_id));
             }
             let mut clusters = vec![local.cluster_id];
-            if let Some(received) = o.attributes.cluster_list() {
+            if let Some(received) = o.attributes().cluster_list() {
                 clusters.extend_from_slice(received);
             }
             o.set(AttributeValue::ClusterList(clusters.into()));
@@ -150,11 +145,7 @@ pub fn export<'a>(
                 .set(AttributeValue::LocalPref(super::route::DEFAULT_LOCAL_PREF));
         }
     } else {
-        if out
-            .attributes
-            .as_path()
-            .is_some_and(|p| p.contains(target.peer_as))
-        {
+        if out.contains_as(target.peer_as) {
             return Err(Suppressed::AsLoop);
         }
         // RFC 4456 §8 / RFC 4271 §5.1.5: these never leave the AS.
@@ -169,7 +160,7 @@ pub fn export<'a>(
             path.prepend(local.asn);
             o.set(AttributeValue::AsPath(path));
             if !source.ibgp {
-                o.attributes.remove(tc::MULTI_EXIT_DISC);
+                o.edit(|a| a.remove(tc::MULTI_EXIT_DISC));
             }
             if let Some(nh) = target.local_address.and_then(|a| self_next_hop(family, a)) {
                 o.next_hop = nh;
@@ -189,8 +180,8 @@ pub fn export<'a>(
 
 /// Removes an attribute, copying the set only when it is there.
 fn remove_attribute(out: &mut Cow<'_, RouteAttrs>, code: u8) {
-    if out.attributes.get(code).is_some() {
-        out.to_mut().attributes.remove(code);
+    if out.has(code) {
+        out.to_mut().edit(|a| a.remove(code));
     }
 }
 
@@ -206,9 +197,9 @@ mod tests {
     };
 
     fn attrs() -> RouteAttrs {
-        RouteAttrs {
-            next_hop: NextHop::V4(Ipv4Addr::new(198, 51, 100, 11)),
-            attributes: PathAttributes(vec![
+        RouteAttrs::new(
+            NextHop::V4(Ipv4Addr::new(198, 51, 100, 11)),
+            PathAttributes(vec![
                 PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
                 PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(vec![64513]))),
                 PathAttribute::new(AttributeValue::Med(7)),
@@ -230,7 +221,7 @@ mod tests {
                     },
                 },
             ]),
-        }
+        )
     }
 
     fn source(peer: PeerId, ibgp: bool, role: Role) -> Source {
@@ -265,8 +256,8 @@ mod tests {
         assert_eq!(out.med(), Some(7));
         assert_eq!(out.communities(), &[Community::new(64513, 1)]);
         // Unknown non-transitive dropped, transitive kept with Partial.
-        assert!(out.attributes.get(99).is_none());
-        assert_eq!(out.attributes.get(98).map(|a| a.flags), Some(0xe0));
+        assert!(out.attributes().get(99).is_none());
+        assert_eq!(out.attributes().get(98).map(|a| a.flags), Some(0xe0));
     }
 
     #[test]
@@ -302,11 +293,11 @@ mod tests {
         .expect("client → non-client")
         .into_owned();
         assert_eq!(
-            out.attributes.originator_id(),
+            out.attributes().originator_id(),
             Some(&Ipv4Addr::new(10, 0, 0, 1))
         );
         assert_eq!(
-            out.attributes.cluster_list(),
+            out.attributes().cluster_list(),
             Some(&vec![LOCAL.cluster_id].into())
         );
         assert_eq!(
@@ -344,11 +335,11 @@ mod tests {
             .expect("reflected")
             .into_owned();
         assert_eq!(
-            out.attributes.originator_id(),
+            out.attributes().originator_id(),
             Some(&Ipv4Addr::new(9, 9, 9, 9))
         );
         assert_eq!(
-            out.attributes.cluster_list(),
+            out.attributes().cluster_list(),
             Some(&vec![LOCAL.cluster_id, Ipv4Addr::new(8, 8, 8, 8)].into())
         );
     }

@@ -95,10 +95,7 @@ mod tests {
     use std::net::Ipv4Addr;
 
     fn attrs(n: u8) -> RouteAttrs {
-        RouteAttrs {
-            next_hop: NextHop::V4(Ipv4Addr::new(192, 0, 2, n)),
-            attributes: Default::default(),
-        }
+        RouteAttrs::new(NextHop::V4(Ipv4Addr::new(192, 0, 2, n)), Default::default())
     }
 
     #[test]

@@ -103,7 +103,7 @@ impl StalePlan {
 
 /// Whether a route carries LLGR_STALE (RFC 9494 §4.2; also when received so marked, §4.6).
 pub fn carries_llgr_stale(attrs: &RouteAttrs) -> bool {
-    attrs.communities().contains(&Community::LLGR_STALE)
+    attrs.has_community(Community::LLGR_STALE)
 }
 
 /// The attributes of a route entering the long-lived stale phase: LLGR_STALE added
@@ -173,10 +173,10 @@ mod tests {
 
     #[test]
     fn marking_adds_llgr_stale_once_and_no_llgr_drops() {
-        let mut a = RouteAttrs {
-            next_hop: NextHop::V4(Ipv4Addr::new(192, 0, 2, 1)),
-            attributes: PathAttributes(vec![]),
-        };
+        let mut a = RouteAttrs::new(
+            NextHop::V4(Ipv4Addr::new(192, 0, 2, 1)),
+            PathAttributes(vec![]),
+        );
         a.set(AttributeValue::Communities(
             vec![Community::new(64513, 100)].into(),
         ));

@@ -5,6 +5,7 @@ pub mod adj_rib_in;
 pub mod advertise;
 #[cfg(test)]
 mod advertise_tests;
+pub mod attr_block;
 pub mod best_path;
 pub mod classes;
 pub mod deferral;

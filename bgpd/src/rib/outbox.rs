@@ -243,16 +243,16 @@ mod tests {
     use std::sync::Arc;
 
     fn attrs(next_hop: NextHop, path: &[u32]) -> SharedAttrs {
-        Arc::new(RouteAttrs {
+        Arc::new(RouteAttrs::new(
             next_hop,
-            attributes: PathAttributes(vec![
+            PathAttributes(vec![
                 PathAttribute::new(AttributeValue::Origin(Origin::Igp)),
                 PathAttribute::new(AttributeValue::AsPath(AsPath::sequence(path.to_vec()))),
                 PathAttribute::new(AttributeValue::Communities(
                     vec![Community::new(64513, 100)].into(),
                 )),
             ]),
-        })
+        ))
     }
 
     fn ctx(four_octet_as: bool) -> SessionContext {
@@ -397,15 +397,15 @@ mod tests {
         let c = ctx(true);
         let good = attrs(NextHop::V4([192, 0, 2, 1].into()), &[64513]);
         let mut bad = (*good).clone();
-        bad.attributes
-            .0
-            .push(PathAttribute::new(AttributeValue::MpUnreach(Box::new(
+        bad.edit(|a| {
+            a.0.push(PathAttribute::new(AttributeValue::MpUnreach(Box::new(
                 bgp_proto::MpUnreach {
                     family: Family::IPV6_UNICAST,
                     withdrawn: vec![],
                     opaque_nlri: bytes::Bytes::new(),
                 },
-            ))));
+            ))))
+        });
         let shared = SharedBatch::new(
             RouteBatch {
                 peer: "192.0.2.9".parse().unwrap(),

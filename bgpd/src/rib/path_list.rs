@@ -126,10 +126,10 @@ mod tests {
             peer,
             received_path_id: 0,
             local_id: peer,
-            attrs: Arc::new(RouteAttrs {
-                next_hop: NextHop::V4(Ipv4Addr::LOCALHOST),
-                attributes: Default::default(),
-            }),
+            attrs: Arc::new(RouteAttrs::new(
+                NextHop::V4(Ipv4Addr::LOCALHOST),
+                Default::default(),
+            )),
             class: None,
             since: 0,
             stale: false,

@@ -8,14 +8,17 @@
 //! are built ([`route_attrs`]) and hashed for interning ([`super::intern::hash`]). The RIB then
 //! only checks, interns and stores.
 
-use super::intern;
 use super::route::{NextHop, RouteAttrs};
 use super::wire::route_attrs;
-use bgp_proto::{attribute_type, AttributeAction, CheckedUpdate, Family, Nlri, Update};
+use super::{attr_block, intern};
+use bgp_proto::{
+    attribute_flags, attribute_type, AttributeAction, CheckedUpdate, Family, Nlri, RawAttributes,
+    Update,
+};
 use smallvec::SmallVec;
 
 /// The routes of one family announced by an UPDATE, with the attributes they share.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Announced {
     /// The family (the NLRI field's IPv4 unicast, or an MP_REACH_NLRI's).
     pub family: Family,
@@ -27,7 +30,7 @@ pub struct Announced {
 }
 
 /// A received UPDATE as the RIB takes it.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceivedUpdate {
     /// RFC 4724 §2: the family this UPDATE marks End-of-RIB for, if it is such a marker.
     pub end_of_rib: Option<Family>,
@@ -84,20 +87,40 @@ impl ReceivedUpdate {
         }
     }
 
-    /// Prepares an UPDATE checked in place ([`CheckedUpdate`]): the same result as
-    /// [`ReceivedUpdate::new`] on the decoded message, without building the message first.
-    /// A checked UPDATE has no issues, IPv4 unicast routes only, and no AS4_PATH or
-    /// AS4_AGGREGATOR to merge (RFC 6793 §4.2.3), so its attributes are the set as received
-    /// minus NEXT_HOP, which becomes the route's next hop.
-    pub fn from_checked(update: &CheckedUpdate<'_>) -> Self {
+    /// Prepares a received message (`frame`, header included) without decoding it, when it
+    /// is a clean UPDATE [`CheckedUpdate::check`] takes on a session (`ctx`) with 4-octet AS
+    /// numbers, whose attributes are in rising type-code order ([`ReceivedUpdate::from_checked`]).
+    /// `None` for every other message: the session decodes it ([`bgp_proto::Message::decode`])
+    /// and prepares it with [`ReceivedUpdate::new`].
+    pub fn from_frame(frame: &[u8], ctx: &bgp_proto::SessionContext) -> Option<Self> {
+        if !ctx.four_octet_as {
+            return None;
+        }
+        Self::from_checked(&CheckedUpdate::check(frame, ctx)?)
+    }
+
+    /// Prepares an UPDATE checked in place ([`CheckedUpdate`]) on a session with 4-octet AS
+    /// numbers: the same routes as [`ReceivedUpdate::new`] on the decoded message, with the
+    /// attribute set kept encoded ([`RouteAttrs::from_encoded`]): the attribute block as
+    /// received, minus NEXT_HOP (the route's next hop), copied once. A checked UPDATE has no
+    /// issues, IPv4 unicast routes only, and no AS4_PATH or AS4_AGGREGATOR to merge (RFC 6793
+    /// §4.2.3). `None` when it was checked on a 2-octet session (sets are kept with 4-octet
+    /// AS numbers, and a 2-octet AS_PATH would need AS4_PATH merged in first), or when its
+    /// attributes are not in rising type-code order (the order sets are kept in, so that
+    /// equal sets have equal octets): the caller then decodes it.
+    pub fn from_checked(update: &CheckedUpdate<'_>) -> Option<Self> {
+        if !update.four_octet_as() {
+            return None;
+        }
         let family = Family::IPV4_UNICAST;
         let mut announced = SmallVec::new();
         if update.nlri_count() > 0 {
+            let block = update.attribute_block();
+            if !attr_block::in_type_order(block) {
+                return None;
+            }
             let attrs = update.next_hop().map(|nh| {
-                let a = RouteAttrs {
-                    next_hop: NextHop::V4(nh),
-                    attributes: update.path_attributes(|code| code != attribute_type::NEXT_HOP),
-                };
+                let a = RouteAttrs::from_encoded(NextHop::V4(nh), without_next_hop(block));
                 (intern::hash(&a), a)
             });
             let mut nlri = Vec::with_capacity(update.nlri_count());
@@ -110,17 +133,41 @@ impl ReceivedUpdate {
         }
         let mut withdrawn = Vec::with_capacity(update.withdrawn_count());
         withdrawn.extend(update.withdrawn().map(|n| (family, n)));
-        ReceivedUpdate {
+        Some(ReceivedUpdate {
             end_of_rib: update.is_end_of_rib().then_some(family),
             withdraw_reason: None,
             withdrawn,
             announced,
-        }
+        })
     }
 
     /// How many routes it withdraws and announces.
     pub fn prefixes(&self) -> usize {
         self.withdrawn.len() + self.announced.iter().map(|a| a.nlri.len()).sum::<usize>()
+    }
+}
+
+/// A copy of a checked attribute block without its NEXT_HOP attribute, sized exactly.
+fn without_next_hop(block: &[u8]) -> Box<[u8]> {
+    let next_hop = RawAttributes::new(block)
+        .find(|(_, code, _)| *code == attribute_type::NEXT_HOP)
+        .map(|(flags, _, value)| {
+            let header = if flags & attribute_flags::EXTENDED_LENGTH != 0 {
+                4
+            } else {
+                3
+            };
+            let start = value.as_ptr() as usize - block.as_ptr() as usize;
+            (start - header, start + value.len())
+        });
+    match next_hop.and_then(|(start, end)| Some((block.get(..start)?, block.get(end..)?))) {
+        Some((head, tail)) => {
+            let mut out = Vec::with_capacity(head.len() + tail.len());
+            out.extend_from_slice(head);
+            out.extend_from_slice(tail);
+            out.into_boxed_slice()
+        }
+        None => block.into(),
     }
 }
 
@@ -168,7 +215,7 @@ mod tests {
         let (hash, attrs) = a.attrs.as_ref().unwrap();
         assert_eq!(*hash, intern::hash(attrs), "hashed as the RIB's sets hash");
         assert!(
-            attrs.attributes.next_hop().is_none(),
+            attrs.attributes().next_hop().is_none(),
             "the next hop is the route's own field, not an attribute"
         );
     }
@@ -184,22 +231,40 @@ mod tests {
             withdrawn: vec![Nlri::new("10.244.9.0/26".parse().unwrap())],
             ..Update::default()
         };
-        for (ctx, u) in [
-            (
-                SessionContext::default(),
-                pod_update(&["10.244.1.0/26", "10.244.2.0/26"], [198, 51, 100, 11]),
-            ),
-            (SessionContext::two_octet_as(), with_withdrawals),
-            (SessionContext::default(), only_withdrawals),
-            (SessionContext::default(), Update::default()),
+        let ctx = SessionContext::default();
+        for u in [
+            pod_update(&["10.244.1.0/26", "10.244.2.0/26"], [198, 51, 100, 11]),
+            with_withdrawals.clone(),
+            only_withdrawals,
+            Update::default(),
         ] {
             let bytes = Message::Update(u.clone()).to_bytes(&ctx).unwrap();
-            let checked = CheckedUpdate::check(&bytes, &ctx).unwrap();
-            assert_eq!(
-                ReceivedUpdate::from_checked(&checked),
-                ReceivedUpdate::new(u, ctx.four_octet_as)
-            );
+            let prepared = ReceivedUpdate::from_frame(&bytes, &ctx).unwrap();
+            let decoded = ReceivedUpdate::new(u, true);
+            assert_eq!(prepared, decoded, "same routes, equal sets, equal hashes");
+            for (p, d) in prepared.announced.iter().zip(&decoded.announced) {
+                let ((_, p), (_, d)) = (p.attrs.as_ref().unwrap(), d.attrs.as_ref().unwrap());
+                assert_eq!(
+                    p.encoded(),
+                    d.encoded(),
+                    "kept as the block, minus NEXT_HOP"
+                );
+                assert_eq!(p.attributes(), d.attributes());
+            }
         }
+        // Left to the decoder: a 2-octet session (its AS_PATH is not in the kept width), and
+        // attributes out of type-code order.
+        let two = SessionContext::two_octet_as();
+        let bytes = Message::Update(with_withdrawals.clone())
+            .to_bytes(&two)
+            .unwrap();
+        assert!(CheckedUpdate::check(&bytes, &two).is_some());
+        assert!(ReceivedUpdate::from_frame(&bytes, &two).is_none());
+        let mut unordered = with_withdrawals;
+        unordered.attributes.0.reverse();
+        let bytes = Message::Update(unordered).to_bytes(&ctx).unwrap();
+        assert!(CheckedUpdate::check(&bytes, &ctx).is_some());
+        assert!(ReceivedUpdate::from_frame(&bytes, &ctx).is_none());
     }
 
     #[test]

@@ -867,7 +867,7 @@ impl Rib {
                     }
                     (None, None) => continue,
                 };
-                let origin_as = raw.as_path().origin_as();
+                let origin_as = raw.origin_as();
                 // Import policy runs once per class for the whole UPDATE unless a statement
                 // matches on the prefix: every other fact it looks at is the same for all of
                 // the UPDATE's NLRI.
@@ -950,16 +950,13 @@ impl Rib {
     ) -> Option<String> {
         if neighbor.ibgp {
             // RFC 4456 §8: our own ORIGINATOR_ID or CLUSTER_ID means a reflection loop.
-            if a.attributes.originator_id() == Some(&self.identity.router_id) {
+            if a.originator_id() == Some(self.identity.router_id) {
                 return Some("ORIGINATOR_ID is our router id (RFC 4456 loop)".into());
             }
-            if a.attributes
-                .cluster_list()
-                .is_some_and(|c| c.contains(&self.identity.cluster_id))
-            {
+            if a.cluster_list_contains(self.identity.cluster_id) {
                 return Some("CLUSTER_LIST contains our cluster id (RFC 4456 loop)".into());
             }
-        } else if a.as_path().contains(self.identity.asn) {
+        } else if a.contains_as(self.identity.asn) {
             return Some(format!(
                 "AS_PATH contains our AS {} (RFC 4271 §9.1.2 loop)",
                 self.identity.asn
@@ -977,7 +974,7 @@ impl Rib {
         attrs: Option<&RouteAttrs>,
         reason: &str,
     ) {
-        let origin = attrs.and_then(|a| a.as_path().origin_as());
+        let origin = attrs.and_then(RouteAttrs::origin_as);
         let class = self.classes.classify(&n.prefix, origin);
         prefix_log::log(
             &PrefixEvent {
@@ -1316,7 +1313,7 @@ impl Rib {
         let entries = self.adj_rib_in(id);
         let mut dirty = Dirty::default();
         for ((family, prefix, path_id), raw) in entries {
-            let class = self.classes.classify(&prefix, raw.as_path().origin_as());
+            let class = self.classes.classify(&prefix, raw.origin_as());
             let n = Nlri {
                 prefix,
                 path_id: (path_id != 0).then_some(path_id),

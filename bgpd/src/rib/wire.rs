@@ -84,10 +84,7 @@ pub fn route_attrs(
             .for_each(|a| keep(a.clone()));
     }
     kept.sort_by_key(PathAttribute::type_code);
-    Some(RouteAttrs {
-        next_hop,
-        attributes: PathAttributes(kept),
-    })
+    Some(RouteAttrs::new(next_hop, PathAttributes(kept)))
 }
 
 fn mp_next_hop(nh: &MpNextHop) -> Option<NextHop> {
@@ -120,10 +117,10 @@ fn added_attributes(
         (_, NextHop::V6 { global, link_local }) => Some(MpNextHop::Ipv6 { global, link_local }),
     };
     if !ctx.four_octet_as {
-        if let Some(p) = attrs.attributes.as_path().filter(|p| p.needs_as4_path()) {
+        if let Some(p) = attrs.attributes().as_path().filter(|p| p.needs_as4_path()) {
             added.push(PathAttribute::new(AttributeValue::As4Path(p.clone())));
         }
-        if let Some(g) = attrs.attributes.aggregator().filter(|g| g.asn > 0xffff) {
+        if let Some(g) = attrs.attributes().aggregator().filter(|g| g.asn > 0xffff) {
             added.push(PathAttribute::new(AttributeValue::As4Aggregator(*g)));
         }
     }
@@ -139,7 +136,7 @@ pub fn wire_attributes(
     ctx: &SessionContext,
 ) -> (PathAttributes, Option<MpNextHop>) {
     let (added, mp) = added_attributes(attrs, family, ctx);
-    let mut out = attrs.attributes.clone();
+    let mut out = attrs.attributes().clone();
     out.0.extend(added);
     out.0.sort_by_key(PathAttribute::type_code);
     (out, mp)
@@ -155,8 +152,13 @@ pub fn encode_wire_attributes(
     ctx: &SessionContext,
     out: &mut BytesMut,
 ) -> Result<Option<MpNextHop>, EncodeError> {
+    if ctx.four_octet_as {
+        if let Some(mp) = copy_encoded(attrs, family, out) {
+            return Ok(mp);
+        }
+    }
     if attrs
-        .attributes
+        .attributes()
         .0
         .iter()
         .any(|a| matches!(a.type_code(), tc::MP_REACH_NLRI | tc::MP_UNREACH_NLRI))
@@ -166,7 +168,7 @@ pub fn encode_wire_attributes(
         });
     }
     let (added, mp) = added_attributes(attrs, family, ctx);
-    let mut all: SmallVec<[&PathAttribute; 16]> = attrs.attributes.0.iter().collect();
+    let mut all: SmallVec<[&PathAttribute; 16]> = attrs.attributes().0.iter().collect();
     all.extend(added.iter());
     // Stable: attributes of one type keep their order, as in `wire_attributes`.
     all.sort_by_key(|a| a.type_code());
@@ -174,4 +176,45 @@ pub fn encode_wire_attributes(
         a.encode(ctx, out)?;
     }
     Ok(mp)
+}
+
+/// [`encode_wire_attributes`] toward a 4-octet peer (RFC 6793: no AS4_PATH to add): the
+/// set's encoded octets ([`RouteAttrs::encoded`]) go as they are, with NEXT_HOP written in
+/// its place for IPv4 routes over an IPv4 next hop. `None` when the set is not in rising
+/// type-code order or carries NEXT_HOP or an MP attribute; the caller then encodes it
+/// attribute by attribute.
+fn copy_encoded(
+    attrs: &RouteAttrs,
+    family: Family,
+    out: &mut BytesMut,
+) -> Option<Option<MpNextHop>> {
+    let block = attrs.encoded();
+    let mut before_next_hop = 0;
+    let mut last = None;
+    for (_, code, value) in bgp_proto::RawAttributes::new(block) {
+        if last.is_some_and(|l| code <= l)
+            || matches!(code, tc::NEXT_HOP | tc::MP_REACH_NLRI | tc::MP_UNREACH_NLRI)
+        {
+            return None;
+        }
+        last = Some(code);
+        if code < tc::NEXT_HOP {
+            before_next_hop = value.as_ptr() as usize - block.as_ptr() as usize + value.len();
+        }
+    }
+    let (head, tail) = block.split_at_checked(before_next_hop)?;
+    let mp = match (family == Family::IPV4_UNICAST, attrs.next_hop) {
+        (true, NextHop::V4(a)) => {
+            out.extend_from_slice(head);
+            // RFC 4271 §5.1.3: well-known mandatory, transitive; 4 octets.
+            out.extend_from_slice(&[bgp_proto::attribute_flags::TRANSITIVE, tc::NEXT_HOP, 4]);
+            out.extend_from_slice(&a.octets());
+            out.extend_from_slice(tail);
+            return Some(None);
+        }
+        (_, NextHop::V4(a)) => MpNextHop::Ipv4(a),
+        (_, NextHop::V6 { global, link_local }) => MpNextHop::Ipv6 { global, link_local },
+    };
+    out.extend_from_slice(block);
+    Some(Some(mp))
 }

@@ -8,6 +8,7 @@
 //! first (the peer resolved the collision and closed it), the session goes on over the
 //! parked one.
 
+use super::codec::SessionCodec;
 use super::fsm::{DownReason, Event, Fsm, FsmConfig, Output, State, Timer};
 use super::negotiate::Negotiated;
 use super::refresh_gate::{RefreshGate, Verdict};
@@ -19,7 +20,7 @@ use crate::rib::received::ReceivedUpdate;
 use crate::rib::route::PeerId;
 use crate::rib::table::SessionInfo;
 use bgp_proto::{
-    AddPathMode, AttributeAction, BgpCodec, Capability, CodecError, Family, FamilySet,
+    AddPathMode, AttributeAction, Capability, CodecError, Family, FamilySet, Framed,
     GracefulRestartFamily, LongLivedFamily, Message, Notification, RouteRefresh, SessionContext,
 };
 use futures::StreamExt;
@@ -228,7 +229,7 @@ pub fn fsm_config_with(
 }
 
 struct Connection {
-    reader: FramedRead<OwnedReadHalf, BgpCodec>,
+    reader: FramedRead<OwnedReadHalf, SessionCodec>,
     /// The writing half, in its own task ([`super::writer`]): this task reads on while the
     /// peer's window is full.
     writer: Writer,
@@ -260,8 +261,8 @@ impl Connection {
         stream.set_nodelay(true)?;
         let local = stream.local_addr()?;
         let (r, w) = stream.into_split();
-        let mut codec = BgpCodec::default();
-        codec.keep_frames = keep_frames;
+        let mut codec = SessionCodec::default();
+        codec.codec.keep_frames = keep_frames;
         Ok(Connection {
             reader: FramedRead::with_capacity(r, codec, 65536),
             writer: Writer::spawn(w, out_queue.clone()),
@@ -461,7 +462,7 @@ impl PeerTask {
     fn frame_buffered(&self) -> bool {
         self.connection.as_ref().is_some_and(|c| {
             let buf = c.reader.read_buffer();
-            let max = c.reader.decoder().receive.max_message_len();
+            let max = c.reader.decoder().codec.receive.max_message_len();
             matches!(bgp_proto::frame_len(buf, max), Ok(Some(n)) if buf.len() >= n)
         })
     }
@@ -803,30 +804,56 @@ impl PeerTask {
         });
     }
 
-    async fn received(&mut self, next: Option<Result<Message, CodecError>>) {
+    /// Queues a prepared UPDATE for the RIB: gathered into batches, End-of-RIB alone.
+    fn queue_update(&mut self, update: ReceivedUpdate) {
+        if update.end_of_rib.is_some() {
+            // The RIB acts on End-of-RIB alone, after the routes before it.
+            self.flush_updates();
+            self.pending_weight = 1;
+            self.pending.push(update);
+            self.flush_updates();
+        } else {
+            self.pending_weight += update.prefixes().max(1);
+            self.pending.push(update);
+            if self.pending_weight >= UPDATE_BATCH_PREFIXES {
+                self.flush_updates();
+            }
+        }
+    }
+
+    /// Counts a received UPDATE in the metrics (its counter found once per session).
+    fn count_update_received(&mut self) {
+        let peer = self.peer();
+        self.updates_received
+            .get_or_insert_with(|| {
+                crate::metrics::message_counter(&peer.to_string(), true, "update")
+            })
+            .inc();
+    }
+
+    async fn received(&mut self, next: Option<Result<Framed<ReceivedUpdate>, CodecError>>) {
         if self.recorder.is_some() {
             if let Some(frame) = self
                 .connection
                 .as_mut()
-                .and_then(|c| c.reader.decoder_mut().take_frame())
+                .and_then(|c| c.reader.decoder_mut().codec.take_frame())
             {
                 self.record(frame, false);
             }
         }
         match next {
-            Some(Ok(m)) => {
+            Some(Ok(Framed::Checked(update))) => {
+                self.count_update_received();
+                self.handle(Event::PreparedUpdate(update)).await;
+            }
+            Some(Ok(Framed::Message(m))) => {
                 if let Message::Update(u) = &m {
                     if !u.issues.is_empty() {
                         self.log_issues(&u.issues);
                     }
                 }
                 if matches!(m, Message::Update(_)) {
-                    let peer = self.peer();
-                    self.updates_received
-                        .get_or_insert_with(|| {
-                            crate::metrics::message_counter(&peer.to_string(), true, "update")
-                        })
-                        .inc();
+                    self.count_update_received();
                 } else {
                     crate::metrics::count_message(&self.peer().to_string(), true, &m);
                 }
@@ -1205,22 +1232,10 @@ impl PeerTask {
                     let four_octet = self
                         .connection
                         .as_ref()
-                        .is_none_or(|c| c.reader.decoder().receive.four_octet_as);
-                    let update = ReceivedUpdate::new(u, four_octet);
-                    if update.end_of_rib.is_some() {
-                        // The RIB acts on End-of-RIB alone, after the routes before it.
-                        self.flush_updates();
-                        self.pending_weight = 1;
-                        self.pending.push(update);
-                        self.flush_updates();
-                    } else {
-                        self.pending_weight += update.prefixes().max(1);
-                        self.pending.push(update);
-                        if self.pending_weight >= UPDATE_BATCH_PREFIXES {
-                            self.flush_updates();
-                        }
-                    }
+                        .is_none_or(|c| c.reader.decoder().codec.receive.four_octet_as);
+                    self.queue_update(ReceivedUpdate::new(u, four_octet));
                 }
+                Output::PreparedUpdate(update) => self.queue_update(update),
                 Output::RouteRefresh(rr) => {
                     // The FSM passes on only the three subtypes, for negotiated families.
                     let pass = if rr.subtype == bgp_proto::SUBTYPE_REQUEST {
@@ -1268,6 +1283,7 @@ impl PeerTask {
         if let Some(c) = self.connection.as_mut() {
             c.reader
                 .decoder_mut()
+                .codec
                 .set_context(neg.receive_context(ibgp, enforce), neg.send_context(ibgp));
         }
         let local_address = self.connection.as_ref().map(|c| c.local.ip());
@@ -1337,7 +1353,7 @@ impl PeerTask {
 /// Why the peer task woke up.
 enum Wake {
     Command(Option<PeerCommand>),
-    Read(Option<Result<Message, CodecError>>),
+    Read(Option<Result<Framed<ReceivedUpdate>, CodecError>>),
     Connected(Result<std::io::Result<TcpStream>, tokio::task::JoinError>),
     Timer,
     /// The RIB caught up with this peer's UPDATEs: reading may resume.

@@ -29,6 +29,7 @@
 //! Nothing here panics, for any sequence of events (checked by a property test).
 
 use super::negotiate::{check_open, negotiate, Negotiated, OpenError};
+use crate::rib::received::ReceivedUpdate;
 use bgp_proto::Message;
 use bgp_proto::{
     cease_subcode, notification_code, Capability, DecodeError, Family, MessageType, Notification,
@@ -236,6 +237,10 @@ pub enum Event {
     TimerExpired(Timer),
     /// Events 19, 24–27 and ROUTE-REFRESH: a decoded message from the peer.
     Message(Message),
+    /// Event 27: an UPDATE the session prepared for the RIB without decoding it
+    /// ([`ReceivedUpdate::from_frame`]). Outside Established it is the unexpected UPDATE it
+    /// would be decoded.
+    PreparedUpdate(ReceivedUpdate),
     /// Events 21, 22, 28: a message that cannot be decoded. Its NOTIFICATION is sent and the
     /// connection closed (RFC 4271 §6).
     DecodeError(DecodeError),
@@ -267,6 +272,8 @@ pub enum Output {
     Down(DownReason),
     /// An UPDATE for the RIB (Established only).
     Update(Update),
+    /// An UPDATE for the RIB, prepared without being decoded (Established only).
+    PreparedUpdate(ReceivedUpdate),
     /// A ROUTE-REFRESH for the RIB (Established only, negotiated families only).
     RouteRefresh(RouteRefresh),
 }
@@ -469,6 +476,13 @@ impl Fsm {
             }
             self.running_timers &= !timer.bit();
         }
+        let event = match event {
+            // Outside Established only the message's type matters (§8.2.2 "any other event").
+            Event::PreparedUpdate(_) if self.state != State::Established => {
+                Event::Message(Message::Update(bgp_proto::Update::default()))
+            }
+            event => event,
+        };
         match self.state {
             State::Idle => self.idle(event, &mut out),
             State::Connect | State::Active => self.connecting(event, &mut out),
@@ -514,6 +528,8 @@ impl Fsm {
             | Event::DecodeError(_)
             | Event::OpenCollisionDump
             | Event::UpdateSent => {}
+            // Made a `Message` in `handle`.
+            Event::PreparedUpdate(_) => {}
         }
     }
 
@@ -583,8 +599,9 @@ impl Fsm {
                 self.go_idle(DownReason::CollisionResolution, None, true, out)
             }
             // Hold, Keepalive, IdleHold and BackoffReset never run here (a stale expiry was
-            // filtered in `handle`); nothing was sent.
-            Event::TimerExpired(_) | Event::UpdateSent => {}
+            // filtered in `handle`); nothing was sent. A prepared UPDATE was made a `Message`
+            // in `handle`.
+            Event::TimerExpired(_) | Event::UpdateSent | Event::PreparedUpdate(_) => {}
         }
     }
 
@@ -669,6 +686,11 @@ impl Fsm {
             Event::Message(Message::Update(update)) if self.state == State::Established => {
                 self.restart_hold_timer(out);
                 out.push(Output::Update(update));
+            }
+            Event::PreparedUpdate(update) => {
+                // Only in Established: `handle` made it a `Message` in every other state.
+                self.restart_hold_timer(out);
+                out.push(Output::PreparedUpdate(update));
             }
             // RFC 2918 §4, RFC 7313 §5: deliver a refresh we can honour, ignore the others.
             // It does not restart the hold timer (RFC 4271 §4.4: KEEPALIVE or UPDATE).
@@ -1065,7 +1087,7 @@ mod tests {
                         DownReason::CollisionResolution => "collision",
                     }
                 ),
-                Output::Update(_) => "update".to_string(),
+                Output::Update(_) | Output::PreparedUpdate(_) => "update".to_string(),
                 Output::RouteRefresh(_) => "refresh".to_string(),
             })
             .collect();

@@ -2,6 +2,7 @@
 //! task that drives one peer over TCP.
 
 pub mod backlog;
+pub mod codec;
 pub mod driver;
 pub mod fsm;
 pub mod log_limit;

@@ -242,10 +242,10 @@ mod tests {
     use std::net::Ipv4Addr;
 
     fn attrs(med: u32) -> SharedAttrs {
-        Arc::new(RouteAttrs {
-            next_hop: NextHop::V4(Ipv4Addr::new(192, 0, 2, 1)),
-            attributes: PathAttributes(vec![PathAttribute::new(AttributeValue::Med(med))]),
-        })
+        Arc::new(RouteAttrs::new(
+            NextHop::V4(Ipv4Addr::new(192, 0, 2, 1)),
+            PathAttributes(vec![PathAttribute::new(AttributeValue::Med(med))]),
+        ))
     }
 
     const PEER: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 21));

@@ -121,11 +121,10 @@ impl UpdateGroup {
         }
         let members = &self.members;
         let loops = self.loops.get(&path.attrs, || {
-            let as_path = path.attrs.attributes.as_path();
             members
                 .iter()
                 .filter_map(|m| receivers.get(*m))
-                .filter(|r| as_path.is_some_and(|p| p.contains(r.target.peer_as)))
+                .filter(|r| path.attrs.contains_as(r.target.peer_as))
                 .filter_map(|r| peer_set::PeerSet::inline_bit(r.id))
                 .fold(0, |a, b| a | b)
         });
