@@ -66,6 +66,10 @@ pub struct AttributeIndex {
     local_pref: u32,
     as_path: Span,
     communities: Span,
+    /// The whole NEXT_HOP attribute, header included.
+    next_hop_attribute: Span,
+    /// Some attribute's type code is not above the one before it.
+    out_of_order: bool,
 }
 
 impl AttributeIndex {
@@ -94,6 +98,36 @@ impl<'a> CheckedUpdate<'a> {
     /// it with [`Message::decode`](crate::Message::decode).
     #[inline]
     pub fn check(message: &'a [u8], ctx: &SessionContext) -> Option<CheckedUpdate<'a>> {
+        Self::check_with(message, ctx, |_, field| count_ipv4_prefixes(field))
+    }
+
+    /// As [`CheckedUpdate::check`], reading the announced prefixes (the NLRI field) into
+    /// `nlri` in the same pass as it checks them (appended): a session loading a table then
+    /// reads each prefix once. On `None` the vector may hold some of them: the caller drops
+    /// it.
+    #[inline]
+    pub fn check_into(
+        message: &'a [u8],
+        ctx: &SessionContext,
+        nlri: &mut Vec<Nlri>,
+    ) -> Option<CheckedUpdate<'a>> {
+        Self::check_with(message, ctx, |is_nlri, field| {
+            if is_nlri {
+                read_ipv4_prefixes(field, nlri)
+            } else {
+                count_ipv4_prefixes(field)
+            }
+        })
+    }
+
+    /// The check, with `prefixes(is_nlri, field)` checking and counting the prefixes of the
+    /// Withdrawn Routes field (`false`) and then of the NLRI field (`true`).
+    #[inline(always)]
+    fn check_with(
+        message: &'a [u8],
+        ctx: &SessionContext,
+        mut prefixes: impl FnMut(bool, &[u8]) -> Option<usize>,
+    ) -> Option<CheckedUpdate<'a>> {
         // RFC 4271 §4.1: marker, length and type. Any problem is the full decoder's to report.
         let (header, body) = message.split_first_chunk::<HEADER_LEN>()?;
         let (marker, [hi, lo, kind]) = header.split_first_chunk::<16>()? else {
@@ -114,8 +148,8 @@ impl<'a> CheckedUpdate<'a> {
         let (alen, rest) = rest.split_first_chunk::<2>()?;
         let (attributes, nlri) = rest.split_at_checked(usize::from(u16::from_be_bytes(*alen)))?;
 
-        let withdrawn_count = count_ipv4_prefixes(withdrawn)?;
-        let nlri_count = count_ipv4_prefixes(nlri)?;
+        let withdrawn_count = prefixes(false, withdrawn)?;
+        let nlri_count = prefixes(true, nlri)?;
         let index = check_attributes(attributes, ctx)?;
         // RFC 4271 §5: ORIGIN, AS_PATH and NEXT_HOP come with any NLRI (RFC 7606 §3(d)
         // otherwise, the full decoder's to report).
@@ -164,6 +198,24 @@ impl<'a> CheckedUpdate<'a> {
     /// nothing to discard).
     pub fn attribute_block(&self) -> &'a [u8] {
         self.attributes
+    }
+
+    /// The attribute block as received, in two parts: the octets before the NEXT_HOP
+    /// attribute and those after it (the whole block and nothing when it has none). A RIB
+    /// that keeps the next hop in a field of its own keeps the rest as they are.
+    pub fn attribute_block_around_next_hop(&self) -> (&'a [u8], &'a [u8]) {
+        let Span { start, len } = self.index.next_hop_attribute;
+        let (start, end) = (usize::from(start), usize::from(start) + usize::from(len));
+        match (self.attributes.get(..start), self.attributes.get(end..)) {
+            (Some(head), Some(tail)) if self.index.has(tc::NEXT_HOP) => (head, tail),
+            _ => (self.attributes, &[]),
+        }
+    }
+
+    /// Whether every attribute's type code is above the one before it (RFC 4271 §5 asks a
+    /// sender to order them so; a receiver must not rely on it).
+    pub fn in_type_order(&self) -> bool {
+        !self.index.out_of_order
     }
 
     /// The attributes as (flags, type code, value), in received order.
@@ -294,6 +346,24 @@ fn count_ipv4_prefixes(mut field: &[u8]) -> Option<usize> {
     Some(count)
 }
 
+/// As [`count_ipv4_prefixes`], appending the prefixes to `out` as it checks them.
+#[inline]
+fn read_ipv4_prefixes(mut field: &[u8], out: &mut Vec<Nlri>) -> Option<usize> {
+    // Room for prefixes of 3 octets and a length (a /17 to /24), what a table mostly holds.
+    out.reserve(field.len() / 4 + 1);
+    let before = out.len();
+    while let Some((&len, rest)) = field.split_first() {
+        let (raw, rest) = ipv4_prefix(len, rest)?;
+        if raw & !ipv4_mask(len) != 0 {
+            return None;
+        }
+        field = rest;
+        let net = Ipv4Net::new(Ipv4Addr::from(raw), len).ok()?;
+        out.push(Nlri::new(IpNet::V4(net)));
+    }
+    Some(out.len() - before)
+}
+
 /// The address octets of an IPv4 prefix of `len` bits at the start of `rest` (missing
 /// octets zero) and what follows it, or `None` when `len` is over 32 or octets are missing.
 #[inline(always)]
@@ -363,11 +433,17 @@ fn check_attributes(block: &[u8], ctx: &SessionContext) -> Option<AttributeIndex
     const BOTH: u8 = OPTIONAL | TRANSITIVE;
     let mut index = AttributeIndex::default();
     let mut high_seen = [0u64; 3];
+    let mut last_code = None;
     let mut rest = block;
     while !rest.is_empty() {
         let (f, code, data, after) = split_attribute(rest)?;
-        let value_at = block.len() - rest.len() + (data.as_ptr() as usize - rest.as_ptr() as usize);
+        let attribute_at = block.len() - rest.len();
+        let value_at = attribute_at + (data.as_ptr() as usize - rest.as_ptr() as usize);
         rest = after;
+        if last_code.is_some_and(|l| code <= l) {
+            index.out_of_order = true;
+        }
+        last_code = Some(code);
         // RFC 7606 §3(g): a repeated attribute is the full decoder's to report.
         if code < 64 {
             let bit = 1u64 << code;
@@ -399,7 +475,13 @@ fn check_attributes(block: &[u8], ctx: &SessionContext) -> Option<AttributeIndex
                 check_as_path(data, ctx)?;
                 index.as_path = span()?;
             }
-            (tc::NEXT_HOP, TRANSITIVE) if data.len() == 4 => index.next_hop = four(data)?,
+            (tc::NEXT_HOP, TRANSITIVE) if data.len() == 4 => {
+                index.next_hop = four(data)?;
+                index.next_hop_attribute = Span {
+                    start: u16::try_from(attribute_at).ok()?,
+                    len: u16::try_from(value_at + 4 - attribute_at).ok()?,
+                };
+            }
             (tc::MULTI_EXIT_DISC, OPTIONAL) if data.len() == 4 => index.med = four(data)?,
             // RFC 7606 §7.5: from an external peer, LOCAL_PREF is discarded (an issue).
             (tc::LOCAL_PREF, TRANSITIVE) if ctx.ibgp && data.len() == 4 => {

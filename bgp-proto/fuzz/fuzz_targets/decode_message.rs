@@ -44,7 +44,14 @@ fn exercise(m: &Message, len: usize) {
 /// to the same UPDATE (the converse, that it accepts every clean UPDATE of its subset, is
 /// the property test's: `bgp-proto/tests/it/checked_update.rs`).
 fn checked_agrees(bytes: &[u8], ctx: &SessionContext, full: &Result<Message, DecodeError>) {
-    let Some(checked) = CheckedUpdate::check(bytes, ctx) else {
+    let mut read = Vec::new();
+    let one_pass = CheckedUpdate::check_into(bytes, ctx, &mut read);
+    assert_eq!(
+        one_pass,
+        CheckedUpdate::check(bytes, ctx),
+        "the one-pass check differs"
+    );
+    let Some(checked) = one_pass else {
         return;
     };
     match full {
@@ -52,6 +59,7 @@ fn checked_agrees(bytes: &[u8], ctx: &SessionContext, full: &Result<Message, Dec
             assert!(u.issues.is_empty(), "checked, but issues {:?}", u.issues);
             assert_eq!(&checked.to_update(), u, "checked differently");
             assert_eq!(checked.nlri_count(), u.nlri.len());
+            assert_eq!(read, u.nlri, "read differently in one pass");
             assert_eq!(checked.withdrawn_count(), u.withdrawn.len());
             assert_eq!(checked.next_hop(), u.attributes.next_hop().copied());
             assert_eq!(checked.origin(), u.attributes.origin().copied());

@@ -44,6 +44,13 @@ fn in_subset(u: &Update, ctx: &SessionContext) -> bool {
 /// Holds `CheckedUpdate::check(bytes)` to `Message::decode(bytes)`; says whether it accepted.
 fn agrees(bytes: &[u8], ctx: &SessionContext) -> Result<bool, TestCaseError> {
     let full = Message::decode(bytes, ctx);
+    // The one-pass form reads the announced prefixes as it checks, and decides alike.
+    let mut read = Vec::new();
+    let one_pass = CheckedUpdate::check_into(bytes, ctx, &mut read);
+    prop_assert_eq!(one_pass, CheckedUpdate::check(bytes, ctx));
+    if let Some(c) = one_pass {
+        prop_assert_eq!(&read, &c.nlri().collect::<Vec<_>>());
+    }
     let Some(checked) = CheckedUpdate::check(bytes, ctx) else {
         if let Ok(Message::Update(u)) = &full {
             prop_assert!(
@@ -88,6 +95,29 @@ fn agrees(bytes: &[u8], ctx: &SessionContext) -> Result<bool, TestCaseError> {
         .map(|(_, _, value)| value);
     prop_assert_eq!(from_index.unwrap_or(&[]), checked.as_path_value());
     prop_assert_eq!(as_path.is_some(), from_index.is_some());
+    let codes: Vec<u8> = u.attributes.0.iter().map(|a| a.type_code()).collect();
+    prop_assert_eq!(
+        checked.in_type_order(),
+        codes.windows(2).all(|w| matches!(w, [a, b] if a < b))
+    );
+    // Around NEXT_HOP: the other attributes, as received.
+    let (head, tail) = checked.attribute_block_around_next_hop();
+    let mut around = head.to_vec();
+    around.extend_from_slice(tail);
+    let others: Vec<(u8, u8, Vec<u8>)> = checked
+        .attributes()
+        .filter(|(_, code, _)| *code != tc::NEXT_HOP)
+        .map(|(f, code, v)| (f, code, v.to_vec()))
+        .collect();
+    let read_back: Vec<(u8, u8, Vec<u8>)> = bgp_proto::RawAttributes::new(&around)
+        .map(|(f, code, v)| (f, code, v.to_vec()))
+        .collect();
+    let whole: usize = others
+        .iter()
+        .map(|(f, _, v)| if f & 0x10 != 0 { 4 } else { 3 } + v.len())
+        .sum();
+    prop_assert_eq!(whole, around.len(), "nothing but the other attributes");
+    prop_assert_eq!(read_back, others);
     Ok(true)
 }
 

@@ -8,13 +8,10 @@
 //! are built ([`route_attrs`]) and hashed for interning ([`super::intern::hash`]). The RIB then
 //! only checks, interns and stores.
 
+use super::intern;
 use super::route::{NextHop, RouteAttrs};
 use super::wire::route_attrs;
-use super::{attr_block, intern};
-use bgp_proto::{
-    attribute_flags, attribute_type, AttributeAction, CheckedUpdate, Family, Nlri, RawAttributes,
-    Update,
-};
+use bgp_proto::{AttributeAction, CheckedUpdate, Family, Nlri, Update};
 use smallvec::SmallVec;
 
 /// The routes of one family announced by an UPDATE, with the attributes they share.
@@ -71,7 +68,11 @@ impl ReceivedUpdate {
                     four_octet_session,
                     i == last,
                 )
-                .map(|a| (intern::hash(&a), a));
+                .map(|a| {
+                    // Kept encoded, as a checked UPDATE's set is (`from_checked`).
+                    let a = a.into_encoded();
+                    (intern::hash(&a), a)
+                });
                 announced.push(Announced {
                     family,
                     attrs,
@@ -96,7 +97,9 @@ impl ReceivedUpdate {
         if !ctx.four_octet_as {
             return None;
         }
-        Self::from_checked(&CheckedUpdate::check(frame, ctx)?)
+        let mut nlri = Vec::new();
+        let update = CheckedUpdate::check_into(frame, ctx, &mut nlri)?;
+        Self::prepare_checked(&update, nlri)
     }
 
     /// Prepares an UPDATE checked in place ([`CheckedUpdate`]) on a session with 4-octet AS
@@ -109,22 +112,28 @@ impl ReceivedUpdate {
     /// attributes are not in rising type-code order (the order sets are kept in, so that
     /// equal sets have equal octets): the caller then decodes it.
     pub fn from_checked(update: &CheckedUpdate<'_>) -> Option<Self> {
+        Self::prepare_checked(update, update.nlri().collect())
+    }
+
+    /// [`ReceivedUpdate::from_checked`] with the announced prefixes read already.
+    fn prepare_checked(update: &CheckedUpdate<'_>, nlri: Vec<Nlri>) -> Option<Self> {
         if !update.four_octet_as() {
             return None;
         }
         let family = Family::IPV4_UNICAST;
         let mut announced = SmallVec::new();
         if update.nlri_count() > 0 {
-            let block = update.attribute_block();
-            if !attr_block::in_type_order(block) {
+            if !update.in_type_order() {
                 return None;
             }
             let attrs = update.next_hop().map(|nh| {
-                let a = RouteAttrs::from_encoded(NextHop::V4(nh), without_next_hop(block));
+                let (head, tail) = update.attribute_block_around_next_hop();
+                let mut block = Vec::with_capacity(head.len() + tail.len());
+                block.extend_from_slice(head);
+                block.extend_from_slice(tail);
+                let a = RouteAttrs::from_encoded(NextHop::V4(nh), block.into_boxed_slice());
                 (intern::hash(&a), a)
             });
-            let mut nlri = Vec::with_capacity(update.nlri_count());
-            nlri.extend(update.nlri());
             announced.push(Announced {
                 family,
                 attrs,
@@ -144,30 +153,6 @@ impl ReceivedUpdate {
     /// How many routes it withdraws and announces.
     pub fn prefixes(&self) -> usize {
         self.withdrawn.len() + self.announced.iter().map(|a| a.nlri.len()).sum::<usize>()
-    }
-}
-
-/// A copy of a checked attribute block without its NEXT_HOP attribute, sized exactly.
-fn without_next_hop(block: &[u8]) -> Box<[u8]> {
-    let next_hop = RawAttributes::new(block)
-        .find(|(_, code, _)| *code == attribute_type::NEXT_HOP)
-        .map(|(flags, _, value)| {
-            let header = if flags & attribute_flags::EXTENDED_LENGTH != 0 {
-                4
-            } else {
-                3
-            };
-            let start = value.as_ptr() as usize - block.as_ptr() as usize;
-            (start - header, start + value.len())
-        });
-    match next_hop.and_then(|(start, end)| Some((block.get(..start)?, block.get(end..)?))) {
-        Some((head, tail)) => {
-            let mut out = Vec::with_capacity(head.len() + tail.len());
-            out.extend_from_slice(head);
-            out.extend_from_slice(tail);
-            out.into_boxed_slice()
-        }
-        None => block.into(),
     }
 }
 
@@ -265,6 +250,80 @@ mod tests {
         let bytes = Message::Update(unordered).to_bytes(&ctx).unwrap();
         assert!(CheckedUpdate::check(&bytes, &ctx).is_some());
         assert!(ReceivedUpdate::from_frame(&bytes, &ctx).is_none());
+    }
+
+    /// The UPDATEs of the real full table (`updates.et-header.2015.gz`) with their contexts.
+    fn real_updates() -> Vec<(Vec<u8>, bgp_proto::SessionContext)> {
+        use bgp_proto::mrt::{Bgp4mpMessage, MrtBody, MrtReader};
+        use std::io::Read;
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/mrt/updates.et-header.2015.gz"
+        );
+        let mut data = Vec::new();
+        flate2::read::MultiGzDecoder::new(std::fs::File::open(path).unwrap())
+            .read_to_end(&mut data)
+            .unwrap();
+        MrtReader::new(&data[..])
+            .unwrap()
+            .flatten()
+            .filter_map(|r| match r.body {
+                MrtBody::Message(m) if matches!(m.message, bgp_proto::Message::Update(_)) => {
+                    Some((
+                        m.raw.to_vec(),
+                        Bgp4mpMessage::context(m.four_octet_as, m.add_path),
+                    ))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The session's way in (`from_frame`) held to decoding and preparing: every UPDATE it
+    /// takes gives the same routes, the same sets and the same hashes; also with octets
+    /// changed, where whatever it takes must decode without any issue.
+    #[test]
+    fn a_real_full_table_is_prepared_as_its_decoded_messages_also_with_octets_changed() {
+        use bgp_proto::Message;
+        let updates = real_updates();
+        let prepared = |raw: &[u8], ctx| match Message::decode(raw, ctx) {
+            Ok(Message::Update(u)) => Some((u.issues.is_empty(), ReceivedUpdate::new(u, true))),
+            _ => None,
+        };
+        let mut taken = 0;
+        for (raw, ctx) in &updates {
+            if let Some(p) = ReceivedUpdate::from_frame(raw, ctx) {
+                assert_eq!(Some((true, p)), prepared(raw, ctx));
+                taken += 1;
+            }
+        }
+        assert_eq!(updates.len(), 89_679);
+        assert!(taken >= 89_000, "the check takes {taken}");
+        // A fixed sequence of changes (xorshift), bounded: 300,000 messages, 1-3 octets each.
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let (mut changed_taken, mut changed_refused) = (0, 0);
+        for _ in 0..300_000 {
+            let (raw, ctx) = &updates[next() as usize % updates.len()];
+            let mut raw = raw.clone();
+            for _ in 0..1 + next() % 3 {
+                let at = next() as usize % raw.len();
+                raw[at] ^= 1 << (next() % 8);
+            }
+            match ReceivedUpdate::from_frame(&raw, ctx) {
+                Some(p) => {
+                    assert_eq!(Some((true, p)), prepared(&raw, ctx), "{raw:02x?}");
+                    changed_taken += 1;
+                }
+                None => changed_refused += 1,
+            }
+        }
+        assert!(changed_taken > 10_000 && changed_refused > 10_000);
     }
 
     #[test]

@@ -69,24 +69,25 @@ impl fmt::Display for NextHop {
 /// The attributes of a route: the next hop plus every path attribute except NEXT_HOP,
 /// MP_REACH_NLRI and MP_UNREACH_NLRI. Interned: equal sets share one allocation.
 ///
-/// A set is kept in one of two forms, and the other is made from it when first asked for:
-/// - **encoded**: the attribute block as received (RFC 4271 §4.3), minus NEXT_HOP, in rising
-///   type-code order with 4-octet AS numbers ([`RouteAttrs::from_encoded`]). A clean UPDATE's
-///   set is kept so ([`super::received`]): copied once from the message, never decoded while
-///   the RIB only stores, selects and exports it to route-server clients, which get the
-///   octets as they are;
-/// - **parsed**: a [`PathAttributes`] ([`RouteAttrs::new`]): sets the full decoder made,
-///   and every set policy or an export rewrites ([`RouteAttrs::edit`]).
+/// A set is kept **encoded**: an attribute block (RFC 4271 §4.3) without NEXT_HOP, with
+/// 4-octet AS numbers (RFC 6793), in the set's order, which for every received set is rising
+/// type-code order. A clean UPDATE's set is its block as received, minus NEXT_HOP, copied
+/// once ([`RouteAttrs::from_encoded`], [`super::received`]); a set made of decoded values
+/// ([`RouteAttrs::new`]: the full decoder's, or one policy or an export rewrote,
+/// [`RouteAttrs::edit`]) is encoded when made. The RIB stores, selects and exports to
+/// route-server clients without decoding it: the per-route values it reads
+/// ([`RouteAttrs::origin`], [`RouteAttrs::path_len`], [`RouteAttrs::contains_as`], …) are
+/// read from the octets ([`super::attr_block`]), and a route-server client is sent the octets
+/// as they are ([`super::wire`]). The decoded values are made when first asked for
+/// ([`RouteAttrs::attributes`]: `show`, the API, logs, rewrites) and kept beside.
 ///
-/// The per-route values the RIB reads ([`RouteAttrs::origin`], [`RouteAttrs::path_len`],
-/// [`RouteAttrs::contains_as`], …) come from whichever form is there
-/// ([`super::attr_block`] reads the octets). Equality and hashing use the encoded form, so a
-/// set is the same whichever way it came.
+/// Equality and hashing are the next hop's and the octets'.
 pub struct RouteAttrs {
     /// Next hop.
     pub next_hop: NextHop,
-    encoded: OnceLock<Box<[u8]>>,
-    parsed: OnceLock<PathAttributes>,
+    encoded: Box<[u8]>,
+    /// Boxed: most sets are never decoded, and the cell is then 16 octets, not 32.
+    parsed: OnceLock<Box<PathAttributes>>,
 }
 
 /// Shared attributes.
@@ -95,22 +96,31 @@ pub type SharedAttrs = Arc<RouteAttrs>;
 /// RFC 4271 §9.1.1: LOCAL_PREF assumed when absent.
 pub const DEFAULT_LOCAL_PREF: u32 = 100;
 
-/// The context a set is encoded in: 4-octet AS numbers (RFC 6793), whatever the peer's.
-fn canonical() -> SessionContext {
-    SessionContext {
+/// `attributes` encoded with 4-octet AS numbers (RFC 6793), whatever the peer's.
+fn encode(attributes: &PathAttributes) -> Box<[u8]> {
+    let ctx = SessionContext {
         four_octet_as: true,
         ibgp: true,
         ..SessionContext::default()
+    };
+    let mut out = BytesMut::new();
+    if attributes.encode(&ctx, &mut out).is_err() {
+        // A value over 65,535 octets (only a policy could build one): kept as its
+        // description, so that equal sets still compare equal.
+        out.clear();
+        out.extend_from_slice(&[0xff]);
+        out.extend_from_slice(format!("{attributes:?}").as_bytes());
     }
+    out.to_vec().into_boxed_slice()
 }
 
 impl RouteAttrs {
-    /// A set of decoded attributes (kept in the given order).
+    /// A set of decoded attributes (kept in the given order), encoded now.
     pub fn new(next_hop: NextHop, attributes: PathAttributes) -> Self {
         RouteAttrs {
             next_hop,
-            encoded: OnceLock::new(),
-            parsed: OnceLock::from(attributes),
+            encoded: encode(&attributes),
+            parsed: OnceLock::from(Box::new(attributes)),
         }
     }
 
@@ -121,75 +131,49 @@ impl RouteAttrs {
     pub fn from_encoded(next_hop: NextHop, block: Box<[u8]>) -> Self {
         RouteAttrs {
             next_hop,
-            encoded: OnceLock::from(block),
+            encoded: block,
             parsed: OnceLock::new(),
         }
     }
 
-    /// The attributes, decoded (the first call on an encoded set decodes it and keeps the
-    /// result).
+    /// The same set without its decoded values: how a session hands the RIB a set the full
+    /// decoder made, so that every received set is kept in the one compact form.
+    pub fn into_encoded(mut self) -> Self {
+        self.parsed = OnceLock::new();
+        self
+    }
+
+    /// The attributes, decoded (the first call decodes them and keeps the result).
     pub fn attributes(&self) -> &PathAttributes {
         self.parsed.get_or_init(|| {
-            let block = self.encoded.get().map_or(&[][..], |b| &b[..]);
-            bgp_proto::decode_checked_block(block, true, |_| true)
+            Box::new(bgp_proto::decode_checked_block(&self.encoded, true, |_| {
+                true
+            }))
         })
     }
 
-    /// Changes the attributes with `f`; the encoded form is dropped (and made again when
-    /// asked for).
+    /// Changes the attributes with `f`, and encodes them again.
     pub fn edit<R>(&mut self, f: impl FnOnce(&mut PathAttributes) -> R) -> R {
         let mut parsed = match self.parsed.take() {
             Some(p) => p,
-            None => {
-                let block = self.encoded.get().map_or(&[][..], |b| &b[..]);
-                bgp_proto::decode_checked_block(block, true, |_| true)
-            }
+            None => Box::new(bgp_proto::decode_checked_block(&self.encoded, true, |_| {
+                true
+            })),
         };
         let r = f(&mut parsed);
-        self.encoded = OnceLock::new();
+        self.encoded = encode(&parsed);
         self.parsed = OnceLock::from(parsed);
         r
     }
 
-    /// The attributes encoded with 4-octet AS numbers, in the set's order (the first call on
-    /// a parsed set encodes it and keeps the result).
+    /// The attributes encoded with 4-octet AS numbers, in the set's order.
     pub fn encoded(&self) -> &[u8] {
-        self.encoded.get_or_init(|| {
-            let mut out = BytesMut::new();
-            let parsed = self.parsed.get().map(|p| p.0.as_slice()).unwrap_or(&[]);
-            for a in parsed {
-                if a.encode(&canonical(), &mut out).is_err() {
-                    // A value over 65,535 octets (only a policy could build one): kept as
-                    // its description, so equal sets still compare equal.
-                    out.clear();
-                    out.extend_from_slice(&[0xff]);
-                    out.extend_from_slice(format!("{parsed:?}").as_bytes());
-                    break;
-                }
-            }
-            out.to_vec().into_boxed_slice()
-        })
-    }
-
-    /// The encoded form when the set has not been decoded: per-route reads then go to the
-    /// octets instead of decoding the set.
-    fn only_encoded(&self) -> Option<&[u8]> {
-        match self.parsed.get() {
-            Some(_) => None,
-            None => self.encoded.get().map(|b| &b[..]),
-        }
+        &self.encoded
     }
 
     /// ORIGIN (INCOMPLETE when absent).
     pub fn origin(&self) -> Origin {
-        match self.only_encoded() {
-            Some(b) => attr_block::origin(b),
-            None => self
-                .attributes()
-                .origin()
-                .copied()
-                .unwrap_or(Origin::Incomplete),
-        }
+        attr_block::origin(&self.encoded)
     }
 
     /// AS_PATH (empty when absent), decoded: for what shows or rewrites it. The RIB's
@@ -202,105 +186,62 @@ impl RouteAttrs {
 
     /// RFC 4271 §9.1.2.2 a): the AS path's length.
     pub fn path_len(&self) -> usize {
-        match self.only_encoded() {
-            Some(b) => attr_block::path_len(attr_block::as_path(b)),
-            None => self.as_path().path_len(),
-        }
+        attr_block::path_len(attr_block::as_path(&self.encoded))
     }
 
     /// The leftmost AS of a first AS_SEQUENCE (the neighbor AS).
     pub fn first_as(&self) -> Option<u32> {
-        match self.only_encoded() {
-            Some(b) => attr_block::first_as(attr_block::as_path(b)),
-            None => self.as_path().first_as(),
-        }
+        attr_block::first_as(attr_block::as_path(&self.encoded))
     }
 
     /// The originating AS: the rightmost AS of a final AS_SEQUENCE.
     pub fn origin_as(&self) -> Option<u32> {
-        match self.only_encoded() {
-            Some(b) => attr_block::origin_as(attr_block::as_path(b)),
-            None => self.as_path().origin_as(),
-        }
+        attr_block::origin_as(attr_block::as_path(&self.encoded))
     }
 
     /// Whether `asn` is anywhere in the AS path (RFC 4271 §9.1.2).
     pub fn contains_as(&self, asn: u32) -> bool {
-        match self.only_encoded() {
-            Some(b) => attr_block::contains_as(attr_block::as_path(b), asn),
-            None => self.as_path().contains(asn),
-        }
+        attr_block::contains_as(attr_block::as_path(&self.encoded), asn)
     }
 
     /// LOCAL_PREF, if present.
     pub fn local_pref(&self) -> Option<u32> {
-        match self.only_encoded() {
-            Some(b) => attr_block::four_octets(b, tc::LOCAL_PREF),
-            None => self.attributes().local_pref().copied(),
-        }
+        attr_block::four_octets(&self.encoded, tc::LOCAL_PREF)
     }
 
     /// MED, if present.
     pub fn med(&self) -> Option<u32> {
-        match self.only_encoded() {
-            Some(b) => attr_block::four_octets(b, tc::MULTI_EXIT_DISC),
-            None => self.attributes().med().copied(),
-        }
+        attr_block::four_octets(&self.encoded, tc::MULTI_EXIT_DISC)
     }
 
     /// ORIGINATOR_ID, if present (RFC 4456 §7).
     pub fn originator_id(&self) -> Option<Ipv4Addr> {
-        match self.only_encoded() {
-            Some(b) => attr_block::four_octets(b, tc::ORIGINATOR_ID).map(Ipv4Addr::from),
-            None => self.attributes().originator_id().copied(),
-        }
+        attr_block::four_octets(&self.encoded, tc::ORIGINATOR_ID).map(Ipv4Addr::from)
     }
 
     /// How many cluster ids CLUSTER_LIST holds (RFC 4456 §9).
     pub fn cluster_list_len(&self) -> usize {
-        match self.only_encoded() {
-            Some(b) => attr_block::list_len(b, tc::CLUSTER_LIST),
-            None => self.attributes().cluster_list().map_or(0, |l| l.len()),
-        }
+        attr_block::list_len(&self.encoded, tc::CLUSTER_LIST)
     }
 
     /// Whether CLUSTER_LIST holds `id` (RFC 4456 §8).
     pub fn cluster_list_contains(&self, id: Ipv4Addr) -> bool {
-        match self.only_encoded() {
-            Some(b) => attr_block::list_contains(b, tc::CLUSTER_LIST, u32::from(id)),
-            None => self
-                .attributes()
-                .cluster_list()
-                .is_some_and(|l| l.contains(&id)),
-        }
+        attr_block::list_contains(&self.encoded, tc::CLUSTER_LIST, u32::from(id))
     }
 
     /// Whether COMMUNITIES holds `c`.
     pub fn has_community(&self, c: Community) -> bool {
-        match self.only_encoded() {
-            Some(b) => attr_block::list_contains(b, tc::COMMUNITIES, c.0),
-            None => self.communities().contains(&c),
-        }
+        attr_block::list_contains(&self.encoded, tc::COMMUNITIES, c.0)
     }
 
     /// Whether an attribute of type `code` is in the set.
     pub fn has(&self, code: u8) -> bool {
-        match self.only_encoded() {
-            Some(b) => attr_block::find(b, code).is_some(),
-            None => self.attributes().get(code).is_some(),
-        }
+        attr_block::find(&self.encoded, code).is_some()
     }
 
     /// Whether the set carries an attribute the decoder keeps opaque (RFC 4271 §5).
     pub fn has_opaque(&self) -> bool {
-        match self.only_encoded() {
-            Some(b) => attr_block::has_opaque(b),
-            None => self
-                .attributes()
-                .0
-                .iter()
-                .any(|a| matches!(a.value, AttributeValue::Unknown { .. })),
-        }
+        attr_block::has_opaque(&self.encoded)
     }
 
     /// COMMUNITIES, decoded.
@@ -331,7 +272,7 @@ impl Clone for RouteAttrs {
 
 impl PartialEq for RouteAttrs {
     fn eq(&self, other: &Self) -> bool {
-        self.next_hop == other.next_hop && self.encoded() == other.encoded()
+        self.next_hop == other.next_hop && self.encoded == other.encoded
     }
 }
 
@@ -339,8 +280,16 @@ impl Eq for RouteAttrs {}
 
 impl Hash for RouteAttrs {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.next_hop.hash(state);
-        self.encoded().hash(state);
+        // Written whole, not field by field: a session hashes every received set.
+        match self.next_hop {
+            NextHop::V4(a) => state.write_u32(a.to_bits()),
+            NextHop::V6 { global, link_local } => {
+                state.write_u128(global.to_bits());
+                state.write_u128(link_local.map_or(0, Ipv6Addr::to_bits));
+                state.write_u8(u8::from(link_local.is_some()));
+            }
+        }
+        state.write(&self.encoded);
     }
 }
 
@@ -383,35 +332,39 @@ mod tests {
     }
 
     #[test]
-    fn both_forms_of_a_set_read_equal_compare_equal_and_hash_alike() {
+    fn an_encoded_set_reads_compares_and_hashes_as_its_decoded_values() {
         let p = parsed();
         let e = RouteAttrs::from_encoded(p.next_hop, p.encoded().into());
-        assert!(e.only_encoded().is_some() && p.only_encoded().is_none());
+        assert!(e.parsed.get().is_none());
         assert_eq!(e, p);
         assert_eq!(hash(&e), hash(&p));
-        assert_eq!(e.origin(), p.origin());
-        assert_eq!(e.path_len(), 3);
+        // Read from the octets, as the decoded values say.
+        let v = p.attributes();
+        let path = v.as_path().unwrap();
+        assert_eq!(e.origin(), *v.origin().unwrap());
         assert_eq!(
             (e.path_len(), e.first_as(), e.origin_as()),
-            (p.path_len(), p.first_as(), p.origin_as())
+            (path.path_len(), path.first_as(), path.origin_as())
         );
-        assert_eq!((e.first_as(), e.origin_as()), (Some(64513), Some(64514)));
+        assert_eq!(
+            (e.path_len(), e.first_as(), e.origin_as()),
+            (3, Some(64513), Some(64514))
+        );
         assert!(e.contains_as(64600) && !e.contains_as(64512));
+        assert_eq!(
+            (e.med(), e.local_pref()),
+            (v.med().copied(), v.local_pref().copied())
+        );
         assert_eq!((e.med(), e.local_pref()), (Some(20), Some(300)));
-        assert_eq!((e.med(), e.local_pref()), (p.med(), p.local_pref()));
-        assert_eq!(e.originator_id(), Some(Ipv4Addr::new(10, 0, 0, 1)));
-        assert_eq!(e.originator_id(), p.originator_id());
-        assert_eq!((e.cluster_list_len(), p.cluster_list_len()), (2, 2));
+        assert_eq!(e.originator_id(), v.originator_id().copied());
+        assert_eq!(e.cluster_list_len(), v.cluster_list().unwrap().len());
         assert!(e.cluster_list_contains(Ipv4Addr::new(10, 0, 0, 3)));
         assert!(!e.cluster_list_contains(Ipv4Addr::new(10, 0, 0, 4)));
         assert!(e.has_community(Community::NO_EXPORT) && !e.has_community(Community::NO_ADVERTISE));
         assert!(e.has(tc::LOCAL_PREF) && !e.has(tc::AGGREGATOR) && !e.has_opaque());
-        assert_eq!(
-            e.attributes(),
-            p.attributes(),
-            "decoded on demand, to the same values"
-        );
-        assert!(e.only_encoded().is_none(), "and kept decoded");
+        assert!(e.parsed.get().is_none(), "none of that decoded the set");
+        assert_eq!(e.attributes(), v, "decoded on demand, to the same values");
+        assert!(e.parsed.get().is_some(), "and kept decoded");
     }
 
     #[test]
