@@ -311,6 +311,7 @@ fn entry(
     path_id: u32,
     a: &crate::rib::route::RouteAttrs,
 ) -> RibEntry {
+    let d = a.decoded();
     RibEntry {
         prefix: prefix.to_string(),
         family: family.to_string(),
@@ -318,22 +319,17 @@ fn entry(
         path_id,
         best: false,
         next_hop: a.next_hop.to_string(),
-        as_path: a.as_path().to_string(),
+        as_path: crate::rib::route::RouteAttrs::as_path_text(&d),
         origin: a.origin().to_string(),
         med: a.med(),
         local_pref: a.local_pref(),
-        communities: a.communities().iter().map(|c| c.to_string()).collect(),
-        large_communities: a
+        communities: d.communities().iter().map(|c| c.to_string()).collect(),
+        large_communities: d
             .large_communities()
             .iter()
             .map(|c| c.to_string())
             .collect(),
-        other_attributes: a
-            .attributes()
-            .0
-            .iter()
-            .filter_map(other_attribute_text)
-            .collect(),
+        other_attributes: d.0.iter().filter_map(other_attribute_text).collect(),
         class: None,
         age_seconds: None,
         stale: false,
@@ -507,7 +503,7 @@ impl Daemon {
                             e.class = self
                                 .rib
                                 .classes
-                                .name(self.rib.classes.classify(prefix, a.as_path().origin_as()))
+                                .name(self.rib.classes.classify(prefix, a.origin_as()))
                                 .map(str::to_string);
                             if q.class.is_none() || q.class == e.class {
                                 out.push(e);
@@ -524,7 +520,7 @@ impl Daemon {
                         e.class = self
                             .rib
                             .classes
-                            .name(self.rib.classes.classify(&prefix, a.as_path().origin_as()))
+                            .name(self.rib.classes.classify(&prefix, a.origin_as()))
                             .map(str::to_string);
                         if q.class.is_none() || q.class == e.class {
                             out.push(e);

@@ -100,6 +100,7 @@ macro_rules! prefix_event {
 pub fn log(e: &PrefixEvent<'_>, bus: Option<&crate::events::EventBus>) {
     if let Some(bus) = bus.filter(|b| b.listening()) {
         let a = e.attrs;
+        let d = a.map(RouteAttrs::decoded);
         bus.send(crate::events::LiveEvent::Prefix(Box::new(
             crate::events::PrefixRecord {
                 time: crate::events::now(),
@@ -112,16 +113,18 @@ pub fn log(e: &PrefixEvent<'_>, bus: Option<&crate::events::EventBus>) {
                 action: e.action.as_str().to_string(),
                 reason: e.reason.map(str::to_string),
                 next_hop: a.map(|a| a.next_hop.to_string()),
-                as_path: a.map(|a| a.as_path().to_string()),
+                as_path: d.as_deref().map(RouteAttrs::as_path_text),
                 origin: a.map(|a| a.origin().to_string()),
                 med: a.and_then(|a| a.med()),
                 local_pref: a.and_then(|a| a.local_pref()),
-                communities: a
-                    .map(|a| a.communities().iter().map(|c| c.to_string()).collect())
+                communities: d
+                    .as_deref()
+                    .map(|d| d.communities().iter().map(|c| c.to_string()).collect())
                     .unwrap_or_default(),
-                large_communities: a
-                    .map(|a| {
-                        a.large_communities()
+                large_communities: d
+                    .as_deref()
+                    .map(|d| {
+                        d.large_communities()
                             .iter()
                             .map(|c| c.to_string())
                             .collect()
@@ -138,15 +141,18 @@ pub fn log(e: &PrefixEvent<'_>, bus: Option<&crate::events::EventBus>) {
         return;
     }
     let (nh, path, origin, med, lp, comm, large) = match e.attrs {
-        Some(a) => (
-            a.next_hop.to_string(),
-            a.as_path().to_string(),
-            a.origin().to_string(),
-            a.med().map(|m| m.to_string()).unwrap_or_default(),
-            a.local_pref().map(|m| m.to_string()).unwrap_or_default(),
-            join(a.communities()),
-            join(a.large_communities()),
-        ),
+        Some(a) => {
+            let d = a.decoded();
+            (
+                a.next_hop.to_string(),
+                RouteAttrs::as_path_text(&d),
+                a.origin().to_string(),
+                a.med().map(|m| m.to_string()).unwrap_or_default(),
+                a.local_pref().map(|m| m.to_string()).unwrap_or_default(),
+                join(d.communities()),
+                join(d.large_communities()),
+            )
+        }
         None => Default::default(),
     };
     if classified {

@@ -7,6 +7,7 @@ use bgp_proto::{
     PathAttributes, SessionContext,
 };
 use bytes::BytesMut;
+use std::borrow::Cow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -150,6 +151,25 @@ impl RouteAttrs {
                 true
             }))
         })
+    }
+
+    /// The attributes decoded for a look (`show`, the API, a log line): the kept values when
+    /// the set has them, else decoded for this once and not kept, so that looking at a whole
+    /// table does not leave every set decoded beside its octets.
+    pub fn decoded(&self) -> Cow<'_, PathAttributes> {
+        match self.parsed.get() {
+            Some(p) => Cow::Borrowed(p),
+            None => Cow::Owned(bgp_proto::decode_checked_block(&self.encoded, true, |_| {
+                true
+            })),
+        }
+    }
+
+    /// The AS path as text (empty when absent), from [`RouteAttrs::decoded`] values.
+    pub fn as_path_text(decoded: &PathAttributes) -> String {
+        decoded
+            .as_path()
+            .map_or_else(|| AsPath::default().to_string(), ToString::to_string)
     }
 
     /// Changes the attributes with `f`, and encodes them again.
@@ -363,6 +383,8 @@ mod tests {
         assert!(e.has_community(Community::NO_EXPORT) && !e.has_community(Community::NO_ADVERTISE));
         assert!(e.has(tc::LOCAL_PREF) && !e.has(tc::AGGREGATOR) && !e.has_opaque());
         assert!(e.parsed.get().is_none(), "none of that decoded the set");
+        assert_eq!(*e.decoded(), *v, "a look decodes");
+        assert!(e.parsed.get().is_none(), "and keeps nothing");
         assert_eq!(e.attributes(), v, "decoded on demand, to the same values");
         assert!(e.parsed.get().is_some(), "and kept decoded");
     }
