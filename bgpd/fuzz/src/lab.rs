@@ -14,6 +14,7 @@ use bgp_proto::{
 };
 use bgpd::config::{load_str, Config};
 use bgpd::rib::outbox::PeerOutput;
+use bgpd::rib::received::ReceivedUpdate;
 use bgpd::rib::route::PeerId;
 use bgpd::rib::table::{Outbox, Rib, SessionInfo};
 use bgpd::session::driver::fsm_config;
@@ -335,6 +336,17 @@ impl Lab {
                     }
                     self.deliver(out);
                 }
+                // A clean UPDATE the session took where it lay (`ReceivedUpdate::from_frame`).
+                Output::PreparedUpdate(u) => {
+                    if let Some(family) = u.end_of_rib {
+                        self.rib.end_of_rib_received(id as PeerId, family);
+                        let out = self.rib.flush_stale(id as PeerId, Some(family));
+                        self.deliver(out);
+                    } else {
+                        let out = self.rib.apply_received(vec![(id as PeerId, u)]);
+                        self.deliver(out);
+                    }
+                }
                 Output::Update(u) => {
                     if let Some(family) = u.end_of_rib() {
                         self.rib.end_of_rib_received(id as PeerId, family);
@@ -634,10 +646,7 @@ impl Lab {
             return None;
         }
         let bytes = Message::Update(update).to_bytes(&ctx).ok()?;
-        Some(match Message::decode(&bytes, &ctx) {
-            Ok(m) => Event::Message(m),
-            Err(e) => Event::DecodeError(e),
-        })
+        Some(received(&bytes, &ctx))
     }
 
     /// Arbitrary octets after a valid header: a message of a type and body the input picks,
@@ -650,9 +659,18 @@ impl Lab {
         msg.extend_from_slice(&((19 + body.len()) as u16).to_be_bytes());
         msg.push(kind);
         msg.extend_from_slice(body);
-        match Message::decode(&msg, &ctx) {
-            Ok(m) => Event::Message(m),
-            Err(e) => Event::DecodeError(e),
-        }
+        received(&msg, &ctx)
+    }
+}
+
+/// A received message as the peer task takes it (`session/codec.rs`): a clean UPDATE
+/// prepared where it lies, anything else decoded.
+fn received(bytes: &[u8], ctx: &SessionContext) -> Event {
+    if let Some(u) = ReceivedUpdate::from_frame(bytes, ctx) {
+        return Event::PreparedUpdate(u);
+    }
+    match Message::decode(bytes, ctx) {
+        Ok(m) => Event::Message(m),
+        Err(e) => Event::DecodeError(e),
     }
 }
