@@ -5,7 +5,7 @@
 
 use crate::config::{Config, DefaultAction, FamilyName, NextHopSetting, StatementAction};
 use crate::rib::route::{NextHop, RouteAttrs};
-use bgp_proto::{AsPath, AttributeValue, Community, Family, LargeCommunity};
+use bgp_proto::{AttributeValue, Community, Family, LargeCommunity};
 use ipnet::IpNet;
 use regex::Regex;
 use std::borrow::Cow;
@@ -263,9 +263,9 @@ impl PolicySet {
                 return false;
             }
         }
-        let path = attrs.attributes().as_path();
+        // Read from the set's octets: matching must not leave the RIB's shared sets decoded.
         if !m.origin_as.is_empty() {
-            match path.and_then(AsPath::origin_as) {
+            match attrs.origin_as() {
                 Some(o) if m.origin_as.contains(&o) => {}
                 _ => return false,
             }
@@ -274,8 +274,7 @@ impl PolicySet {
             let Some(res) = self.as_path_sets.get(set) else {
                 return false;
             };
-            let text =
-                path_text.get_or_insert_with(|| path.map(|p| p.to_string()).unwrap_or_default());
+            let text = path_text.get_or_insert_with(|| attrs.as_path_string());
             if !res.iter().any(|r| r.is_match(text)) {
                 return false;
             }
@@ -284,8 +283,8 @@ impl PolicySet {
             let Some((c, l)) = self.community_sets.get(set) else {
                 return false;
             };
-            let has_c = attrs.communities().iter().any(|x| c.contains(x));
-            let has_l = attrs.large_communities().iter().any(|x| l.contains(x));
+            let has_c = attrs.community_values().any(|x| c.contains(&x));
+            let has_l = attrs.large_community_values().any(|x| l.contains(&x));
             if !has_c && !has_l {
                 return false;
             }
@@ -414,7 +413,7 @@ pub fn family_name(family: Family) -> Option<FamilyName> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bgp_proto::{Origin, PathAttribute, PathAttributes};
+    use bgp_proto::{AsPath, Origin, PathAttribute, PathAttributes};
 
     const CONF: &str = r#"
 [global]
@@ -521,6 +520,22 @@ action = "accept"
                 decided_by: "default"
             }
         );
+    }
+
+    /// Matching on the AS path, the origin AS and communities reads the set's octets: the
+    /// RIB's shared sets are not left decoded by import policy.
+    #[test]
+    fn matching_does_not_decode_the_set() {
+        let cfg = crate::config::load_str(CONF, "t.toml").expect("config");
+        let set = PolicySet::from_config(&cfg);
+        let chain = vec!["import".to_string()];
+        let prefix: IpNet = "10.244.1.0/26".parse().expect("prefix");
+        let decoded = attrs(vec![64514], vec![Community::new(64999, 1)]);
+        let mut a = RouteAttrs::from_encoded(decoded.next_hop, decoded.encoded().into());
+        // The AS-path set (from-calico) and the community set (blue) are both tried.
+        let v = set.evaluate(&chain, DefaultAction::Reject, &facts(&prefix), &mut a);
+        assert_eq!(v.decided_by, "default");
+        assert!(!a.is_decoded());
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! Every block read here was checked before ([`bgp_proto::CheckedUpdate`]) or encoded by
 //! the daemon itself; an attribute cut short simply ends the reading.
 
-use bgp_proto::{attribute_type as tc, carried_opaque, Origin, RawAttributes};
+use bgp_proto::{
+    attribute_type as tc, carried_opaque, Community, LargeCommunity, Origin, RawAttributes,
+};
 
 /// The value of the first attribute of type `code`, with its flags.
 pub fn find(block: &[u8], code: u8) -> Option<(u8, &[u8])> {
@@ -87,6 +89,33 @@ pub fn contains_as(as_path: &[u8], asn: u32) -> bool {
 /// Whether the 4-octet items of a list value (COMMUNITIES, CLUSTER_LIST) include `item`.
 pub fn list_contains(block: &[u8], code: u8, item: u32) -> bool {
     find(block, code).is_some_and(|(_, v)| v.as_chunks::<4>().0.contains(&item.to_be_bytes()))
+}
+
+/// COMMUNITIES, in order (none when absent).
+pub fn communities(block: &[u8]) -> impl Iterator<Item = Community> + '_ {
+    let value = find(block, tc::COMMUNITIES).map_or(&[][..], |(_, v)| v);
+    value
+        .as_chunks::<4>()
+        .0
+        .iter()
+        .map(|c| Community(u32::from_be_bytes(*c)))
+}
+
+/// LARGE_COMMUNITY, in order (none when absent).
+pub fn large_communities(block: &[u8]) -> impl Iterator<Item = LargeCommunity> + '_ {
+    let value = find(block, tc::LARGE_COMMUNITY).map_or(&[][..], |(_, v)| v);
+    value.as_chunks::<12>().0.iter().map(|c| {
+        let word = |i: usize| {
+            c.get(i..i + 4)
+                .and_then(|w| w.first_chunk::<4>())
+                .map_or(0, |w| u32::from_be_bytes(*w))
+        };
+        LargeCommunity {
+            global_admin: word(0),
+            local_data_1: word(4),
+            local_data_2: word(8),
+        }
+    })
 }
 
 /// How many 4-octet items a list value holds (0 when absent).
@@ -170,6 +199,8 @@ mod tests {
             ));
             assert_eq!(list_len(&b, tc::COMMUNITIES), 1);
             assert!(!has_opaque(&b) && in_type_order(&b));
+            assert_eq!(communities(&b).collect::<Vec<_>>(), [Community::NO_EXPORT]);
+            assert_eq!(large_communities(&b).count(), 0);
         }
         assert_eq!(origin(&[]), Origin::Incomplete);
         let unknown = block(vec![
@@ -181,6 +212,15 @@ mod tests {
             AttributeValue::Origin(Origin::Igp),
         ]);
         assert!(has_opaque(&unknown));
+        let large = LargeCommunity {
+            global_admin: 64512,
+            local_data_1: 1,
+            local_data_2: 2,
+        };
+        let b = block(vec![AttributeValue::LargeCommunities(
+            vec![large; 2].into(),
+        )]);
+        assert_eq!(large_communities(&b).collect::<Vec<_>>(), [large, large]);
         assert!(!in_type_order(&unknown), "99 before ORIGIN");
     }
 }

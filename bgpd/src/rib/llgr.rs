@@ -109,15 +109,17 @@ pub fn carries_llgr_stale(attrs: &RouteAttrs) -> bool {
 /// The attributes of a route entering the long-lived stale phase: LLGR_STALE added
 /// (RFC 9494 §4.2). `None`: the route carries NO_LLGR and must be removed instead.
 pub fn llgr_stale_attrs(attrs: &RouteAttrs) -> Option<RouteAttrs> {
-    let c = attrs.communities();
-    if c.contains(&Community::NO_LLGR) {
+    // Read from the shared set's octets; only the copy is decoded, to change it.
+    if attrs.has_community(Community::NO_LLGR) {
         return None;
     }
     let mut out = attrs.clone();
-    if !c.contains(&Community::LLGR_STALE) {
-        let mut c = c.to_vec();
-        c.push(Community::LLGR_STALE);
-        out.set(AttributeValue::Communities(c.into()));
+    if !attrs.has_community(Community::LLGR_STALE) {
+        out.edit(|a| {
+            let mut c = a.communities().to_vec();
+            c.push(Community::LLGR_STALE);
+            a.set(AttributeValue::Communities(c.into()));
+        });
     }
     Some(out)
 }

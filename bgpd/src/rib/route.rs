@@ -165,11 +165,40 @@ impl RouteAttrs {
         }
     }
 
+    /// The AS path as text (as `show` prints it), decoding only AS_PATH when the set has no
+    /// decoded values: for policy's AS-path matches, per set, without keeping anything.
+    pub fn as_path_string(&self) -> String {
+        match self.parsed.get() {
+            Some(p) => Self::as_path_text(p),
+            None => Self::as_path_text(&bgp_proto::decode_checked_block(
+                &self.encoded,
+                true,
+                |code| code == tc::AS_PATH,
+            )),
+        }
+    }
+
+    /// COMMUNITIES, read from the octets.
+    pub fn community_values(&self) -> impl Iterator<Item = Community> + '_ {
+        attr_block::communities(&self.encoded)
+    }
+
+    /// LARGE_COMMUNITY, read from the octets.
+    pub fn large_community_values(&self) -> impl Iterator<Item = LargeCommunity> + '_ {
+        attr_block::large_communities(&self.encoded)
+    }
+
     /// The AS path as text (empty when absent), from [`RouteAttrs::decoded`] values.
     pub fn as_path_text(decoded: &PathAttributes) -> String {
         decoded
             .as_path()
             .map_or_else(|| AsPath::default().to_string(), ToString::to_string)
+    }
+
+    /// Whether the decoded values are kept beside the octets (for tests of what decodes).
+    #[cfg(test)]
+    pub(crate) fn is_decoded(&self) -> bool {
+        self.parsed.get().is_some()
     }
 
     /// Changes the attributes with `f`, and encodes them again.
@@ -181,6 +210,9 @@ impl RouteAttrs {
             })),
         };
         let r = f(&mut parsed);
+        // Kept in type-code order, as received sets are (RFC 4271 §5 asks it of a sender):
+        // an attribute `set` adds goes in its place, and the set is sent as its octets.
+        parsed.0.sort_by_key(bgp_proto::PathAttribute::type_code);
         self.encoded = encode(&parsed);
         self.parsed = OnceLock::from(parsed);
         r
@@ -317,7 +349,7 @@ impl fmt::Debug for RouteAttrs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RouteAttrs")
             .field("next_hop", &self.next_hop)
-            .field("attributes", self.attributes())
+            .field("attributes", &self.decoded())
             .finish()
     }
 }

@@ -191,7 +191,9 @@ fn copy_encoded(
     let block = attrs.encoded();
     let mut before_next_hop = 0;
     let mut last = None;
+    let mut end = 0;
     for (_, code, value) in bgp_proto::RawAttributes::new(block) {
+        end = value.as_ptr() as usize - block.as_ptr() as usize + value.len();
         if last.is_some_and(|l| code <= l)
             || matches!(code, tc::NEXT_HOP | tc::MP_REACH_NLRI | tc::MP_UNREACH_NLRI)
         {
@@ -201,6 +203,11 @@ fn copy_encoded(
         if code < tc::NEXT_HOP {
             before_next_hop = value.as_ptr() as usize - block.as_ptr() as usize + value.len();
         }
+    }
+    if end != block.len() {
+        // Not a whole attribute block: a set `RouteAttrs` could not encode (a value over
+        // 65,535 octets), which the caller then fails to encode as before.
+        return None;
     }
     let (head, tail) = block.split_at_checked(before_next_hop)?;
     let mp = match (family == Family::IPV4_UNICAST, attrs.next_hop) {
