@@ -69,7 +69,7 @@ impl ReceivedUpdate {
                     i == last,
                 )
                 .map(|a| {
-                    // Kept encoded, as a checked UPDATE's set is (`from_checked`).
+                    // Kept encoded, as a checked UPDATE's set is (`prepare_checked`).
                     let a = a.into_encoded();
                     (intern::hash(&a), a)
                 });
@@ -90,7 +90,7 @@ impl ReceivedUpdate {
 
     /// Prepares a received message (`frame`, header included) without decoding it, when it
     /// is a clean UPDATE [`CheckedUpdate::check`] takes on a session (`ctx`) with 4-octet AS
-    /// numbers, whose attributes are in rising type-code order ([`ReceivedUpdate::from_checked`]).
+    /// numbers, whose attributes are in rising type-code order (`prepare_checked`).
     /// `None` for every other message: the session decodes it ([`bgp_proto::Message::decode`])
     /// and prepares it with [`ReceivedUpdate::new`].
     pub fn from_frame(frame: &[u8], ctx: &bgp_proto::SessionContext) -> Option<Self> {
@@ -102,7 +102,8 @@ impl ReceivedUpdate {
         Self::prepare_checked(&update, nlri)
     }
 
-    /// Prepares an UPDATE checked in place ([`CheckedUpdate`]) on a session with 4-octet AS
+    /// Prepares an UPDATE checked in place ([`CheckedUpdate::check_into`], which read its
+    /// announced prefixes into `nlri`) on a session with 4-octet AS
     /// numbers: the same routes as [`ReceivedUpdate::new`] on the decoded message, with the
     /// attribute set kept encoded ([`RouteAttrs::from_encoded`]): the attribute block as
     /// received, minus NEXT_HOP (the route's next hop), copied once. A checked UPDATE has no
@@ -111,11 +112,6 @@ impl ReceivedUpdate {
     /// AS numbers, and a 2-octet AS_PATH would need AS4_PATH merged in first), or when its
     /// attributes are not in rising type-code order (the order sets are kept in, so that
     /// equal sets have equal octets): the caller then decodes it.
-    pub fn from_checked(update: &CheckedUpdate<'_>) -> Option<Self> {
-        Self::prepare_checked(update, update.nlri().collect())
-    }
-
-    /// [`ReceivedUpdate::from_checked`] with the announced prefixes read already.
     fn prepare_checked(update: &CheckedUpdate<'_>, nlri: Vec<Nlri>) -> Option<Self> {
         if !update.four_octet_as() {
             return None;

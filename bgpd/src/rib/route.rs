@@ -146,11 +146,12 @@ impl RouteAttrs {
 
     /// The attributes, decoded (the first call decodes them and keeps the result).
     pub fn attributes(&self) -> &PathAttributes {
-        self.parsed.get_or_init(|| {
-            Box::new(bgp_proto::decode_checked_block(&self.encoded, true, |_| {
-                true
-            }))
-        })
+        self.parsed.get_or_init(|| Box::new(self.decode(|_| true)))
+    }
+
+    /// The attributes of types `keep` accepts, decoded from the octets (4-octet AS numbers).
+    fn decode(&self, keep: impl Fn(u8) -> bool) -> PathAttributes {
+        bgp_proto::decode_checked_block(&self.encoded, true, keep)
     }
 
     /// The attributes decoded for a look (`show`, the API, a log line): the kept values when
@@ -159,9 +160,7 @@ impl RouteAttrs {
     pub fn decoded(&self) -> Cow<'_, PathAttributes> {
         match self.parsed.get() {
             Some(p) => Cow::Borrowed(p),
-            None => Cow::Owned(bgp_proto::decode_checked_block(&self.encoded, true, |_| {
-                true
-            })),
+            None => Cow::Owned(self.decode(|_| true)),
         }
     }
 
@@ -170,11 +169,7 @@ impl RouteAttrs {
     pub fn as_path_string(&self) -> String {
         match self.parsed.get() {
             Some(p) => Self::as_path_text(p),
-            None => Self::as_path_text(&bgp_proto::decode_checked_block(
-                &self.encoded,
-                true,
-                |code| code == tc::AS_PATH,
-            )),
+            None => Self::as_path_text(&self.decode(|code| code == tc::AS_PATH)),
         }
     }
 
@@ -205,9 +200,7 @@ impl RouteAttrs {
     pub fn edit<R>(&mut self, f: impl FnOnce(&mut PathAttributes) -> R) -> R {
         let mut parsed = match self.parsed.take() {
             Some(p) => p,
-            None => Box::new(bgp_proto::decode_checked_block(&self.encoded, true, |_| {
-                true
-            })),
+            None => Box::new(self.decode(|_| true)),
         };
         let r = f(&mut parsed);
         // Kept in type-code order, as received sets are (RFC 4271 §5 asks it of a sender):
