@@ -23,7 +23,11 @@ impl ClassTable {
     }
 
     /// The class of a route, if any.
+    #[inline]
     pub fn classify(&self, prefix: &IpNet, origin_as: Option<u32>) -> Option<ClassId> {
+        if self.classes.is_empty() {
+            return None;
+        }
         self.classes
             .iter()
             .position(|c| {

@@ -53,13 +53,22 @@ impl<'a> IntoIterator for &'a PathList {
 
 impl PathList {
     /// Adds a path at the end.
+    ///
+    /// Called for every route received: changed in place, without taking the list out and
+    /// putting it back (which moved it twice and dropped an empty vector each time).
+    #[inline]
     pub fn push(&mut self, path: Path) {
-        match std::mem::take(self) {
+        match self {
             PathList::Many(v) if v.is_empty() => *self = PathList::One(path),
-            PathList::One(first) => *self = PathList::Many(vec![first, path]),
-            PathList::Many(mut v) => {
-                v.push(path);
-                *self = PathList::Many(v);
+            PathList::Many(v) => v.push(path),
+            PathList::One(_) => {
+                let many = PathList::Many(Vec::with_capacity(2));
+                if let (PathList::One(first), PathList::Many(v)) =
+                    (std::mem::replace(self, many), &mut *self)
+                {
+                    v.push(first);
+                    v.push(path);
+                }
             }
         }
     }

@@ -2,6 +2,7 @@
 //! (target `bgpd::prefix`). Classified prefixes (pod, loadbalancer, ...) log at INFO, others
 //! at DEBUG; a per-peer summary line per interval keeps a full table from flooding the log.
 
+use super::classes::{ClassId, ClassTable};
 use super::route::RouteAttrs;
 use bgp_proto::Family;
 use ipnet::IpNet;
@@ -23,6 +24,14 @@ pub enum PrefixAction {
 }
 
 impl PrefixAction {
+    /// Every action, in their order (the summary line's).
+    pub const ALL: [PrefixAction; 4] = [
+        PrefixAction::Announce,
+        PrefixAction::ImplicitWithdraw,
+        PrefixAction::Withdraw,
+        PrefixAction::Rejected,
+    ];
+
     /// The word used in the log and the API.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -94,6 +103,20 @@ macro_rules! prefix_event {
             $e.class.unwrap_or("")
         )
     };
+}
+
+/// Whether an event for a prefix (in a class or not) goes anywhere: to a listener of the live
+/// stream, or to the log at its level (INFO for classified prefixes, DEBUG for the others).
+/// The RIB asks before it builds the event, which it would do for every route of a full
+/// table that then goes nowhere.
+#[inline]
+pub fn wanted(classified: bool, bus: Option<&crate::events::EventBus>) -> bool {
+    bus.is_some_and(crate::events::EventBus::listening)
+        || if classified {
+            tracing::enabled!(target: "bgpd::prefix", tracing::Level::INFO)
+        } else {
+            tracing::enabled!(target: "bgpd::prefix", tracing::Level::DEBUG)
+        }
 }
 
 /// Emits one prefix event: to the log and, when someone listens, to the live stream.
@@ -183,59 +206,110 @@ pub fn log(e: &PrefixEvent<'_>, bus: Option<&crate::events::EventBus>) {
 }
 
 /// Per-peer counts per class and action since the last summary line.
+///
+/// Counted for every prefix a peer sends, so kept as plain counters: one row per class
+/// ([`ClassId`] + 1; row 0 is the unclassified prefixes), one counter per action. The names
+/// are looked up only when the line is written ([`PrefixSummary::take`]).
 #[derive(Debug, Clone, Default)]
 pub struct PrefixSummary {
-    /// (class, action, count), unordered; classes are few.
-    counts: Vec<(String, PrefixAction, u64)>,
-    /// Index in `counts` of the pair counted last.
-    last: usize,
+    counts: Vec<[u64; ACTIONS]>,
 }
+
+/// How many [`PrefixAction`]s there are.
+const ACTIONS: usize = 4;
 
 impl PrefixSummary {
     /// Counts one event.
-    pub fn count(&mut self, class: Option<&str>, action: PrefixAction) {
-        let class = class.unwrap_or("other");
-        // Called for every prefix: the pair counted last first (consecutive prefixes usually
-        // share it), then a scan of the few (class, action) pairs, allocating only the first
-        // time a pair is seen.
-        let hit = |(c, a, _): &(String, PrefixAction, u64)| c == class && *a == action;
-        if let Some(e) = self.counts.get_mut(self.last).filter(|e| hit(e)) {
-            e.2 += 1;
-            return;
+    #[inline]
+    pub fn count(&mut self, class: Option<ClassId>, action: PrefixAction) {
+        let row = class.map_or(0, |c| usize::from(c) + 1);
+        if self.counts.len() <= row {
+            self.counts.resize(row + 1, [0; ACTIONS]);
         }
-        match self.counts.iter().position(hit) {
-            Some(i) => {
-                if let Some(e) = self.counts.get_mut(i) {
-                    e.2 += 1;
-                }
-                self.last = i;
-            }
-            None => {
-                self.last = self.counts.len();
-                self.counts.push((class.to_string(), action, 1));
-            }
+        if let Some(n) = self
+            .counts
+            .get_mut(row)
+            .and_then(|r| r.get_mut(action as usize))
+        {
+            *n += 1;
         }
     }
 
-    /// The summary text (`announce pod=3 loadbalancer=1 other=1200; withdraw pod=1`) and
-    /// resets the counts; `None` when nothing happened.
-    pub fn take(&mut self) -> Option<String> {
-        if self.counts.is_empty() {
-            return None;
+    /// The summary text (`announce loadbalancer=1 other=1200 pod=3; withdraw pod=1`: by
+    /// action, classes in name order, with their names in `classes`) and resets the counts;
+    /// `None` when nothing happened.
+    pub fn take(&mut self, classes: &ClassTable) -> Option<String> {
+        let counts = std::mem::take(&mut self.counts);
+        // A class removed by a reload since it was counted is "other" now.
+        let mut totals: BTreeMap<(PrefixAction, &str), u64> = BTreeMap::new();
+        for (row, per_action) in counts.iter().enumerate() {
+            let class = row
+                .checked_sub(1)
+                .and_then(|c| ClassId::try_from(c).ok())
+                .and_then(|c| classes.name(Some(c)))
+                .unwrap_or("other");
+            for (action, n) in PrefixAction::ALL.iter().zip(per_action) {
+                if *n > 0 {
+                    *totals.entry((*action, class)).or_default() += n;
+                }
+            }
         }
         let mut by_action: BTreeMap<PrefixAction, Vec<String>> = BTreeMap::new();
-        let mut counts = std::mem::take(&mut self.counts);
-        counts.sort_unstable_by(|x, y| (&x.0, x.1).cmp(&(&y.0, y.1)));
-        for (class, action, n) in counts {
+        for ((action, class), n) in totals {
             by_action
                 .entry(action)
                 .or_default()
                 .push(format!("{class}={n}"));
+        }
+        if by_action.is_empty() {
+            return None;
         }
         let parts: Vec<String> = by_action
             .into_iter()
             .map(|(a, v)| format!("{} {}", a.as_str(), v.join(" ")))
             .collect();
         Some(parts.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ClassConfig;
+
+    #[test]
+    fn the_summary_counts_by_class_and_action_and_names_them_when_written() {
+        let classes = ClassTable::new(&[
+            ClassConfig {
+                name: "pod".into(),
+                prefixes: vec!["10.244.0.0/16 le 26".parse().expect("m")],
+                origin_as: vec![],
+            },
+            ClassConfig {
+                name: "loadbalancer".into(),
+                prefixes: vec!["203.0.113.0/24 le 32".parse().expect("m")],
+                origin_as: vec![],
+            },
+        ]);
+        let mut s = PrefixSummary::default();
+        assert_eq!(s.take(&classes), None);
+        for _ in 0..1200 {
+            s.count(None, PrefixAction::Announce);
+        }
+        for _ in 0..3 {
+            s.count(Some(0), PrefixAction::Announce);
+        }
+        s.count(Some(1), PrefixAction::Announce);
+        s.count(Some(0), PrefixAction::Withdraw);
+        s.count(None, PrefixAction::Rejected);
+        assert_eq!(
+            s.take(&classes).as_deref(),
+            Some("announce loadbalancer=1 other=1200 pod=3; withdraw pod=1; rejected other=1")
+        );
+        assert_eq!(s.take(&classes), None, "taking resets the counts");
+        // A class gone since (a reload) counts as "other", added to the unclassified.
+        s.count(Some(7), PrefixAction::Announce);
+        s.count(None, PrefixAction::Announce);
+        assert_eq!(s.take(&classes).as_deref(), Some("announce other=2"));
     }
 }

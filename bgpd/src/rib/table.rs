@@ -990,9 +990,8 @@ impl Rib {
             },
             self.events.as_ref(),
         );
-        let name = self.classes.name(class).map(str::to_string);
         if let Some(p) = self.peers.get_mut(&id) {
-            p.summary.count(name.as_deref(), PrefixAction::Rejected);
+            p.summary.count(class, PrefixAction::Rejected);
         }
     }
 
@@ -1183,22 +1182,24 @@ impl Rib {
             }
         };
         dirty.push((family, n.prefix), slot);
-        prefix_log::log(
-            &PrefixEvent {
-                peer: neighbor.address,
-                peer_as: neighbor.peer_as,
-                family,
-                prefix: n.prefix,
-                path_id,
-                class: self.classes.name(class),
-                action,
-                reason: None,
-                attrs: Some(attrs),
-            },
-            self.events.as_ref(),
-        );
+        if prefix_log::wanted(class.is_some(), self.events.as_ref()) {
+            prefix_log::log(
+                &PrefixEvent {
+                    peer: neighbor.address,
+                    peer_as: neighbor.peer_as,
+                    family,
+                    prefix: n.prefix,
+                    path_id,
+                    class: self.classes.name(class),
+                    action,
+                    reason: None,
+                    attrs: Some(attrs),
+                },
+                self.events.as_ref(),
+            );
+        }
         if let Some(p) = self.peers.get_mut(&id) {
-            p.summary.count(self.classes.name(class), action);
+            p.summary.count(class, action);
         }
     }
 
@@ -1247,6 +1248,7 @@ impl Rib {
         let class = self.classes.name(path.class);
         if let Some(p) = self.peers.get_mut(&id) {
             p.adj_in.set_received((family, prefix, path_id), None);
+            p.summary.count(path.class, PrefixAction::Withdraw);
             prefix_log::log(
                 &PrefixEvent {
                     peer: p.neighbor.address,
@@ -1261,7 +1263,6 @@ impl Rib {
                 },
                 self.events.as_ref(),
             );
-            p.summary.count(class, PrefixAction::Withdraw);
         }
         true
     }
@@ -1381,11 +1382,12 @@ impl Rib {
 
     /// Summary lines (peer address, text) for peers with activity since the last call.
     pub fn take_summaries(&mut self) -> Vec<(IpAddr, u32, String)> {
+        let classes = &self.classes;
         self.peers
             .values_mut()
             .filter_map(|p| {
                 p.summary
-                    .take()
+                    .take(classes)
                     .map(|s| (p.neighbor.address, p.neighbor.peer_as, s))
             })
             .collect()
