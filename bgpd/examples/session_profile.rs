@@ -3,8 +3,10 @@
 //! `perf`: the same work as the criterion bench `session/from_frame` (every UPDATE from its
 //! octets to the RIB's input), a number of rounds.
 //!
-//! `cargo run --release -p bgpd --example session_profile -- [ROUNDS]` (default 5). Under
-//! callgrind, the difference between 2 rounds and 1 is one round's instructions.
+//! `cargo run --release -p bgpd --example session_profile -- [ROUNDS] [decode]` (default 5
+//! rounds; `decode`: the full decoder for every UPDATE, as `session/decode_and_prepare`, the
+//! way UPDATEs the check leaves go). Under callgrind, the difference between 2 rounds and 1
+//! is one round's instructions.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::time::Instant;
@@ -12,7 +14,7 @@ use std::time::Instant;
 #[path = "../benches/common/real_updates.rs"]
 #[allow(dead_code)]
 mod real_updates;
-use real_updates::{prepare, real_updates};
+use real_updates::{decode_and_prepare, prepare, real_updates};
 
 /// The allocator the `bgpd` binary uses.
 #[global_allocator]
@@ -23,6 +25,10 @@ fn main() {
         .nth(1)
         .and_then(|r| r.parse().ok())
         .unwrap_or(5);
+    let way = match std::env::args().nth(2).as_deref() {
+        Some("decode") => decode_and_prepare,
+        _ => prepare,
+    };
     let updates = real_updates();
     let bytes: usize = updates.iter().map(|(b, _)| b.len()).sum();
     let mut times = Vec::new();
@@ -31,7 +37,7 @@ fn main() {
         let t = Instant::now();
         prefixes = 0;
         for (raw, ctx) in &updates {
-            if let Some(r) = std::hint::black_box(prepare(raw, ctx)) {
+            if let Some(r) = std::hint::black_box(way(raw, ctx)) {
                 prefixes += r.prefixes();
             }
         }
