@@ -5,12 +5,12 @@
 //! neither the RIB's tables nor its configuration happens in the session task, before the
 //! UPDATE is queued: its routes are split into withdrawals and announcements per family, the
 //! RFC 7606 treat-as-withdraw outcome is applied, the attributes each family's routes share
-//! are built ([`route_attrs`]) and hashed for interning ([`super::intern::hash`]). The RIB then
+//! are built ([`received_set`]) and hashed for interning ([`super::intern::hash`]). The RIB then
 //! only checks, interns and stores.
 
 use super::intern;
 use super::route::{NextHop, RouteAttrs};
-use super::wire::route_attrs;
+use super::wire::received_set;
 use bgp_proto::{AttributeAction, CheckedUpdate, Family, Nlri, Update};
 use smallvec::SmallVec;
 
@@ -60,19 +60,10 @@ impl ReceivedUpdate {
                 withdrawn.extend(nlri.into_iter().map(|n| (family, n)));
             }
         } else {
-            let last = by_family.len().saturating_sub(1);
-            for (i, (family, nlri)) in by_family.into_iter().enumerate() {
-                let attrs = route_attrs(
-                    &mut update.attributes,
-                    family,
-                    four_octet_session,
-                    i == last,
-                )
-                .map(|a| {
-                    // Kept encoded, as a checked UPDATE's set is (`prepare_checked`).
-                    let a = a.into_encoded();
-                    (intern::hash(&a), a)
-                });
+            for (family, nlri) in by_family {
+                // Kept encoded, as a checked UPDATE's set is (`prepare_checked`).
+                let attrs = received_set(&update.attributes, family, four_octet_session)
+                    .map(|a| (intern::hash(&a), a));
                 announced.push(Announced {
                     family,
                     attrs,
@@ -199,6 +190,104 @@ mod tests {
             attrs.attributes().next_hop().is_none(),
             "the next hop is the route's own field, not an attribute"
         );
+    }
+
+    /// RFC 6793 §4.2.3 on receipt from a 2-octet session: AS4_PATH and AS4_AGGREGATOR
+    /// complete AS_PATH and AGGREGATOR and are not kept; the set is in type-code order
+    /// whatever the order received; NEXT_HOP is the route's own field. From a 4-octet
+    /// session, a stray AS4_PATH is not merged, only left out.
+    #[test]
+    fn a_two_octet_peers_set_is_completed_from_as4_path_and_ordered() {
+        use bgp_proto::{Aggregator, AsPath, AttributeValue as V, PathAttribute};
+        use std::net::Ipv4Addr;
+        let trans = 23456;
+        let update = |four_octet: bool| {
+            let asn = |a: u32| if four_octet { a } else { trans };
+            let mut u = pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]);
+            // Received out of order: AS4_AGGREGATOR and AGGREGATOR first, AS4_PATH before
+            // ORIGIN.
+            u.attributes.0.insert(
+                0,
+                PathAttribute::new(V::As4Path(AsPath::sequence(vec![4_200_000_001, 64513]))),
+            );
+            u.attributes.0.insert(
+                0,
+                PathAttribute::new(V::Aggregator(Aggregator {
+                    asn: asn(4_200_000_001),
+                    address: Ipv4Addr::new(192, 0, 2, 1),
+                })),
+            );
+            u.attributes.0.insert(
+                0,
+                PathAttribute::new(V::As4Aggregator(Aggregator {
+                    asn: 4_200_000_001,
+                    address: Ipv4Addr::new(192, 0, 2, 1),
+                })),
+            );
+            for a in &mut u.attributes.0 {
+                if let V::AsPath(p) = &mut a.value {
+                    *p = AsPath::sequence(vec![asn(4_200_000_001), 64513]);
+                }
+            }
+            u
+        };
+        for four_octet in [false, true] {
+            let got = ReceivedUpdate::new(update(four_octet), four_octet);
+            let (_, set) = got.announced[0].attrs.as_ref().unwrap();
+            let codes: Vec<u8> = set.decoded().0.iter().map(|a| a.type_code()).collect();
+            // ORIGIN, AS_PATH, AGGREGATOR, COMMUNITIES: nothing else, in this order.
+            assert_eq!(codes, [1, 2, 7, 8], "4-octet session: {four_octet}");
+            assert_eq!(set.first_as(), Some(4_200_000_001));
+            assert_eq!(set.origin_as(), Some(64513));
+            assert_eq!(
+                set.decoded().aggregator().map(|g| g.asn),
+                Some(4_200_000_001)
+            );
+            assert_eq!(set.next_hop, NextHop::V4(Ipv4Addr::new(198, 51, 100, 11)));
+        }
+    }
+
+    /// An UPDATE announcing IPv4 routes (NLRI field) and IPv6 ones (MP_REACH_NLRI): one set
+    /// per family, each with its own next hop and the same attributes.
+    #[test]
+    fn each_family_gets_its_next_hop_and_the_shared_attributes() {
+        use bgp_proto::{AttributeValue as V, MpNextHop, MpReach, PathAttribute};
+        use std::net::Ipv6Addr;
+        let global: Ipv6Addr = "2001:db8::11".parse().unwrap();
+        let mut u = pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]);
+        u.attributes
+            .0
+            .push(PathAttribute::new(V::MpReach(Box::new(MpReach {
+                family: Family::IPV6_UNICAST,
+                next_hop: MpNextHop::Ipv6 {
+                    global,
+                    link_local: None,
+                },
+                nlri: vec![Nlri::new("2001:db8:244::/64".parse().unwrap())],
+                opaque_nlri: Default::default(),
+            }))));
+        let got = ReceivedUpdate::new(u, true);
+        assert_eq!(got.announced.len(), 2);
+        let (v4, v6) = (&got.announced[0], &got.announced[1]);
+        assert_eq!(
+            (v4.family, v6.family),
+            (Family::IPV4_UNICAST, Family::IPV6_UNICAST)
+        );
+        let (a4, a6) = (&v4.attrs.as_ref().unwrap().1, &v6.attrs.as_ref().unwrap().1);
+        assert_eq!(
+            a4.encoded(),
+            a6.encoded(),
+            "the same attributes, no MP_REACH_NLRI"
+        );
+        assert!(!a6.has(bgp_proto::attribute_type::MP_REACH_NLRI));
+        assert_eq!(
+            a6.next_hop,
+            NextHop::V6 {
+                global,
+                link_local: None
+            }
+        );
+        assert_eq!(v6.nlri.len(), 1);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use super::attr_block;
 use bgp_proto::{
-    attribute_type as tc, AsPath, AttributeValue, Community, LargeCommunity, Origin,
+    attribute_type as tc, AsPath, AttributeValue, Community, LargeCommunity, Origin, PathAttribute,
     PathAttributes, SessionContext,
 };
 use bytes::BytesMut;
@@ -99,6 +99,16 @@ pub const DEFAULT_LOCAL_PREF: u32 = 100;
 
 /// `attributes` encoded with 4-octet AS numbers (RFC 6793), whatever the peer's.
 fn encode(attributes: &PathAttributes) -> Box<[u8]> {
+    encode_each(attributes.0.iter().map(Cow::Borrowed))
+}
+
+/// Attributes encoded one after another, in the order given, as a set's octets (4-octet AS
+/// numbers, RFC 6793): for a set built from decoded attributes without first collecting
+/// them into a [`PathAttributes`] of its own.
+pub(super) fn encode_each<'a, I>(attributes: I) -> Box<[u8]>
+where
+    I: Iterator<Item = Cow<'a, PathAttribute>> + Clone,
+{
     let ctx = SessionContext {
         four_octet_as: true,
         ibgp: true,
@@ -107,12 +117,17 @@ fn encode(attributes: &PathAttributes) -> Box<[u8]> {
     // Room for a usual set (a full table's are 20 to 200 octets) from the start: growing
     // from empty took five reallocations per set.
     let mut out = BytesMut::with_capacity(256);
-    if attributes.encode(&ctx, &mut out).is_err() {
+    if attributes
+        .clone()
+        .try_for_each(|a| a.encode(&ctx, &mut out))
+        .is_err()
+    {
         // A value over 65,535 octets (only a policy could build one): kept as its
         // description, so that equal sets still compare equal.
+        let all = PathAttributes(attributes.map(Cow::into_owned).collect());
         out.clear();
         out.extend_from_slice(&[0xff]);
-        out.extend_from_slice(format!("{attributes:?}").as_bytes());
+        out.extend_from_slice(format!("{all:?}").as_bytes());
     }
     out.to_vec().into_boxed_slice()
 }
@@ -137,13 +152,6 @@ impl RouteAttrs {
             encoded: block,
             parsed: OnceLock::new(),
         }
-    }
-
-    /// The same set without its decoded values: how a session hands the RIB a set the full
-    /// decoder made, so that every received set is kept in the one compact form.
-    pub fn into_encoded(mut self) -> Self {
-        self.parsed = OnceLock::new();
-        self
     }
 
     /// The attributes, decoded (the first call decodes them and keeps the result).

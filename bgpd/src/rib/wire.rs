@@ -9,82 +9,76 @@ use bgp_proto::{
 };
 use bytes::BytesMut;
 use smallvec::SmallVec;
+use std::borrow::Cow;
 
-/// The attributes shared by the routes of one received UPDATE for `family`, or `None` when
-/// the family has no usable next hop.
+/// The attribute set shared by the routes of one received UPDATE for `family`, kept encoded
+/// as a checked UPDATE's is ([`RouteAttrs::from_encoded`]), or `None` when the family has no
+/// usable next hop.
 ///
-/// With `take` (the UPDATE's last family: its attributes are not needed after) the values are
-/// moved out of `attributes` instead of copied.
-pub fn route_attrs(
-    attributes: &mut PathAttributes,
+/// Every attribute but NEXT_HOP, the MP ones and AS4_PATH/AS4_AGGREGATOR, in rising type-code
+/// order, with AS_PATH and AGGREGATOR completed from AS4_PATH and AS4_AGGREGATOR on a 2-octet
+/// session (RFC 6793 §4.2.3). Encoded straight from the decoded UPDATE: the attributes are not
+/// first copied into a list of their own, nor kept decoded.
+pub fn received_set(
+    attributes: &PathAttributes,
     family: Family,
     four_octet_session: bool,
-    take: bool,
 ) -> Option<RouteAttrs> {
-    let next_hop = if family == Family::IPV4_UNICAST {
-        match (attributes.next_hop(), attributes.mp_reach()) {
-            (_, Some(m)) if m.family == family => mp_next_hop(&m.next_hop)?,
-            (Some(nh), _) => NextHop::V4(*nh),
-            _ => return None,
-        }
-    } else {
-        mp_next_hop(
-            &attributes
-                .mp_reach()
-                .filter(|m| m.family == family)?
-                .next_hop,
-        )?
-    };
-    // RFC 6793 §4.2.3: from a 2-octet session, AS4_PATH and AS4_AGGREGATOR complete the
-    // AS_PATH and AGGREGATOR; only then do they differ from what was received.
-    let mut merged_path = match (four_octet_session, attributes.as4_path()) {
-        (false, Some(p4)) => attributes.as_path().map(|p| p.merge_as4(p4)),
-        _ => None,
-    };
-    let full_aggregator = attributes.full_aggregator(four_octet_session);
-    let wanted = |a: &PathAttribute| {
-        !matches!(
-            a.type_code(),
-            tc::NEXT_HOP
+    // One pass: the next hops, and the attributes the set keeps.
+    let (mut next_hop, mut mp_reach) = (None, None);
+    let mut kept: SmallVec<[&PathAttribute; 16]> = SmallVec::new();
+    for a in &attributes.0 {
+        match (a.type_code(), &a.value) {
+            (tc::NEXT_HOP, AttributeValue::NextHop(nh)) => next_hop = next_hop.or(Some(*nh)),
+            (tc::MP_REACH_NLRI, AttributeValue::MpReach(m)) => mp_reach = mp_reach.or(Some(m)),
+            (
+                tc::NEXT_HOP
                 | tc::MP_REACH_NLRI
                 | tc::MP_UNREACH_NLRI
                 | tc::AS4_PATH
-                | tc::AS4_AGGREGATOR
+                | tc::AS4_AGGREGATOR,
+                _,
+            ) => {}
+            _ => kept.push(a),
+        }
+    }
+    let mp_reach = mp_reach.filter(|m| m.family == family);
+    let next_hop = match (mp_reach, next_hop) {
+        (Some(m), _) => mp_next_hop(&m.next_hop)?,
+        (None, Some(nh)) if family == Family::IPV4_UNICAST => NextHop::V4(nh),
+        _ => return None,
+    };
+    // RFC 6793 §4.2.3: from a 2-octet session, AS4_PATH and AS4_AGGREGATOR complete the
+    // AS_PATH and AGGREGATOR; only then do they differ from what was received.
+    let (merged_path, full_aggregator) = if four_octet_session {
+        (None, None)
+    } else {
+        (
+            attributes
+                .as4_path()
+                .and_then(|p4| Some(attributes.as_path()?.merge_as4(p4))),
+            attributes.full_aggregator(false),
         )
     };
-    // Sized exactly: the set is kept as long as its routes, and an allocation sized for the
-    // UPDATE's attributes (NEXT_HOP included) would put it in the allocator's next size class.
-    let mut kept = Vec::with_capacity(attributes.0.iter().filter(|a| wanted(a)).count());
-    let mut keep = |mut a: PathAttribute| {
-        match &mut a.value {
-            AttributeValue::AsPath(p) => {
-                if let Some(m) = merged_path.take() {
-                    *p = m;
-                }
-            }
-            AttributeValue::Aggregator(g) => {
-                if let Some(full) = full_aggregator {
-                    *g = full;
-                }
-            }
-            _ => {}
-        }
-        kept.push(a);
-    };
-    if take {
-        std::mem::take(&mut attributes.0)
-            .into_iter()
-            .filter(wanted)
-            .for_each(&mut keep);
-    } else {
-        attributes
-            .0
-            .iter()
-            .filter(|a| wanted(a))
-            .for_each(|a| keep(a.clone()));
+    if !kept.is_sorted_by_key(|a| a.type_code()) {
+        kept.sort_by_key(|a| a.type_code());
     }
-    kept.sort_by_key(PathAttribute::type_code);
-    Some(RouteAttrs::new(next_hop, PathAttributes(kept)))
+    let completed = |a: &'_ PathAttribute| -> Option<PathAttribute> {
+        let value = match &a.value {
+            AttributeValue::AsPath(_) => AttributeValue::AsPath(merged_path.clone()?),
+            AttributeValue::Aggregator(_) => AttributeValue::Aggregator(full_aggregator?),
+            _ => return None,
+        };
+        Some(PathAttribute {
+            flags: a.flags,
+            value,
+        })
+    };
+    let block = super::route::encode_each(
+        kept.iter()
+            .map(|a| completed(a).map_or(Cow::Borrowed(*a), Cow::Owned)),
+    );
+    Some(RouteAttrs::from_encoded(next_hop, block))
 }
 
 fn mp_next_hop(nh: &MpNextHop) -> Option<NextHop> {
