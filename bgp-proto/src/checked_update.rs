@@ -433,17 +433,16 @@ fn check_attributes(block: &[u8], ctx: &SessionContext) -> Option<AttributeIndex
     const BOTH: u8 = OPTIONAL | TRANSITIVE;
     let mut index = AttributeIndex::default();
     let mut high_seen = [0u64; 3];
-    let mut last_code = None;
+    // One above the last type code seen (0: none yet), so that the order test is one compare.
+    let mut after_last = 0u16;
     let mut rest = block;
     while !rest.is_empty() {
         let (f, code, data, after) = split_attribute(rest)?;
         let attribute_at = block.len() - rest.len();
-        let value_at = attribute_at + (data.as_ptr() as usize - rest.as_ptr() as usize);
+        let value_at = attribute_at + (rest.len() - after.len() - data.len());
         rest = after;
-        if last_code.is_some_and(|l| code <= l) {
-            index.out_of_order = true;
-        }
-        last_code = Some(code);
+        index.out_of_order |= u16::from(code) < after_last;
+        after_last = u16::from(code) + 1;
         // RFC 7606 §3(g): a repeated attribute is the full decoder's to report.
         if code < 64 {
             let bit = 1u64 << code;
@@ -465,31 +464,35 @@ fn check_attributes(block: &[u8], ctx: &SessionContext) -> Option<AttributeIndex
                 len: u16::try_from(data.len()).ok()?,
             })
         };
-        let four = |d: &[u8]| d.first_chunk::<4>().map(|b| u32::from_be_bytes(*b));
-        match (code, f & BOTH) {
-            (tc::ORIGIN, TRANSITIVE) => match *data {
+        let four = || data.first_chunk::<4>().map(|b| u32::from_be_bytes(*b));
+        // The type code decides; the flags must then be the type's, and the value its form.
+        // Any mismatch, and any type the full decoder interprets beyond these, is the full
+        // decoder's to report.
+        let flags = f & BOTH;
+        match code {
+            tc::ORIGIN if flags == TRANSITIVE => match *data {
                 [o @ 0..=2] => index.origin = o,
                 _ => return None,
             },
-            (tc::AS_PATH, TRANSITIVE) => {
+            tc::AS_PATH if flags == TRANSITIVE => {
                 check_as_path(data, ctx)?;
                 index.as_path = span()?;
             }
-            (tc::NEXT_HOP, TRANSITIVE) if data.len() == 4 => {
-                index.next_hop = four(data)?;
+            tc::NEXT_HOP if flags == TRANSITIVE && data.len() == 4 => {
+                index.next_hop = four()?;
                 index.next_hop_attribute = Span {
                     start: u16::try_from(attribute_at).ok()?,
                     len: u16::try_from(value_at + 4 - attribute_at).ok()?,
                 };
             }
-            (tc::MULTI_EXIT_DISC, OPTIONAL) if data.len() == 4 => index.med = four(data)?,
+            tc::MULTI_EXIT_DISC if flags == OPTIONAL && data.len() == 4 => index.med = four()?,
             // RFC 7606 §7.5: from an external peer, LOCAL_PREF is discarded (an issue).
-            (tc::LOCAL_PREF, TRANSITIVE) if ctx.ibgp && data.len() == 4 => {
-                index.local_pref = four(data)?
+            tc::LOCAL_PREF if flags == TRANSITIVE && ctx.ibgp && data.len() == 4 => {
+                index.local_pref = four()?
             }
-            (tc::ATOMIC_AGGREGATE, TRANSITIVE) if data.is_empty() => {}
+            tc::ATOMIC_AGGREGATE if flags == TRANSITIVE && data.is_empty() => {}
             // RFC 7606 §7.7; RFC 6793 §6 forbids AS 0.
-            (tc::AGGREGATOR, BOTH) => {
+            tc::AGGREGATOR if flags == BOTH => {
                 let asn = match (ctx.four_octet_as, data) {
                     (true, [a, b, c, d, _, _, _, _]) => u32::from_be_bytes([*a, *b, *c, *d]),
                     (false, [a, b, _, _, _, _]) => u32::from(u16::from_be_bytes([*a, *b])),
@@ -499,12 +502,12 @@ fn check_attributes(block: &[u8], ctx: &SessionContext) -> Option<AttributeIndex
                     return None;
                 }
             }
-            (tc::COMMUNITIES, BOTH) if multiple_of(data, 4) => index.communities = span()?,
+            tc::COMMUNITIES if flags == BOTH && multiple_of(data, 4) => index.communities = span()?,
             // RFC 4456 §8 (RFC 7606 §7.9, §7.10): only an internal peer's are kept.
-            (tc::ORIGINATOR_ID, OPTIONAL) if ctx.ibgp && data.len() == 4 => {}
-            (tc::CLUSTER_LIST, OPTIONAL) if ctx.ibgp && multiple_of(data, 4) => {}
-            (tc::EXTENDED_COMMUNITIES, BOTH) if multiple_of(data, 8) => {}
-            (tc::LARGE_COMMUNITY, BOTH) if multiple_of(data, 12) => {}
+            tc::ORIGINATOR_ID if flags == OPTIONAL && ctx.ibgp && data.len() == 4 => {}
+            tc::CLUSTER_LIST if flags == OPTIONAL && ctx.ibgp && multiple_of(data, 4) => {}
+            tc::EXTENDED_COMMUNITIES if flags == BOTH && multiple_of(data, 8) => {}
+            tc::LARGE_COMMUNITY if flags == BOTH && multiple_of(data, 12) => {}
             // Every other type this crate interprets ([`expected_flags`] knows them all), or
             // checks the TLVs of, is the full decoder's.
             _ if expected_flags(code).is_some()
