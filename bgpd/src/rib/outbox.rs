@@ -38,7 +38,6 @@ impl RouteBatch {
     /// be encoded is logged with the peer and left out; the others still go. Returns how
     /// many groups (of withdrawals or of announcements) were left out.
     pub fn encode(&self, out: &mut BytesMut) -> usize {
-        out.reserve(self.wire_estimate());
         let packer = UpdatePacker::new(self.ctx);
         let mut left_out = 0;
         for (family, nlri) in &self.withdraw {
@@ -60,25 +59,6 @@ impl RouteBatch {
             }
         }
         left_out
-    }
-
-    /// About how many octets the batch packs into, so that the output is allocated once
-    /// rather than doubled a dozen times for a full pass: five octets per IPv4 prefix (a
-    /// length and up to four address octets; IPv6 ones take more and grow the buffer), and
-    /// per group a message header, the two length fields and its attributes.
-    fn wire_estimate(&self) -> usize {
-        const HEADERS: usize = bgp_proto::HEADER_LEN + 4;
-        let withdrawn: usize = self
-            .withdraw
-            .iter()
-            .map(|(_, n)| HEADERS + 5 * n.len())
-            .sum();
-        let announced: usize = self
-            .announce
-            .iter()
-            .map(|(_, a, n)| HEADERS + a.encoded().len() + 8 + 5 * n.len())
-            .sum();
-        withdrawn + announced
     }
 
     /// Prefixes in the batch (announced and withdrawn).
