@@ -460,9 +460,21 @@ impl PathAttributes {
     /// is 2-octet (RFC 6793 §4.2.3); just AS_PATH otherwise.
     pub fn full_as_path(&self, four_octet_session: bool) -> Option<AsPath> {
         let p = self.as_path()?;
-        match (four_octet_session, self.as4_path()) {
+        match (four_octet_session, self.as4_path_to_merge()) {
             (false, Some(p4)) => Some(p.merge_as4(p4)),
             _ => Some(p.clone()),
+        }
+    }
+
+    /// AS4_PATH as received from a 2-octet session, unless RFC 6793 §4.2.3 has it ignored:
+    /// when AGGREGATOR names an AS other than AS_TRANS while AS4_AGGREGATOR is present, the
+    /// route was aggregated by a speaker without 4-octet support after the AS4 attributes
+    /// were made, and AGGREGATOR and AS_PATH are taken as they are. (An AS4_PATH longer than
+    /// AS_PATH is ignored by [`AsPath::merge_as4`].)
+    pub fn as4_path_to_merge(&self) -> Option<&AsPath> {
+        match (self.aggregator(), self.as4_aggregator()) {
+            (Some(a), Some(_)) if a.asn != AS_TRANS => None,
+            _ => self.as4_path(),
         }
     }
 

@@ -275,11 +275,7 @@ impl Daemon {
                     Some(Control::GracefulStop) => if self.graceful_stop().await { break; },
                     None => { self.shutdown("bgpd stopped").await; break; }
                 },
-                _ = summary.tick() => {
-                    for (peer, peer_as, text) in self.rib.take_summaries() {
-                        tracing::info!(target: "bgpd::prefix", %peer, peer_as, summary = %text, "prefix summary");
-                    }
-                }
+                _ = summary.tick() => self.log_prefix_summaries(),
                                 _ = gc.tick() => self.rib.collect_garbage(),
                 _ = snapshots.tick(), if snapshot_every.is_some() => {
                     if let Err(e) = self.snapshot() {
@@ -830,6 +826,13 @@ impl Daemon {
         self.directory.stop_all(n, Duration::from_secs(3)).await;
     }
 
+    /// The per-peer prefix summary lines (counts per class and action since the last ones).
+    fn log_prefix_summaries(&mut self) {
+        for (peer, peer_as, text) in self.rib.take_summaries() {
+            tracing::info!(target: "bgpd::prefix", %peer, peer_as, summary = %text, "prefix summary");
+        }
+    }
+
     fn reload(&mut self) {
         let new = match config::load(&self.config_path) {
             Ok(c) => c,
@@ -848,6 +851,9 @@ impl Daemon {
             tracing::warn!("global asn/router_id changed: restart bgpd for that to take effect");
         }
         self.rib.policies = PolicySet::from_config(&new);
+        // The summaries count by class number: written out under the old classes' names
+        // before the new classes renumber them.
+        self.log_prefix_summaries();
         self.rib.classes = ClassTable::new(&new.classes);
         let mut reimport = Vec::new();
         // Removed neighbors.

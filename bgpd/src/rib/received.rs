@@ -247,6 +247,35 @@ mod tests {
         }
     }
 
+    /// RFC 6793 §4.2.3: an AGGREGATOR of another AS than AS_TRANS beside AS4_AGGREGATOR
+    /// (aggregated by a 2-octet speaker after the AS4 attributes were made) has AS4_PATH and
+    /// AS4_AGGREGATOR ignored: AS_PATH and AGGREGATOR are taken as received.
+    #[test]
+    fn as4_path_is_ignored_after_a_two_octet_aggregator() {
+        use bgp_proto::{Aggregator, AsPath, AttributeValue as V, PathAttribute};
+        use std::net::Ipv4Addr;
+        let mut u = pod_update(&["10.244.1.0/26"], [198, 51, 100, 11]);
+        for a in &mut u.attributes.0 {
+            if let V::AsPath(p) = &mut a.value {
+                *p = AsPath::sequence(vec![64500, 23456, 64513]);
+            }
+        }
+        let aggregator = |asn| Aggregator {
+            asn,
+            address: Ipv4Addr::new(192, 0, 2, 1),
+        };
+        u.attributes.0.extend([
+            PathAttribute::new(V::Aggregator(aggregator(64500))),
+            PathAttribute::new(V::As4Path(AsPath::sequence(vec![4_200_000_001, 64513]))),
+            PathAttribute::new(V::As4Aggregator(aggregator(4_200_000_001))),
+        ]);
+        let got = ReceivedUpdate::new(u, false);
+        let (_, set) = got.announced[0].attrs.as_ref().unwrap();
+        assert_eq!(set.as_path_string(), "64500 23456 64513");
+        assert_eq!(set.decoded().aggregator().map(|g| g.asn), Some(64500));
+        assert!(!set.has(bgp_proto::attribute_type::AS4_PATH));
+    }
+
     /// An UPDATE announcing IPv4 routes (NLRI field) and IPv6 ones (MP_REACH_NLRI): one set
     /// per family, each with its own next hop and the same attributes.
     #[test]

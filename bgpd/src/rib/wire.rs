@@ -55,7 +55,7 @@ pub fn received_set(
     } else {
         (
             attributes
-                .as4_path()
+                .as4_path_to_merge()
                 .and_then(|p4| Some(attributes.as_path()?.merge_as4(p4))),
             attributes.full_aggregator(false),
         )
