@@ -111,12 +111,16 @@ macro_rules! prefix_event {
 /// table that then goes nowhere.
 #[inline]
 pub fn wanted(classified: bool, bus: Option<&crate::events::EventBus>) -> bool {
-    bus.is_some_and(crate::events::EventBus::listening)
-        || if classified {
-            tracing::enabled!(target: "bgpd::prefix", tracing::Level::INFO)
-        } else {
-            tracing::enabled!(target: "bgpd::prefix", tracing::Level::DEBUG)
-        }
+    bus.is_some_and(crate::events::EventBus::listening) || logged(classified)
+}
+
+/// Whether the log takes a prefix event: at INFO for a classified prefix, DEBUG otherwise.
+fn logged(classified: bool) -> bool {
+    if classified {
+        tracing::enabled!(target: "bgpd::prefix", tracing::Level::INFO)
+    } else {
+        tracing::enabled!(target: "bgpd::prefix", tracing::Level::DEBUG)
+    }
 }
 
 /// Emits one prefix event: to the log and, when someone listens, to the live stream.
@@ -157,10 +161,7 @@ pub fn log(e: &PrefixEvent<'_>, bus: Option<&crate::events::EventBus>) {
         )));
     }
     let classified = e.class.is_some();
-    if classified && !tracing::enabled!(target: "bgpd::prefix", tracing::Level::INFO) {
-        return;
-    }
-    if !classified && !tracing::enabled!(target: "bgpd::prefix", tracing::Level::DEBUG) {
+    if !logged(classified) {
         return;
     }
     let (nh, path, origin, med, lp, comm, large) = match e.attrs {
