@@ -20,9 +20,10 @@
 //! | `bgpd_rib_prefixes` | gauge | family | destinations in the Loc-RIB |
 //! | `bgpd_rib_attribute_sets` | gauge | | distinct interned attribute sets |
 //! | `bgpd_audit_findings` | gauge | check, severity | open findings of the in-daemon audit |
+//! | `bgpd_rib_pass_prefixes` | histogram | | prefixes per RIB pass: a run of queued UPDATEs imported and exported together (count = passes) |
 //! | `process_*` | | | RSS, CPU seconds, open files (prometheus process collector) |
 
-use prometheus::{IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 use std::sync::LazyLock;
 
 /// Every metric bgpd exports.
@@ -61,6 +62,9 @@ pub struct Metrics {
     pub rib_attribute_sets: IntGauge,
     /// `bgpd_audit_findings`.
     pub audit_findings: IntGaugeVec,
+    /// `bgpd_rib_pass_prefixes`: how many prefixes each RIB pass took (a run of queued
+    /// UPDATEs imported one by one and exported together); its count is the number of passes.
+    pub rib_pass_prefixes: Histogram,
 }
 
 fn gauge_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
@@ -92,6 +96,15 @@ impl Metrics {
         )
         .unwrap_or_else(|e| panic!("metric: {e}"));
         let _ = r.register(Box::new(rib_attribute_sets.clone()));
+        let rib_pass_prefixes = Histogram::with_opts(
+            HistogramOpts::new(
+                "bgpd_rib_pass_prefixes",
+                "Prefixes per RIB pass (queued UPDATEs imported and exported together).",
+            )
+            .buckets(vec![1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0]),
+        )
+        .unwrap_or_else(|e| panic!("metric: {e}"));
+        let _ = r.register(Box::new(rib_pass_prefixes.clone()));
         Metrics {
             peer_up: gauge_vec(
                 &r,
@@ -179,6 +192,7 @@ impl Metrics {
                 &["check", "severity"],
             ),
             rib_attribute_sets,
+            rib_pass_prefixes,
             registry: r,
         }
     }
@@ -187,7 +201,7 @@ impl Metrics {
     /// process collector's.
     pub fn names(&self) -> Vec<String> {
         use prometheus::core::Collector;
-        let collectors: [&dyn Collector; 15] = [
+        let collectors: [&dyn Collector; 16] = [
             &self.peer_up,
             &self.peer_state,
             &self.peer_uptime,
@@ -203,6 +217,7 @@ impl Metrics {
             &self.rib_prefixes,
             &self.rib_attribute_sets,
             &self.audit_findings,
+            &self.rib_pass_prefixes,
         ];
         let mut names: Vec<String> = collectors
             .iter()

@@ -89,9 +89,47 @@ pub struct Running {
     pub dir: PathBuf,
 }
 
+/// The port of bgpd's HTTP API in the race (on [`DUT_ADDRESS`]): the bench reads its RIB
+/// pass counts from `/metrics` after a run.
+pub const BGPD_API_PORT: u16 = 8179;
+
+/// bgpd's RIB passes so far and the prefixes they took (`bgpd_rib_pass_prefixes`'s count
+/// and sum), read from its `/metrics`; None if it cannot be read within a second.
+pub fn bgpd_rib_passes() -> Option<(u64, f64)> {
+    use std::io::{Read, Write};
+    let addr = std::net::SocketAddr::from((DUT_ADDRESS, BGPD_API_PORT));
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    Some((
+        metric_value(&text, "bgpd_rib_pass_prefixes_count")? as u64,
+        metric_value(&text, "bgpd_rib_pass_prefixes_sum")?,
+    ))
+}
+
+/// The value of an unlabelled sample `name` in Prometheus text.
+fn metric_value(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// CPU seconds of a process's main thread (`/proc/PID/task/PID/stat`): bgpd's RIB task
+/// runs there; its sessions run on tokio's worker threads.
+pub fn main_thread_cpu(pid: u32) -> Option<f64> {
+    cpu_seconds_of(&format!("/proc/{pid}/task/{pid}/stat"))
+}
+
 /// CPU seconds (utime + stime, /proc/PID/stat fields 14 and 15, at 100 ticks/s).
 pub fn cpu_seconds(pid: u32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    cpu_seconds_of(&format!("/proc/{pid}/stat"))
+}
+
+/// [`cpu_seconds`] of a process's or a thread's `stat` file.
+fn cpu_seconds_of(path: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(path).ok()?;
     let after = stat.rsplit_once(')')?.1;
     let fields: Vec<&str> = after.split_whitespace().collect();
     // After the command name: field 3 is index 0, so 14 and 15 are 11 and 12.
@@ -156,7 +194,7 @@ impl Running {
 pub fn bgpd_config(peers: &[Speaker]) -> String {
     let mut c = format!(
         "[global]\nasn = {DUT_ASN}\nrouter_id = \"{DUT_ADDRESS}\"\nlisten = [\"{DUT_ADDRESS}:179\"]\n\
-         log_level = \"warn\"\n\n[api]\nenabled = false\n\n\
+         log_level = \"warn\"\n\n[api]\nlisten = \"{DUT_ADDRESS}:{BGPD_API_PORT}\"\n\n\
          [[policies]]\nname = \"accept-all\"\n[[policies.statements]]\naction = \"accept\"\n\n\
          [[peer_groups]]\nname = \"rs\"\nrole = \"route-server-client\"\npassive = true\n\
          hold_time = {HOLD_TIME}\nfamilies = [\"ipv4-unicast\"]\nimport_policy = [\"accept-all\"]\nexport_policy = [\"accept-all\"]\n"
@@ -402,5 +440,41 @@ mod tests {
         }
         let cfg: toml::Value = toml::from_str(&gobgp_config(&peers)).unwrap();
         assert!(cfg.get("neighbors").is_some());
+        let api = format!("listen = \"{DUT_ADDRESS}:{BGPD_API_PORT}\"");
+        assert!(bgpd_config(&peers).contains(&api));
+    }
+
+    /// The RIB pass figures are read off bgpd's own rendering of its metrics.
+    #[test]
+    fn rib_pass_counts_are_read_from_the_metrics_text() {
+        crate::metrics::METRICS.rib_pass_prefixes.observe(1200.0);
+        crate::metrics::METRICS.rib_pass_prefixes.observe(800.0);
+        let text = crate::metrics::METRICS.render();
+        let n = metric_value(&text, "bgpd_rib_pass_prefixes_count").unwrap();
+        let sum = metric_value(&text, "bgpd_rib_pass_prefixes_sum").unwrap();
+        // Other tests of this process may have observed passes too.
+        assert!(n >= 2.0 && sum >= 2000.0, "{text}");
+        assert_eq!(metric_value("x_count 3\nx 4\n", "x"), Some(4.0));
+        assert_eq!(metric_value("x_sum 3\n", "x"), None);
+    }
+
+    /// A thread's CPU is read from its own `stat` file.
+    #[test]
+    fn a_threads_cpu_is_counted() {
+        let t0 = std::time::Instant::now();
+        let mut x = 0u64;
+        // Until the kernel has counted a tick of this thread (bounded).
+        while t0.elapsed() < Duration::from_secs(5) {
+            for i in 0..100_000u64 {
+                x = std::hint::black_box(x.wrapping_add(i));
+            }
+            if cpu_seconds_of("/proc/thread-self/stat").is_some_and(|c| c > 0.0) {
+                break;
+            }
+        }
+        assert!(cpu_seconds_of("/proc/thread-self/stat").is_some_and(|c| c > 0.0));
+        let me = std::process::id();
+        assert!(main_thread_cpu(me).is_some());
+        assert!(main_thread_cpu(me) <= cpu_seconds(me));
     }
 }

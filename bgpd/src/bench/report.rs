@@ -46,6 +46,12 @@ pub struct RunRecord {
     pub failure: Option<String>,
     /// Prefixes that never reached a monitor (converged by quiescence, see `race::QUIET`).
     pub missing: usize,
+    /// bgpd: its RIB passes and the prefixes they took, from its `/metrics` after the run
+    /// (counted from the daemon's start; each run starts its own daemon).
+    pub rib_passes: Option<(u64, f64)>,
+    /// bgpd: CPU seconds of its main thread over the run, where the RIB task runs (the rest
+    /// of [`RunRecord::cpu`] is the sessions', on tokio's worker threads).
+    pub rib_cpu: Option<f64>,
 }
 
 impl RunRecord {
@@ -59,7 +65,7 @@ impl RunRecord {
     pub fn one_line(&self) -> String {
         let f = |v: Option<f64>, unit: &str| v.map_or("-".into(), |v| format!("{v:.2}{unit}"));
         format!(
-            "{:5} #{} elapsed {} injector {} cpu {} harness cpu {} peak {} B/route {} p50 {} p99 {}{}{}",
+            "{:5} #{} elapsed {} injector {} cpu {} harness cpu {} peak {} B/route {} p50 {} p99 {}{}{}{}{}",
             self.daemon.name(),
             self.rep + 1,
             f(self.elapsed, "s"),
@@ -70,6 +76,13 @@ impl RunRecord {
             f(self.bytes_per_route(), ""),
             f(self.p50_ms, "ms"),
             f(self.p99_ms, "ms"),
+            self.rib_passes
+                .map(|(n, p)| format!(" rib passes {n} ({:.0} prefixes each)", p / n.max(1) as f64))
+                .unwrap_or_default(),
+            self.rib_cpu
+                .zip(self.cpu)
+                .map(|(r, c)| format!(" rib thread {r:.2}s others {:.2}s", c - r))
+                .unwrap_or_default(),
             if self.missing > 0 {
                 format!(" missing {}", self.missing)
             } else {
@@ -105,15 +118,25 @@ pub fn measure(
         _ => Target::Daemon(daemons::dut_socket()),
     };
     let (mut start_rss, mut start_cpu, mut start_harness) = (None, None, None);
+    let mut start_rib = None;
+    let bgpd_pid = pid.filter(|_| daemon == Daemon::Bgpd);
     let outcome = race::run(workload, target, timeout, &mut || {
         start_harness = daemons::cpu_seconds(std::process::id());
         if let Some(p) = pid {
             start_rss = daemons::status_bytes(p, "VmRSS");
             start_cpu = daemons::cpu_seconds(p);
         }
+        start_rib = bgpd_pid.and_then(daemons::main_thread_cpu);
     });
+    let rib_cpu = bgpd_pid
+        .and_then(daemons::main_thread_cpu)
+        .zip(start_rib)
+        .map(|(e, s)| e - s);
     let end_cpu = pid.and_then(daemons::cpu_seconds);
     let end_harness = daemons::cpu_seconds(std::process::id());
+    let rib_passes = (daemon == Daemon::Bgpd)
+        .then(daemons::bgpd_rib_passes)
+        .flatten();
     let peak_rss = pid.and_then(|p| daemons::status_bytes(p, "VmHWM"));
     let tail = running.as_ref().map(|r| r.log_tail()).unwrap_or_default();
     if let Some(r) = running {
@@ -135,6 +158,8 @@ pub fn measure(
         changes: (0, 0),
         failure: None,
         missing: 0,
+        rib_passes,
+        rib_cpu,
     };
     match outcome {
         Ok(o) => {
@@ -267,6 +292,10 @@ pub struct Cell {
     pub failure: Option<String>,
     /// Most prefixes missing in a run that converged by quiescence.
     pub missing: usize,
+    /// bgpd: median CPU seconds of its RIB thread.
+    pub rib_cpu: Option<f64>,
+    /// bgpd: median RIB passes per run, and median prefixes per pass.
+    pub rib_passes: (Option<f64>, Option<f64>),
 }
 
 /// Every cell of the race.
@@ -303,6 +332,11 @@ impl Summary {
                 p99_ms: m(&|r| r.p99_ms),
                 failure: runs.iter().find_map(|r| r.failure.clone()),
                 missing: ok.iter().map(|r| r.missing).max().unwrap_or(0),
+                rib_cpu: m(&|r| r.rib_cpu),
+                rib_passes: (
+                    m(&|r| r.rib_passes.map(|p| p.0 as f64)),
+                    m(&|r| r.rib_passes.map(|(n, sum)| sum / n.max(1) as f64)),
+                ),
             };
             cells.entry(k).or_default().insert(d, cell);
         }
@@ -521,19 +555,50 @@ pub fn markdown(
             );
         }
     }
+    m.push_str(&rib_thread(s));
     m.push_str("\n## Targets\n\n");
     m.push_str(&targets(s));
     m
 }
 
+/// Where bgpd's CPU went: its RIB thread (the main thread) and the rest (the sessions, on
+/// tokio's workers), and how the RIB took the routes (passes: runs of queued UPDATEs
+/// imported and exported together, at most about 1,024 prefixes unless one UPDATE brings more).
+fn rib_thread(s: &Summary) -> String {
+    let mut m = String::from(
+        "\n## bgpd's threads\n\nMedians of bgpd's runs. The RIB thread is bgpd's main thread; \
+         the others run the sessions (decoding, writing). A RIB thread whose CPU is close to the \
+         elapsed time was busy throughout: the run waited on it.\n\n\
+         | workload | elapsed s | CPU s | RIB thread CPU s | other threads CPU s | RIB passes | prefixes per pass |\n\
+         |---|---|---|---|---|---|---|\n",
+    );
+    for (k, row) in &s.cells {
+        let Some(c) = row.get(&Daemon::Bgpd) else {
+            continue;
+        };
+        let _ = writeln!(
+            m,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            k.name(),
+            fmt(c.elapsed, 2),
+            fmt(c.cpu, 2),
+            fmt(c.rib_cpu, 2),
+            fmt(c.cpu.zip(c.rib_cpu).map(|(a, r)| a - r), 2),
+            fmt(c.rib_passes.0, 0),
+            fmt(c.rib_passes.1, 0),
+        );
+    }
+    m
+}
+
 /// Every run as CSV.
 pub fn runs_csv(records: &[RunRecord]) -> String {
-    let mut c = String::from("workload,daemon,run,elapsed_s,injector_s,cpu_s,harness_cpu_s,start_rss_bytes,peak_rss_bytes,routes,bytes_per_route,p50_ms,p99_ms,changes_sent,changes_measured,missing,failure\n");
+    let mut c = String::from("workload,daemon,run,elapsed_s,injector_s,cpu_s,harness_cpu_s,start_rss_bytes,peak_rss_bytes,routes,bytes_per_route,p50_ms,p99_ms,changes_sent,changes_measured,missing,rib_passes,rib_pass_prefixes,failure\n");
     let o = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
     for r in records {
         let _ = writeln!(
             c,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"",
             r.workload.name(),
             r.daemon.name(),
             r.rep + 1,
@@ -550,6 +615,8 @@ pub fn runs_csv(records: &[RunRecord]) -> String {
             r.changes.0,
             r.changes.1,
             r.missing,
+            r.rib_passes.map(|p| p.0.to_string()).unwrap_or_default(),
+            r.rib_passes.map(|p| p.1.to_string()).unwrap_or_default(),
             r.failure.clone().unwrap_or_default().replace('"', "'")
         );
     }
@@ -698,6 +765,8 @@ mod tests {
             changes: (0, 0),
             failure: e.is_none().then(|| "timeout".into()),
             missing: 0,
+            rib_passes: (d == Daemon::Bgpd).then_some((10, 10_000.0)),
+            rib_cpu: (d == Daemon::Bgpd).then_some(0.25),
         }
     }
 
@@ -734,6 +803,10 @@ mod tests {
             md.contains(
                 "W1: bgpd elapsed ≤ 0.1 × gobgp | **met** | bgpd 1.40 s, gobgp did not converge within 150 s"
             ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| W1 | 1.40 | 1.00 | 0.25 | 0.75 | 10 | 1000 |"),
             "{md}"
         );
         assert!(chart(&s).unwrap().starts_with(b"\x89PNG"));

@@ -553,9 +553,11 @@ impl Daemon {
         let mut batch = Vec::with_capacity(run.len());
         // UPDATEs per peer, written to the peer directory (a mutex) once per run.
         let mut received: SmallVec<[(PeerId, u64); 2]> = SmallVec::new();
+        let mut prefixes = 0;
         for ev in run.iter_mut() {
             if let RibEvent::Update { peer, updates, .. } = ev {
                 let n = updates.len() as u64;
+                prefixes += updates.iter().map(ReceivedUpdate::prefixes).sum::<usize>();
                 match received.iter_mut().find(|(p, _)| p == peer) {
                     Some((_, m)) => *m += n,
                     None => received.push((*peer, n)),
@@ -567,6 +569,9 @@ impl Daemon {
         for (peer, n) in received {
             self.directory.update(peer, |s| s.updates_received += n);
         }
+        crate::metrics::METRICS
+            .rib_pass_prefixes
+            .observe(prefixes as f64);
         let out = self.rib.apply_received(batch);
         self.deliver(out);
         run.clear();
