@@ -118,6 +118,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let load = report::Machine::loadavg();
     let mut summary = report::Summary::new(&records);
     summary.timeout = Some(timeout.as_secs_f64());
+    summary.cores = Some(machine.cores);
     std::fs::create_dir_all(&out)?;
     let text = report::write_all(
         &out,

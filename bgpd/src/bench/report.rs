@@ -305,6 +305,8 @@ pub struct Summary {
     pub cells: BTreeMap<Kind, BTreeMap<Daemon, Cell>>,
     /// The per-run timeout, seconds: a daemon that did not converge took longer.
     pub timeout: Option<f64>,
+    /// The machine's online CPUs (for the floor verdict's bound).
+    pub cores: Option<usize>,
 }
 
 impl Summary {
@@ -343,6 +345,7 @@ impl Summary {
         Summary {
             cells,
             timeout: None,
+            cores: None,
         }
     }
 
@@ -353,15 +356,28 @@ impl Summary {
     /// What bgpd's runs kept busy: its CPU and the harness's over its elapsed time, in
     /// cores. Near the machine's core count, the run was bound by the CPU they share, and
     /// bgpd comes nearer the floor only with less CPU for its work, not by waiting less.
-    fn cores_busy(&self, k: Kind) -> String {
+    /// With the core count known, also the bound that follows: to finish within `factor` ×
+    /// the floor with every core busy throughout, bgpd's CPU may be at most
+    /// cores × factor × floor − harness CPU.
+    fn cores_busy(&self, k: Kind, factor: f64, floor: f64) -> String {
         let Some(c) = self.get(k, Daemon::Bgpd) else {
             return String::new();
         };
         match (c.elapsed, c.cpu, c.harness_cpu) {
-            (Some(e), Some(cpu), Some(h)) if e > 0.0 => format!(
-                "; in bgpd's runs: bgpd CPU {cpu:.2} s + harness CPU {h:.2} s = {:.1} cores busy",
-                (cpu + h) / e
-            ),
+            (Some(e), Some(cpu), Some(h)) if e > 0.0 => {
+                let mut t = format!(
+                    "; in bgpd's runs: bgpd CPU {cpu:.2} s + harness CPU {h:.2} s = {:.1} cores busy",
+                    (cpu + h) / e
+                );
+                if let Some(n) = self.cores {
+                    let _ = write!(
+                        t,
+                        "; within {factor} × the floor on {n} cores busy throughout, bgpd's CPU could be at most {:.2} s",
+                        (n as f64 * factor * floor - h).max(0.0)
+                    );
+                }
+                t
+            }
             _ => String::new(),
         }
     }
@@ -417,7 +433,7 @@ fn targets(s: &Summary) -> String {
                         "bgpd {b:.2} s, {} {o:.2} s{}",
                         d.name(),
                         if d == Daemon::Floor {
-                            s.cores_busy(k)
+                            s.cores_busy(k, factor, o)
                         } else {
                             String::new()
                         }
@@ -782,6 +798,7 @@ mod tests {
         ];
         let mut s = Summary::new(&r);
         s.timeout = Some(150.0);
+        s.cores = Some(2);
         let b = s.get(Kind::W1, Daemon::Bgpd).unwrap();
         assert_eq!(b.elapsed, Some(1.4));
         assert_eq!(b.bytes_per_route, Some(200.0));
@@ -791,7 +808,8 @@ mod tests {
         assert!(
             md.contains(
                 "W1: bgpd elapsed ≤ 2 × floor | **met** | bgpd 1.40 s, floor 1.00 s; in bgpd's \
-                 runs: bgpd CPU 1.00 s + harness CPU 0.50 s = 1.1 cores busy"
+                 runs: bgpd CPU 1.00 s + harness CPU 0.50 s = 1.1 cores busy; within 2 × the \
+                 floor on 2 cores busy throughout, bgpd's CPU could be at most 3.50 s"
             ),
             "{md}"
         );
