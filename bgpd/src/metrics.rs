@@ -101,7 +101,7 @@ impl Metrics {
                 "bgpd_rib_pass_prefixes",
                 "Prefixes per RIB pass (queued UPDATEs imported and exported together).",
             )
-            .buckets(vec![1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0]),
+            .buckets(vec![1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 2048.0, 4096.0]),
         )
         .unwrap_or_else(|e| panic!("metric: {e}"));
         let _ = r.register(Box::new(rib_pass_prefixes.clone()));

@@ -94,7 +94,8 @@ pub struct Running {
 pub const BGPD_API_PORT: u16 = 8179;
 
 /// bgpd's RIB passes so far and the prefixes they took (`bgpd_rib_pass_prefixes`'s count
-/// and sum), read from its `/metrics`; None if it cannot be read within a second.
+/// and sum), read from its `/metrics`; None if it cannot be read (1 s to connect, 1 s per
+/// read).
 pub fn bgpd_rib_passes() -> Option<(u64, f64)> {
     use std::io::{Read, Write};
     let addr = std::net::SocketAddr::from((DUT_ADDRESS, BGPD_API_PORT));

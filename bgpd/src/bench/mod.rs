@@ -6,7 +6,8 @@
 //! out to several, as in W3). Every run is bounded in time and every
 //! daemon is killed after its run.
 //!
-//! Addresses: daemon 127.0.9.1:179, injectors 127.0.1.N, monitors 127.0.2.N (all on lo).
+//! Addresses: daemon 127.0.9.1:179 (bgpd's HTTP API on 127.0.9.1:8179, read for its RIB passes),
+//! injectors 127.0.1.N, monitors 127.0.2.N (all on lo).
 
 pub mod daemons;
 pub mod held;

@@ -351,12 +351,15 @@ impl Running {
 }
 
 /// Runs `workload` against `target`. `ready` is called once every session is up, just
-/// before the clock starts (the caller samples the daemon's memory and CPU there).
+/// before the clock starts (the caller samples the daemon's memory and CPU there);
+/// `settled` once the run has ended (converged, failed or timed out), before the harness
+/// closes its sessions: what the daemon does on their closing is not part of the run.
 pub fn run(
     workload: &Workload,
     target: Target,
     timeout: Duration,
     ready: &mut dyn FnMut(),
+    settled: &mut dyn FnMut(),
 ) -> anyhow::Result<RaceOutcome> {
     let stop = Arc::new(AtomicBool::new(false));
     // Before the clock: every prefix the injectors announce, numbered for the monitors.
@@ -552,6 +555,7 @@ pub fn run(
         .map(|(p, _)| p.count.load(Ordering::Relaxed))
         .min()
         .unwrap_or(0);
+    settled();
     let mut latencies = running.finish();
     latencies.sort_unstable();
     outcome.latencies_us = latencies;

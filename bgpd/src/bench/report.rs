@@ -118,27 +118,42 @@ pub fn measure(
         _ => Target::Daemon(daemons::dut_socket()),
     };
     let (mut start_rss, mut start_cpu, mut start_harness) = (None, None, None);
-    let mut start_rib = None;
+    let (mut end_cpu, mut end_harness, mut peak_rss) = (None, None, None);
+    let (mut start_rib, mut end_rib, mut rib_passes) = (None, None, None);
     let bgpd_pid = pid.filter(|_| daemon == Daemon::Bgpd);
-    let outcome = race::run(workload, target, timeout, &mut || {
-        start_harness = daemons::cpu_seconds(std::process::id());
-        if let Some(p) = pid {
-            start_rss = daemons::status_bytes(p, "VmRSS");
-            start_cpu = daemons::cpu_seconds(p);
-        }
-        start_rib = bgpd_pid.and_then(daemons::main_thread_cpu);
-    });
-    let rib_cpu = bgpd_pid
-        .and_then(daemons::main_thread_cpu)
-        .zip(start_rib)
-        .map(|(e, s)| e - s);
-    let end_cpu = pid.and_then(daemons::cpu_seconds);
-    let end_harness = daemons::cpu_seconds(std::process::id());
-    let rib_passes = (daemon == Daemon::Bgpd)
-        .then(daemons::bgpd_rib_passes)
-        .flatten();
-    let peak_rss = pid.and_then(|p| daemons::status_bytes(p, "VmHWM"));
+    let outcome = race::run(
+        workload,
+        target,
+        timeout,
+        &mut || {
+            start_harness = daemons::cpu_seconds(std::process::id());
+            if let Some(p) = pid {
+                start_rss = daemons::status_bytes(p, "VmRSS");
+                start_cpu = daemons::cpu_seconds(p);
+            }
+            start_rib = bgpd_pid.and_then(daemons::main_thread_cpu);
+        },
+        &mut || {
+            end_harness = daemons::cpu_seconds(std::process::id());
+            if let Some(p) = pid {
+                end_cpu = daemons::cpu_seconds(p);
+                peak_rss = daemons::status_bytes(p, "VmHWM");
+            }
+            end_rib = bgpd_pid.and_then(daemons::main_thread_cpu);
+            // After the samples above: serving the request costs the daemon a little CPU.
+            rib_passes = bgpd_pid.and_then(|_| daemons::bgpd_rib_passes());
+        },
+    );
+    let rib_cpu = end_rib.zip(start_rib).map(|(e, s)| e - s);
     let tail = running.as_ref().map(|r| r.log_tail()).unwrap_or_default();
+    // Another process holding the API's port would have answered in bgpd's place.
+    let api_down = running.as_ref().is_some_and(|r| {
+        std::fs::read_to_string(r.dir.join("daemon.log"))
+            .is_ok_and(|log| log.contains("HTTP API not started"))
+    });
+    if api_down {
+        rib_passes = None;
+    }
     if let Some(r) = running {
         r.stop();
     }
@@ -292,8 +307,9 @@ pub struct Cell {
     pub failure: Option<String>,
     /// Most prefixes missing in a run that converged by quiescence.
     pub missing: usize,
-    /// bgpd: median CPU seconds of its RIB thread.
-    pub rib_cpu: Option<f64>,
+    /// bgpd: median CPU seconds of its RIB thread, and of its other threads (per run: CPU
+    /// − RIB thread).
+    pub rib_cpu: (Option<f64>, Option<f64>),
     /// bgpd: median RIB passes per run, and median prefixes per pass.
     pub rib_passes: (Option<f64>, Option<f64>),
 }
@@ -334,7 +350,10 @@ impl Summary {
                 p99_ms: m(&|r| r.p99_ms),
                 failure: runs.iter().find_map(|r| r.failure.clone()),
                 missing: ok.iter().map(|r| r.missing).max().unwrap_or(0),
-                rib_cpu: m(&|r| r.rib_cpu),
+                rib_cpu: (
+                    m(&|r| r.rib_cpu),
+                    m(&|r| r.cpu.zip(r.rib_cpu).map(|(c, rib)| c - rib)),
+                ),
                 rib_passes: (
                     m(&|r| r.rib_passes.map(|p| p.0 as f64)),
                     m(&|r| r.rib_passes.map(|(n, sum)| sum / n.max(1) as f64)),
@@ -579,8 +598,12 @@ pub fn markdown(
 
 /// Where bgpd's CPU went: its RIB thread (the main thread) and the rest (the sessions, on
 /// tokio's workers), and how the RIB took the routes (passes: runs of queued UPDATEs
-/// imported and exported together, at most about 1,024 prefixes unless one UPDATE brings more).
+/// imported and exported together: a full pass takes 1,024 to about 2,048 prefixes, as the
+/// sessions hand the RIB up to 1,024 at a time).
 fn rib_thread(s: &Summary) -> String {
+    if !s.cells.values().any(|row| row.contains_key(&Daemon::Bgpd)) {
+        return String::new();
+    }
     let mut m = String::from(
         "\n## bgpd's threads\n\nMedians of bgpd's runs. The RIB thread is bgpd's main thread; \
          the others run the sessions (decoding, writing). A RIB thread whose CPU is close to the \
@@ -598,8 +621,8 @@ fn rib_thread(s: &Summary) -> String {
             k.name(),
             fmt(c.elapsed, 2),
             fmt(c.cpu, 2),
-            fmt(c.rib_cpu, 2),
-            fmt(c.cpu.zip(c.rib_cpu).map(|(a, r)| a - r), 2),
+            fmt(c.rib_cpu.0, 2),
+            fmt(c.rib_cpu.1, 2),
             fmt(c.rib_passes.0, 0),
             fmt(c.rib_passes.1, 0),
         );
@@ -609,12 +632,12 @@ fn rib_thread(s: &Summary) -> String {
 
 /// Every run as CSV.
 pub fn runs_csv(records: &[RunRecord]) -> String {
-    let mut c = String::from("workload,daemon,run,elapsed_s,injector_s,cpu_s,harness_cpu_s,start_rss_bytes,peak_rss_bytes,routes,bytes_per_route,p50_ms,p99_ms,changes_sent,changes_measured,missing,rib_passes,rib_pass_prefixes,failure\n");
+    let mut c = String::from("workload,daemon,run,elapsed_s,injector_s,cpu_s,harness_cpu_s,start_rss_bytes,peak_rss_bytes,routes,bytes_per_route,p50_ms,p99_ms,changes_sent,changes_measured,missing,rib_thread_cpu_s,rib_passes,rib_pass_prefixes_sum,failure\n");
     let o = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
     for r in records {
         let _ = writeln!(
             c,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"",
             r.workload.name(),
             r.daemon.name(),
             r.rep + 1,
@@ -631,6 +654,7 @@ pub fn runs_csv(records: &[RunRecord]) -> String {
             r.changes.0,
             r.changes.1,
             r.missing,
+            o(r.rib_cpu),
             r.rib_passes.map(|p| p.0.to_string()).unwrap_or_default(),
             r.rib_passes.map(|p| p.1.to_string()).unwrap_or_default(),
             r.failure.clone().unwrap_or_default().replace('"', "'")
@@ -828,6 +852,8 @@ mod tests {
             "{md}"
         );
         assert!(chart(&s).unwrap().starts_with(b"\x89PNG"));
+        let no_bgpd = Summary::new(r.get(4..).unwrap());
+        assert!(!rib_thread(&no_bgpd).contains("bgpd's threads"));
         assert_eq!(runs_csv(&r).lines().count(), 7);
     }
 }

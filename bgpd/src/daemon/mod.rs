@@ -521,11 +521,11 @@ impl Daemon {
                 }
                 run.push(ev);
                 if prefixes >= BATCH_PREFIXES {
-                    self.apply_run(&mut run);
+                    self.apply_run(&mut run, prefixes);
                     prefixes = 0;
                 }
             } else {
-                self.apply_run(&mut run);
+                self.apply_run(&mut run, prefixes);
                 prefixes = 0;
                 self.event(ev);
             }
@@ -534,7 +534,7 @@ impl Daemon {
                 next = self.rib_rx.try_recv().ok();
             }
         }
-        self.apply_run(&mut run);
+        self.apply_run(&mut run, prefixes);
     }
 
     /// An UPDATE of the peer task whose session is up, other than End-of-RIB.
@@ -544,20 +544,18 @@ impl Daemon {
                 && updates.iter().all(|u| u.end_of_rib.is_none()))
     }
 
-    /// Applies a run of UPDATEs collected by [`Daemon::handle_events`] (their backlog permits are
-    /// released after).
-    fn apply_run(&mut self, run: &mut Vec<RibEvent>) {
+    /// Applies a run of UPDATEs collected by [`Daemon::handle_events`], carrying `prefixes`
+    /// prefixes (their backlog permits are released after).
+    fn apply_run(&mut self, run: &mut Vec<RibEvent>, prefixes: usize) {
         if run.is_empty() {
             return;
         }
         let mut batch = Vec::with_capacity(run.len());
         // UPDATEs per peer, written to the peer directory (a mutex) once per run.
         let mut received: SmallVec<[(PeerId, u64); 2]> = SmallVec::new();
-        let mut prefixes = 0;
         for ev in run.iter_mut() {
             if let RibEvent::Update { peer, updates, .. } = ev {
                 let n = updates.len() as u64;
-                prefixes += updates.iter().map(ReceivedUpdate::prefixes).sum::<usize>();
                 match received.iter_mut().find(|(p, _)| p == peer) {
                     Some((_, m)) => *m += n,
                     None => received.push((*peer, n)),
