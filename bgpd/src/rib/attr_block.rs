@@ -129,17 +129,6 @@ pub fn has_opaque(block: &[u8]) -> bool {
     RawAttributes::new(block).any(|(_, code, _)| carried_opaque(code))
 }
 
-/// Whether the block holds attributes in strictly rising type-code order: the order the
-/// daemon keeps sets in, so equal sets have equal octets.
-pub fn in_type_order(block: &[u8]) -> bool {
-    let mut last = None;
-    RawAttributes::new(block).all(|(_, code, _)| {
-        let rising = last.is_none_or(|l| code > l);
-        last = Some(code);
-        rising
-    })
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -148,6 +137,18 @@ mod tests {
         AsPath, AttributeValue, Community, PathAttribute, PathAttributes, SessionContext,
     };
     use bytes::BytesMut;
+
+    /// Whether the block holds attributes in strictly rising type-code order: the order the
+    /// daemon keeps sets in, so equal sets have equal octets (the sessions check it on the
+    /// UPDATE, `CheckedUpdate::in_type_order`).
+    fn in_type_order(block: &[u8]) -> bool {
+        let mut last = None;
+        RawAttributes::new(block).all(|(_, code, _)| {
+            let rising = last.is_none_or(|l| code > l);
+            last = Some(code);
+            rising
+        })
+    }
 
     fn block(values: Vec<AttributeValue>) -> Vec<u8> {
         let mut out = BytesMut::new();

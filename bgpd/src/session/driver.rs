@@ -528,9 +528,7 @@ impl PeerTask {
             }
             self.adopt_parked().await;
         }
-        if let Some(h) = self.connecting.take() {
-            h.abort();
-        }
+        self.stop_connecting();
         // The last NOTIFICATION (Cease on shutdown) goes out before the task ends.
         if let Some(c) = self.connection.take() {
             self.closing = c.writer.close(None);
@@ -569,9 +567,7 @@ impl PeerTask {
             }
             PeerCommand::StopGraceful => {
                 tracing::info!(peer = %self.peer(), "graceful stop: closing without NOTIFICATION (RFC 4724 §4.1)");
-                if let Some(h) = self.connecting.take() {
-                    h.abort();
-                }
+                self.stop_connecting();
                 self.parked = None;
                 if let Some(c) = self.connection.take() {
                     self.closing = c.writer.close(None);
@@ -617,9 +613,7 @@ impl PeerTask {
                 {
                     // A connect the start began (a passive neighbor dialled during our graceful
                     // restart) would later report its failure as this session's.
-                    if let Some(h) = self.connecting.take() {
-                        h.abort();
-                    }
+                    self.stop_connecting();
                     self.attach(stream, false).await;
                 }
             }
@@ -627,9 +621,7 @@ impl PeerTask {
                 tracing::debug!(peer = %self.peer(), "connection refused: session is Idle (back-off or stopped)");
             }
             State::Connect | State::Active if self.connection.is_none() => {
-                if let Some(h) = self.connecting.take() {
-                    h.abort();
-                }
+                self.stop_connecting();
                 self.attach(stream, false).await;
             }
             State::Established => {
@@ -645,9 +637,7 @@ impl PeerTask {
                     self.handle(Event::TcpFailed).await;
                     self.handle(Event::ManualStart).await;
                     if self.fsm.state() != State::Idle && self.connection.is_none() {
-                        if let Some(h) = self.connecting.take() {
-                            h.abort();
-                        }
+                        self.stop_connecting();
                         self.attach(stream, false).await;
                     }
                 } else {
@@ -664,9 +654,7 @@ impl PeerTask {
                 self.connection = None;
                 self.handle(Event::TcpFailed).await;
                 self.handle(Event::ManualStart).await;
-                if let Some(h) = self.connecting.take() {
-                    h.abort();
-                }
+                self.stop_connecting();
                 if matches!(self.fsm.state(), State::Active | State::Connect)
                     && self.connection.is_none()
                 {
@@ -706,10 +694,21 @@ impl PeerTask {
             self.handle(Event::ManualStart).await;
         }
         if matches!(self.fsm.state(), State::Active | State::Connect) && self.connection.is_none() {
-            if let Some(h) = self.connecting.take() {
-                h.abort();
-            }
-            self.attach(stream, false).await;
+            self.continue_on_inbound(stream).await;
+        }
+    }
+
+    /// Goes on over the peer's connection `stream` (RFC 4271 §6.8): our own connection
+    /// attempt, if any is still under way, is dropped.
+    async fn continue_on_inbound(&mut self, stream: TcpStream) {
+        self.stop_connecting();
+        self.attach(stream, false).await;
+    }
+
+    /// Drops our own connection attempt, if one is under way.
+    fn stop_connecting(&mut self) {
+        if let Some(h) = self.connecting.take() {
+            h.abort();
         }
     }
 
@@ -733,10 +732,7 @@ impl PeerTask {
             tracing::info!(peer = %self.peer(), "connection collision: keeping the peer's connection (RFC 4271 §6.8)");
             self.handle(Event::OpenCollisionDump).await;
             self.handle(Event::ManualStart).await;
-            if let Some(h) = self.connecting.take() {
-                h.abort();
-            }
-            self.attach(parked, false).await;
+            self.continue_on_inbound(parked).await;
         }
     }
 
@@ -1204,9 +1200,7 @@ impl PeerTask {
                     if let Some(c) = self.connection.take() {
                         self.closing = c.writer.close(None);
                     }
-                    if let Some(h) = self.connecting.take() {
-                        h.abort();
-                    }
+                    self.stop_connecting();
                 }
                 Output::StartTimer(t, d) => {
                     let mut at = Instant::now() + d;
