@@ -195,6 +195,58 @@ async fn tcp_md5_right_key_wrong_key_no_key() {
     );
 }
 
+/// TCP-MD5 when bgpd opens the connection (RFC 2385): its key is on the socket before the
+/// SYN. Three peers listen, each with the key "peer-key" for bgpd's address; bgpd dials them
+/// with the same key, a wrong one and none. Only the first connection is ever accepted (the
+/// kernel drops segments whose signature is missing or wrong), and bgpd's OPEN arrives on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_md5_on_connections_bgpd_opens() {
+    use std::os::fd::AsRawFd;
+    let bgpd_address: IpAddr = Ipv4Addr::new(127, 0, 0, 2).into();
+    let mut listeners = Vec::new();
+    let mut neighbors = String::new();
+    for (last, key) in [
+        (41u8, Some("peer-key")),
+        (42, Some("wrong-key")),
+        (43, None),
+    ] {
+        let address = Ipv4Addr::new(127, 0, 0, last);
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        bgpd::session::socket_options::set_md5_key(socket.as_raw_fd(), bgpd_address, b"peer-key")
+            .unwrap();
+        socket.bind(SocketAddr::from((address, 0))).unwrap();
+        let port = socket.local_addr().unwrap().port();
+        listeners.push((last, socket.listen(8).unwrap()));
+        let password = key.map_or(String::new(), |k| format!("password = \"{k}\"\n"));
+        neighbors.push_str(&format!(
+            "[[neighbors]]\naddress = \"{address}\"\npeer_as = 64513\nport = {port}\n\
+             local_address = \"127.0.0.2\"\n{password}"
+        ));
+    }
+    let bgpd = start(&neighbors);
+    let mut accepted = Vec::new();
+    for (last, listener) in &listeners {
+        if let Ok(Ok((mut stream, _))) =
+            tokio::time::timeout(Duration::from_secs(5), listener.accept()).await
+        {
+            let mut header = [0u8; 19];
+            let read = tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut header));
+            let open = matches!(read.await, Ok(Ok(_))) && header[18] == 1;
+            accepted.push((*last, open));
+        }
+    }
+    assert_eq!(
+        accepted,
+        vec![(41, true)],
+        "only the connection signed with the listener's key is accepted, and bgpd's OPEN comes on it"
+    );
+    let log = std::fs::read_to_string(&bgpd.log).unwrap();
+    assert!(
+        !log.contains("peer-key") && !log.contains("wrong-key"),
+        "the password never appears in the log"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ttl_security_drops_peers_that_do_not_send_ttl_255() {
     let bgpd = start(
