@@ -80,6 +80,15 @@ impl Daemon {
     }
 }
 
+/// The last 15 lines of a log.
+pub fn tail(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines
+        .get(lines.len().saturating_sub(15)..)
+        .unwrap_or_default()
+        .join("\n")
+}
+
 /// A started daemon.
 pub struct Running {
     child: Child,
@@ -94,17 +103,14 @@ pub struct Running {
 pub const BGPD_API_PORT: u16 = 8179;
 
 /// bgpd's RIB passes so far and the prefixes they took (`bgpd_rib_pass_prefixes`'s count
-/// and sum), read from its `/metrics`; None if it cannot be read (1 s to connect, 1 s per
-/// read).
+/// and sum), read from its `/metrics`; None if it cannot be read within 2 s.
 pub fn bgpd_rib_passes() -> Option<(u64, f64)> {
-    use std::io::{Read, Write};
-    let addr = std::net::SocketAddr::from((DUT_ADDRESS, BGPD_API_PORT));
-    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+    let text = ureq::get(&format!("http://{DUT_ADDRESS}:{BGPD_API_PORT}/metrics"))
+        .timeout(Duration::from_secs(2))
+        .call()
+        .ok()?
+        .into_string()
         .ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
     Some((
         metric_value(&text, "bgpd_rib_pass_prefixes_count")? as u64,
         metric_value(&text, "bgpd_rib_pass_prefixes_sum")?,
@@ -155,14 +161,14 @@ impl Running {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Its log (empty if it cannot be read).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
+    }
+
     /// The last lines of its log.
     pub fn log_tail(&self) -> String {
-        let text = std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().collect();
-        lines
-            .get(lines.len().saturating_sub(15)..)
-            .unwrap_or_default()
-            .join("\n")
+        tail(&self.log())
     }
 
     /// Kills the whole process group and reaps the child.

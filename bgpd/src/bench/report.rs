@@ -145,13 +145,10 @@ pub fn measure(
         },
     );
     let rib_cpu = end_rib.zip(start_rib).map(|(e, s)| e - s);
-    let tail = running.as_ref().map(|r| r.log_tail()).unwrap_or_default();
+    let log = running.as_ref().map(|r| r.log()).unwrap_or_default();
+    let tail = daemons::tail(&log);
     // Another process holding the API's port would have answered in bgpd's place.
-    let api_down = running.as_ref().is_some_and(|r| {
-        std::fs::read_to_string(r.dir.join("daemon.log"))
-            .is_ok_and(|log| log.contains("HTTP API not started"))
-    });
-    if api_down {
+    if log.contains("HTTP API not started") {
         rib_passes = None;
     }
     if let Some(r) = running {

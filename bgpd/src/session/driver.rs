@@ -613,16 +613,14 @@ impl PeerTask {
                 {
                     // A connect the start began (a passive neighbor dialled during our graceful
                     // restart) would later report its failure as this session's.
-                    self.stop_connecting();
-                    self.attach(stream, false).await;
+                    self.continue_on_inbound(stream).await;
                 }
             }
             State::Idle => {
                 tracing::debug!(peer = %self.peer(), "connection refused: session is Idle (back-off or stopped)");
             }
             State::Connect | State::Active if self.connection.is_none() => {
-                self.stop_connecting();
-                self.attach(stream, false).await;
+                self.continue_on_inbound(stream).await;
             }
             State::Established => {
                 let gr = self
@@ -637,8 +635,7 @@ impl PeerTask {
                     self.handle(Event::TcpFailed).await;
                     self.handle(Event::ManualStart).await;
                     if self.fsm.state() != State::Idle && self.connection.is_none() {
-                        self.stop_connecting();
-                        self.attach(stream, false).await;
+                        self.continue_on_inbound(stream).await;
                     }
                 } else {
                     reject(stream, super::fsm::collision_notification()).await;
@@ -698,8 +695,9 @@ impl PeerTask {
         }
     }
 
-    /// Goes on over the peer's connection `stream` (RFC 4271 §6.8): our own connection
-    /// attempt, if any is still under way, is dropped.
+    /// Goes on over `stream`, a connection the peer opened (a passive neighbor, a restarting
+    /// peer, the winner of an RFC 4271 §6.8 collision): our own connection attempt, if any
+    /// is still under way, is dropped.
     async fn continue_on_inbound(&mut self, stream: TcpStream) {
         self.stop_connecting();
         self.attach(stream, false).await;
