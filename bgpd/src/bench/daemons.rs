@@ -102,19 +102,34 @@ pub struct Running {
 /// pass counts from `/metrics` after a run.
 pub const BGPD_API_PORT: u16 = 8179;
 
-/// bgpd's RIB passes so far and the prefixes they took (`bgpd_rib_pass_prefixes`'s count
-/// and sum), read from its `/metrics`; None if it cannot be read within 2 s.
-pub fn bgpd_rib_passes() -> Option<(u64, f64)> {
+/// What the bench reads from bgpd's `/metrics` after a run: its RIB passes so far and the
+/// prefixes they took (`bgpd_rib_pass_prefixes`'s count and sum), and how long the request
+/// took (the RIB task scans the Loc-RIB for the gauges while other work waits).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scrape {
+    /// Passes, and the sum of their prefixes.
+    pub rib_passes: (u64, f64),
+    /// Milliseconds from the request to the whole reply.
+    pub millis: f64,
+}
+
+/// Reads bgpd's `/metrics` ([`Scrape`]); None if it cannot be read within 2 s.
+pub fn bgpd_scrape() -> Option<Scrape> {
+    let started = std::time::Instant::now();
     let text = ureq::get(&format!("http://{DUT_ADDRESS}:{BGPD_API_PORT}/metrics"))
         .timeout(Duration::from_secs(2))
         .call()
         .ok()?
         .into_string()
         .ok()?;
-    Some((
-        metric_value(&text, "bgpd_rib_pass_prefixes_count")? as u64,
-        metric_value(&text, "bgpd_rib_pass_prefixes_sum")?,
-    ))
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    Some(Scrape {
+        rib_passes: (
+            metric_value(&text, "bgpd_rib_pass_prefixes_count")? as u64,
+            metric_value(&text, "bgpd_rib_pass_prefixes_sum")?,
+        ),
+        millis,
+    })
 }
 
 /// The value of an unlabelled sample `name` in Prometheus text.

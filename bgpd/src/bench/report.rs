@@ -52,6 +52,9 @@ pub struct RunRecord {
     /// bgpd: CPU seconds of its main thread over the run, where the RIB task runs (the rest
     /// of [`RunRecord::cpu`] is the sessions', on tokio's worker threads).
     pub rib_cpu: Option<f64>,
+    /// bgpd: milliseconds its `/metrics` took to answer at the end of the run, the table
+    /// loaded ([`daemons::Scrape`]).
+    pub scrape_ms: Option<f64>,
 }
 
 impl RunRecord {
@@ -119,7 +122,7 @@ pub fn measure(
     };
     let (mut start_rss, mut start_cpu, mut start_harness) = (None, None, None);
     let (mut end_cpu, mut end_harness, mut peak_rss) = (None, None, None);
-    let (mut start_rib, mut end_rib, mut rib_passes) = (None, None, None);
+    let (mut start_rib, mut end_rib, mut scrape) = (None, None, None);
     let bgpd_pid = pid.filter(|_| daemon == Daemon::Bgpd);
     let outcome = race::run(
         workload,
@@ -141,7 +144,7 @@ pub fn measure(
             }
             end_rib = bgpd_pid.and_then(daemons::main_thread_cpu);
             // After the samples above: serving the request costs the daemon a little CPU.
-            rib_passes = bgpd_pid.and_then(|_| daemons::bgpd_rib_passes());
+            scrape = bgpd_pid.and_then(|_| daemons::bgpd_scrape());
         },
     );
     let rib_cpu = end_rib.zip(start_rib).map(|(e, s)| e - s);
@@ -149,7 +152,7 @@ pub fn measure(
     let tail = daemons::tail(&log);
     // Another process holding the API's port would have answered in bgpd's place.
     if log.contains("HTTP API not started") {
-        rib_passes = None;
+        scrape = None;
     }
     if let Some(r) = running {
         r.stop();
@@ -170,7 +173,8 @@ pub fn measure(
         changes: (0, 0),
         failure: None,
         missing: 0,
-        rib_passes,
+        rib_passes: scrape.map(|s| s.rib_passes),
+        scrape_ms: scrape.map(|s| s.millis),
         rib_cpu,
     };
     match outcome {
@@ -309,6 +313,8 @@ pub struct Cell {
     pub rib_cpu: (Option<f64>, Option<f64>),
     /// bgpd: median RIB passes per run, and median prefixes per pass.
     pub rib_passes: (Option<f64>, Option<f64>),
+    /// bgpd: median milliseconds of a `/metrics` request with the table loaded.
+    pub scrape_ms: Option<f64>,
 }
 
 /// Every cell of the race.
@@ -355,6 +361,7 @@ impl Summary {
                     m(&|r| r.rib_passes.map(|p| p.0 as f64)),
                     m(&|r| r.rib_passes.map(|(n, sum)| sum / n.max(1) as f64)),
                 ),
+                scrape_ms: m(&|r| r.scrape_ms),
             };
             cells.entry(k).or_default().insert(d, cell);
         }
@@ -604,9 +611,10 @@ fn rib_thread(s: &Summary) -> String {
     let mut m = String::from(
         "\n## bgpd's threads\n\nMedians of bgpd's runs. The RIB thread is bgpd's main thread; \
          the others run the sessions (decoding, writing). A RIB thread whose CPU is close to the \
-         elapsed time was busy throughout: the run waited on it.\n\n\
-         | workload | elapsed s | CPU s | RIB thread CPU s | other threads CPU s | RIB passes | prefixes per pass |\n\
-         |---|---|---|---|---|---|---|\n",
+         elapsed time was busy throughout: the run waited on it. A `/metrics` request, made \
+         after the run with the table loaded, holds the RIB task while it counts the routes.\n\n\
+         | workload | elapsed s | CPU s | RIB thread CPU s | other threads CPU s | RIB passes | prefixes per pass | /metrics ms |\n\
+         |---|---|---|---|---|---|---|---|\n",
     );
     for (k, row) in &s.cells {
         let Some(c) = row.get(&Daemon::Bgpd) else {
@@ -614,7 +622,7 @@ fn rib_thread(s: &Summary) -> String {
         };
         let _ = writeln!(
             m,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             k.name(),
             fmt(c.elapsed, 2),
             fmt(c.cpu, 2),
@@ -622,6 +630,7 @@ fn rib_thread(s: &Summary) -> String {
             fmt(c.rib_cpu.1, 2),
             fmt(c.rib_passes.0, 0),
             fmt(c.rib_passes.1, 0),
+            fmt(c.scrape_ms, 1),
         );
     }
     m
@@ -629,12 +638,12 @@ fn rib_thread(s: &Summary) -> String {
 
 /// Every run as CSV.
 pub fn runs_csv(records: &[RunRecord]) -> String {
-    let mut c = String::from("workload,daemon,run,elapsed_s,injector_s,cpu_s,harness_cpu_s,start_rss_bytes,peak_rss_bytes,routes,bytes_per_route,p50_ms,p99_ms,changes_sent,changes_measured,missing,rib_thread_cpu_s,rib_passes,rib_pass_prefixes_sum,failure\n");
+    let mut c = String::from("workload,daemon,run,elapsed_s,injector_s,cpu_s,harness_cpu_s,start_rss_bytes,peak_rss_bytes,routes,bytes_per_route,p50_ms,p99_ms,changes_sent,changes_measured,missing,rib_thread_cpu_s,rib_passes,rib_pass_prefixes_sum,metrics_scrape_ms,failure\n");
     let o = |v: Option<f64>| v.map(|v| format!("{v:.4}")).unwrap_or_default();
     for r in records {
         let _ = writeln!(
             c,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\"",
             r.workload.name(),
             r.daemon.name(),
             r.rep + 1,
@@ -654,6 +663,7 @@ pub fn runs_csv(records: &[RunRecord]) -> String {
             o(r.rib_cpu),
             r.rib_passes.map(|p| p.0.to_string()).unwrap_or_default(),
             r.rib_passes.map(|p| p.1.to_string()).unwrap_or_default(),
+            o(r.scrape_ms),
             r.failure.clone().unwrap_or_default().replace('"', "'")
         );
     }
@@ -804,6 +814,7 @@ mod tests {
             missing: 0,
             rib_passes: (d == Daemon::Bgpd).then_some((10, 10_000.0)),
             rib_cpu: (d == Daemon::Bgpd).then_some(0.25),
+            scrape_ms: (d == Daemon::Bgpd).then_some(3.5),
         }
     }
 
@@ -845,7 +856,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("| W1 | 1.40 | 1.00 | 0.25 | 0.75 | 10 | 1000 |"),
+            md.contains("| W1 | 1.40 | 1.00 | 0.25 | 0.75 | 10 | 1000 | 3.5 |"),
             "{md}"
         );
         assert!(chart(&s).unwrap().starts_with(b"\x89PNG"));

@@ -2,6 +2,9 @@
 //! lock is ever taken on routing state): the neighbor table.
 
 use super::Daemon;
+use crate::rib::classes::ClassId;
+use crate::rib::route::PeerId;
+use bgp_proto::Family;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -592,37 +595,38 @@ impl Daemon {
                 }
             }
         }
-        let mut accepted: BTreeMap<(String, String, String), i64> = BTreeMap::new();
-        let mut routes: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+        // One scan of the Loc-RIB, counted by numbers (peer id, family, class id); the label
+        // strings are made once per distinct key afterwards. Formatting the labels per path
+        // (three strings and a string-keyed map per path) held the RIB task for about 40 ns
+        // a path: some 40 ms of a 1M-route table at every scrape, with UPDATEs waiting.
+        let mut accepted: crate::rib::FastMap<(PeerId, Family, Option<ClassId>), i64> =
+            crate::rib::FastMap::default();
+        let mut routes: crate::rib::FastMap<Family, (i64, i64)> = crate::rib::FastMap::default();
         for ((family, _), d) in &self.rib.loc {
-            let fam = family.to_string();
-            let r = routes.entry(fam.clone()).or_default();
+            let r = routes.entry(family).or_default();
             r.0 += d.paths.len() as i64;
             r.1 += 1;
             for p in &d.paths {
-                let Some(addr) = self
-                    .rib
-                    .peers
-                    .get(&p.peer)
-                    .map(|x| x.neighbor.address.to_string())
-                else {
-                    continue;
-                };
-                let class = self
-                    .rib
-                    .classes
-                    .name(p.class)
-                    .unwrap_or("other")
-                    .to_string();
-                *accepted.entry((addr, fam.clone(), class)).or_default() += 1;
+                *accepted.entry((p.peer, family, p.class)).or_default() += 1;
             }
         }
-        for ((peer, fam, class), n) in accepted {
+        let mut labelled: BTreeMap<(String, String, String), i64> = BTreeMap::new();
+        for ((peer, family, class), n) in accepted {
+            let Some(addr) = self.rib.peers.get(&peer).map(|x| x.neighbor.address) else {
+                continue;
+            };
+            let class = self.rib.classes.name(class).unwrap_or("other");
+            *labelled
+                .entry((addr.to_string(), family.to_string(), class.to_string()))
+                .or_default() += n;
+        }
+        for ((peer, fam, class), n) in labelled {
             M.prefixes_accepted
                 .with_label_values(&[&peer, &fam, &class])
                 .set(n);
         }
-        for (fam, (paths, prefixes)) in routes {
+        for (family, (paths, prefixes)) in routes {
+            let fam = family.to_string();
             M.rib_routes.with_label_values(&[&fam]).set(paths);
             M.rib_prefixes.with_label_values(&[&fam]).set(prefixes);
         }
