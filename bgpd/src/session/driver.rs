@@ -598,26 +598,25 @@ impl PeerTask {
     async fn inbound(&mut self, stream: TcpStream) {
         let state = self.fsm.state();
         match state {
-            // A passive neighbor depends on the peer to reconnect: refusing it during the
-            // back-off can leave both sides waiting (FRR after a cut link, namespace lab
-            // scenario 9). It is let in, except during a max-prefix restart interval.
+            // Idle in a running task is the IdleHold back-off after a failure (a manual stop
+            // ends the task). The peer's connection ends the wait (RFC 4271 §8.2.2 Idle,
+            // Event 5), as FRR and BIRD do, except during a max-prefix restart interval.
+            // Refused, a restarted peer waited out our back-off: after its Cease on shutdown,
+            // counted with earlier failures, 10 + 20 s (lab scenario 7). A passive neighbor
+            // would wait forever (FRR after a cut link, namespace lab scenario 9). Our own
+            // connection attempts stay damped: the failure count is kept.
             State::Idle
-                if self.neighbor.passive
-                    && self.quiet_until.is_none_or(|q| q <= Instant::now())
+                if self.quiet_until.is_none_or(|q| q <= Instant::now())
                     && self.connection.is_none() =>
             {
-                tracing::debug!(peer = %self.peer(), "passive neighbor reconnected during the back-off: accepted");
-                self.handle(Event::ManualStart).await;
-                if matches!(self.fsm.state(), State::Active | State::Connect)
-                    && self.connection.is_none()
-                {
-                    // A connect the start began (a passive neighbor dialled during our graceful
-                    // restart) would later report its failure as this session's.
+                tracing::debug!(peer = %self.peer(), "the peer connected during the back-off: accepted");
+                self.handle(Event::PassiveStart).await;
+                if self.fsm.state() == State::Active && self.connection.is_none() {
                     self.continue_on_inbound(stream).await;
                 }
             }
             State::Idle => {
-                tracing::debug!(peer = %self.peer(), "connection refused: session is Idle (back-off or stopped)");
+                tracing::debug!(peer = %self.peer(), "connection refused: session is Idle (max-prefix restart interval, or a connection in hand)");
             }
             State::Connect | State::Active if self.connection.is_none() => {
                 self.continue_on_inbound(stream).await;

@@ -218,6 +218,11 @@ pub enum Event {
     /// Event 3: the daemon starts the peer (at startup, or after a configuration change).
     /// Ignored while the IdleHold back-off runs.
     AutomaticStart,
+    /// Event 5 (AutomaticStart_with_PassiveTcpEstablishment): the peer connected while the
+    /// session waited in Idle for its IdleHold back-off. The wait ends and the FSM goes to
+    /// Active to take that connection; the failure count stays, so our own connection
+    /// attempts are still damped (§8.1.1 DampPeerOscillations). Ignored outside Idle.
+    PassiveStart,
     /// Event 8: the daemon closes the session for a reason of its own (e.g. Cease 6/1,
     /// maximum number of prefixes). Counts as a failure: the IdleHold back-off restarts it.
     AutomaticStop {
@@ -512,6 +517,16 @@ impl Fsm {
             }
             // §8.2.2 Idle, Event 13: the back-off is over; start again.
             Event::TimerExpired(Timer::IdleHold) => self.start(out),
+            // §8.2.2 Idle, Event 5: the peer's connection ends the back-off. Start the
+            // ConnectRetryTimer (not for a passive neighbor: it never connects), listen,
+            // Active; the driver hands the connection over next. The failure count is kept.
+            Event::PassiveStart => {
+                self.stop_timer(Timer::IdleHold, out);
+                if !self.config.passive {
+                    self.start_timer(Timer::ConnectRetry, self.config.connect_retry, out);
+                }
+                self.state = State::Active;
+            }
             // §8.2.2 Idle: ManualStop is ignored; it also cancels a pending automatic restart
             // and, like every ManualStop, sets ConnectRetryCounter to 0.
             Event::ManualStop { .. } => {
@@ -550,7 +565,7 @@ impl Fsm {
     fn connecting(&mut self, event: Event, out: &mut Vec<Output>) {
         match event {
             // §8.2.2 Connect/Active: start events are ignored.
-            Event::ManualStart | Event::AutomaticStart => {}
+            Event::ManualStart | Event::AutomaticStart | Event::PassiveStart => {}
             // §8.2.2 Connect/Active, Event 2: drop the connection attempt, counter 0, Idle.
             Event::ManualStop { .. } => self.go_idle(DownReason::ManualStop, None, false, out),
             // §8.2.2 Connect, Event 9: drop the attempt, restart the timer, connect again.
@@ -609,7 +624,7 @@ impl Fsm {
     fn connected(&mut self, event: Event, out: &mut Vec<Output>) {
         match event {
             // §8.2.2 OpenSent/OpenConfirm/Established: start events are ignored.
-            Event::ManualStart | Event::AutomaticStart => {}
+            Event::ManualStart | Event::AutomaticStart | Event::PassiveStart => {}
             // §8.2.2, Event 2: send Cease, close, ConnectRetryCounter = 0, Idle.
             Event::ManualStop { notification } => {
                 let notification = notification.unwrap_or_else(|| {
@@ -948,10 +963,11 @@ mod tests {
         "Established",
     ];
 
-    const EVENTS: [&str; 21] = [
+    const EVENTS: [&str; 22] = [
         "ManualStart",
         "ManualStop",
         "AutomaticStart",
+        "PassiveStart",
         "AutomaticStop",
         "TcpConnected/out",
         "TcpConnected/in",
@@ -1016,6 +1032,7 @@ mod tests {
                 notification: Some(Notification::cease_with_message(2, "maintenance")),
             },
             "AutomaticStart" => Event::AutomaticStart,
+            "PassiveStart" => Event::PassiveStart,
             "AutomaticStop" => Event::AutomaticStop {
                 notification: Notification::new(6, 1),
             },
@@ -1103,6 +1120,7 @@ mod tests {
         ("Idle", "ManualStart", "Connect", "start:retry=30 connect"),
         ("Idle", "ManualStop", "Idle", ""),
         ("Idle", "AutomaticStart", "Connect", "start:retry=30 connect"),
+        ("Idle", "PassiveStart", "Active", "start:retry=30"),
         ("Idle", "AutomaticStop", "Idle", ""),
         ("Idle", "TcpConnected/out", "Idle", "close"),
         ("Idle", "TcpConnected/in", "Idle", "close"),
@@ -1125,6 +1143,7 @@ mod tests {
         ("Idle+backoff", "ManualStart", "Connect", "stop:idle start:retry=30 connect"),
         ("Idle+backoff", "ManualStop", "Idle", "stop:idle"),
         ("Idle+backoff", "AutomaticStart", "Idle", ""),
+        ("Idle+backoff", "PassiveStart", "Active", "stop:idle start:retry=30"),
         ("Idle+backoff", "AutomaticStop", "Idle", ""),
         ("Idle+backoff", "TcpConnected/out", "Idle", "close"),
         ("Idle+backoff", "TcpConnected/in", "Idle", "close"),
@@ -1147,6 +1166,7 @@ mod tests {
         ("Connect", "ManualStart", "Connect", ""),
         ("Connect", "ManualStop", "Idle", "close stop:retry down:manual"),
         ("Connect", "AutomaticStart", "Connect", ""),
+        ("Connect", "PassiveStart", "Connect", ""),
         ("Connect", "AutomaticStop", "Idle", "close stop:retry start:idle=5 down:sent"),
         ("Connect", "TcpConnected/out", "OpenSent", "stop:retry open start:hold=240"),
         ("Connect", "TcpConnected/in", "OpenSent", "stop:retry open start:hold=240"),
@@ -1169,6 +1189,7 @@ mod tests {
         ("Active", "ManualStart", "Active", ""),
         ("Active", "ManualStop", "Idle", "stop:retry down:manual"),
         ("Active", "AutomaticStart", "Active", ""),
+        ("Active", "PassiveStart", "Active", ""),
         ("Active", "AutomaticStop", "Idle", "stop:retry start:idle=5 down:sent"),
         ("Active", "TcpConnected/out", "OpenSent", "stop:retry open start:hold=240"),
         ("Active", "TcpConnected/in", "OpenSent", "stop:retry open start:hold=240"),
@@ -1191,6 +1212,7 @@ mod tests {
         ("Active+passive", "ManualStart", "Active", ""),
         ("Active+passive", "ManualStop", "Idle", "down:manual"),
         ("Active+passive", "AutomaticStart", "Active", ""),
+        ("Active+passive", "PassiveStart", "Active", ""),
         ("Active+passive", "AutomaticStop", "Idle", "start:idle=5 down:sent"),
         ("Active+passive", "TcpConnected/out", "OpenSent", "open start:hold=240"),
         ("Active+passive", "TcpConnected/in", "OpenSent", "open start:hold=240"),
@@ -1213,6 +1235,7 @@ mod tests {
         ("OpenSent", "ManualStart", "OpenSent", ""),
         ("OpenSent", "ManualStop", "Idle", "notify:6/2 close stop:hold down:manual"),
         ("OpenSent", "AutomaticStart", "OpenSent", ""),
+        ("OpenSent", "PassiveStart", "OpenSent", ""),
         ("OpenSent", "AutomaticStop", "Idle", "notify:6/1 close stop:hold start:idle=5 down:sent"),
         ("OpenSent", "TcpConnected/out", "OpenSent", ""),
         ("OpenSent", "TcpConnected/in", "OpenSent", ""),
@@ -1235,6 +1258,7 @@ mod tests {
         ("OpenConfirm", "ManualStart", "OpenConfirm", ""),
         ("OpenConfirm", "ManualStop", "Idle", "notify:6/2 close stop:hold stop:keepalive down:manual"),
         ("OpenConfirm", "AutomaticStart", "OpenConfirm", ""),
+        ("OpenConfirm", "PassiveStart", "OpenConfirm", ""),
         ("OpenConfirm", "AutomaticStop", "Idle", "notify:6/1 close stop:hold stop:keepalive start:idle=5 down:sent"),
         ("OpenConfirm", "TcpConnected/out", "OpenConfirm", ""),
         ("OpenConfirm", "TcpConnected/in", "OpenConfirm", ""),
@@ -1257,6 +1281,7 @@ mod tests {
         ("Established", "ManualStart", "Established", ""),
         ("Established", "ManualStop", "Idle", "notify:6/2 close stop:hold stop:keepalive stop:reset down:manual"),
         ("Established", "AutomaticStart", "Established", ""),
+        ("Established", "PassiveStart", "Established", ""),
         ("Established", "AutomaticStop", "Idle", "notify:6/1 close stop:hold stop:keepalive stop:reset start:idle=5 down:sent"),
         ("Established", "TcpConnected/out", "Established", ""),
         ("Established", "TcpConnected/in", "Established", ""),

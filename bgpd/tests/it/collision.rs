@@ -1,6 +1,7 @@
-//! RFC 4271 §6.8 over TCP (BAD-INPUTS item 28): a connection collision that the peer, with
-//! the higher BGP identifier, resolves first; and one that bgpd, with the higher identifier,
-//! resolves.
+//! Connections both sides open, over TCP: RFC 4271 §6.8 (BAD-INPUTS item 28), a connection
+//! collision that the peer, with the higher BGP identifier, resolves first, and one that
+//! bgpd, with the higher identifier, resolves; and a peer that reconnects while bgpd waits
+//! out its back-off after the peer's Cease.
 
 use crate::support::{free_port, spawn_bgpd, Kill};
 use bgp_proto::{Message, Notification, Open, SessionContext};
@@ -73,9 +74,8 @@ impl Lab {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// bgpd's connection (its OPEN read from it), then the peer's own connection to bgpd,
-    /// which bgpd, in OpenSent, holds back (nothing comes back on it).
-    async fn both_connections(&self) -> (TcpStream, TcpStream) {
+    /// bgpd's connection to the peer's listener, its OPEN read from it.
+    async fn bgpd_connection(&self) -> TcpStream {
         let (mut ours, _) = tokio::time::timeout(Duration::from_secs(10), self.listener.accept())
             .await
             .unwrap_or_else(|_| panic!("bgpd never dialled the peer; log:\n{}", self.log()))
@@ -85,13 +85,41 @@ impl Lab {
             matches!(first, Some(Message::Open(_))),
             "bgpd's first message: {first:?}"
         );
+        ours
+    }
+
+    /// A connection from the peer's address to bgpd.
+    async fn peer_connection(&self) -> TcpStream {
         let socket = TcpSocket::new_v4().unwrap();
         socket.bind(SocketAddr::from((PEER, 0))).unwrap();
-        let theirs = socket
+        socket
             .connect(SocketAddr::from(([127, 0, 0, 2], self.port)))
             .await
-            .unwrap();
-        (ours, theirs)
+            .unwrap()
+    }
+
+    /// bgpd's connection (its OPEN read from it), then the peer's own connection to bgpd,
+    /// which bgpd, in OpenSent, holds back (nothing comes back on it).
+    async fn both_connections(&self) -> (TcpStream, TcpStream) {
+        let ours = self.bgpd_connection().await;
+        (ours, self.peer_connection().await)
+    }
+
+    /// The peer's side of the session on `stream` once bgpd's OPEN is read: its OPEN and
+    /// KEEPALIVE, then bgpd's KEEPALIVE (Established), or a panic naming `when`.
+    async fn finish_handshake(&self, stream: &mut TcpStream, when: &str) {
+        write(
+            stream,
+            Message::Open(Open::new(64520, 90, PEER, Vec::new())),
+        )
+        .await;
+        write(stream, Message::Keepalive).await;
+        let keepalive = read_message(stream, Duration::from_secs(5)).await;
+        assert!(
+            matches!(keepalive, Some(Message::Keepalive)),
+            "no KEEPALIVE {when} (got {keepalive:?}); log:\n{}",
+            self.log()
+        );
     }
 }
 
@@ -106,7 +134,6 @@ impl Lab {
 async fn a_collision_the_peer_resolves_first_continues_on_its_connection() {
     let lab = Lab::start().await;
     let (mut ours, mut theirs) = lab.both_connections().await;
-    let log_text = || lab.log();
     let early = read_message(&mut theirs, Duration::from_millis(500)).await;
     assert!(
         early.is_none(),
@@ -122,20 +149,10 @@ async fn a_collision_the_peer_resolves_first_continues_on_its_connection() {
     assert!(
         matches!(open, Some(Message::Open(_))),
         "no OPEN on the peer's connection after bgpd's was closed with 6/7 (got {open:?}); log:\n{}",
-        log_text()
+        lab.log()
     );
-    write(
-        &mut theirs,
-        Message::Open(Open::new(64520, 90, PEER, Vec::new())),
-    )
-    .await;
-    write(&mut theirs, Message::Keepalive).await;
-    let keepalive = read_message(&mut theirs, Duration::from_secs(5)).await;
-    assert!(
-        matches!(keepalive, Some(Message::Keepalive)),
-        "no KEEPALIVE after the peer's OPEN (got {keepalive:?}); log:\n{}",
-        log_text()
-    );
+    lab.finish_handshake(&mut theirs, "after the peer's OPEN")
+        .await;
 }
 
 /// The other side of RFC 4271 §6.8: bgpd has the higher identifier, so bgpd resolves. bgpd
@@ -191,4 +208,31 @@ async fn a_collision_bgpd_resolves_keeps_its_own_connection() {
         log.contains("keeping our connection"),
         "no log line of the resolution:\n{log}"
     );
+}
+
+/// A peer that shuts its session down (Cease 6/2, as BIRD and FRR do on a restart) and
+/// connects again at once. bgpd is in Idle, its IdleHold back-off running (5 s after the
+/// first failure, doubling with each further one): it takes the peer's connection anyway
+/// (RFC 4271 §8.2.2 Idle, Event 5), and its OPEN arrives within 2 s, not after the back-off.
+/// Refused, a restarted BIRD waited 30 s in one lab run (scenario 7).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_reconnecting_during_the_back_off_is_taken() {
+    let lab = Lab::start().await;
+    let mut ours = lab.bgpd_connection().await;
+    lab.finish_handshake(&mut ours, "after the peer's OPEN")
+        .await;
+
+    // The peer shuts down and comes straight back, on a connection of its own.
+    write(&mut ours, Message::Notification(Notification::new(6, 2))).await;
+    drop(ours);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut theirs = lab.peer_connection().await;
+    let open = read_message(&mut theirs, Duration::from_secs(2)).await;
+    assert!(
+        matches!(open, Some(Message::Open(_))),
+        "no OPEN within 2 s on the peer's new connection during the back-off (got {open:?}); log:\n{}",
+        lab.log()
+    );
+    lab.finish_handshake(&mut theirs, "on the peer's new connection")
+        .await;
 }
