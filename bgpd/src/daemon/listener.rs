@@ -35,6 +35,11 @@ pub async fn start(
         } else {
             s.set_ttl(255)?;
         }
+        // A neighbor with TTL security has its accepted connection's SYN checked: the
+        // minimum TTL set on the connection comes after the kernel queued the peer's first
+        // segments (RFC 5082 §3; `PeerTask::attach`).
+        crate::session::socket_options::save_syns(socket.as_raw_fd())
+            .with_context(|| format!("cannot keep SYN headers on {addr}"))?;
         socket
             .bind(*addr)
             .with_context(|| format!("cannot listen on {addr}"))?;

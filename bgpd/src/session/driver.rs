@@ -737,6 +737,24 @@ impl PeerTask {
         if let Some(hops) = self.neighbor.ttl_security {
             use std::os::fd::AsRawFd;
             let v6 = self.neighbor.address.is_ipv6();
+            // RFC 5082 §3: the minimum TTL set below holds from the next segment; what the
+            // kernel queued before (the peer's OPEN) passed unchecked. The SYN's TTL, kept by
+            // the listener, decides for those: a peer too far away is refused here, with its
+            // TTL in the log, instead of hanging in OpenConfirm until the hold timer.
+            let min = 256 - u16::from(hops.max(1));
+            if !outbound {
+                match super::socket_options::saved_syn_ttl(stream.as_raw_fd()) {
+                    Ok(Some(ttl)) if u16::from(ttl) < min => {
+                        tracing::warn!(peer = %self.peer(), ttl, min_ttl = min, "TTL security (RFC 5082): the peer's SYN arrived with TTL {ttl}, below {min}: connection refused");
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(peer = %self.peer(), error = %e, "cannot read the SYN's TTL (RFC 5082): connection refused");
+                        return;
+                    }
+                }
+            }
             if let Err(e) = super::socket_options::set_ttl_security(stream.as_raw_fd(), v6, hops) {
                 tracing::error!(peer = %self.peer(), error = %e, "cannot set TTL security (RFC 5082): connection refused");
                 return;

@@ -1,9 +1,11 @@
 //! Socket options the sessions need and the standard library does not offer: TCP-MD5
 //! signatures (RFC 2385, Linux `TCP_MD5SIG`) and TTL security (RFC 5082, `IP_MINTTL` /
-//! `IPV6_MINHOPCOUNT`, with an outgoing TTL / hop limit of 255).
+//! `IPV6_MINHOPCOUNT`, with an outgoing TTL / hop limit of 255, and the TTL of an accepted
+//! connection's SYN from `TCP_SAVED_SYN`).
 //!
-//! This is the one module of bgpd with `unsafe` code: each block is a `setsockopt` call on
-//! a file descriptor the caller owns, with a value whose layout matches the kernel's.
+//! This is the one module of bgpd with `unsafe` code: each block is a `setsockopt` or
+//! `getsockopt` call on a file descriptor the caller owns, with a value whose layout matches
+//! the kernel's.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -119,6 +121,51 @@ pub fn set_ttl_security(fd: RawFd, ipv6: bool, hops: u8) -> io::Result<()> {
     }
 }
 
+/// Makes the listening socket `fd` keep the IP and TCP headers of each SYN for the
+/// connection it accepts (Linux `TCP_SAVE_SYN`), so [`saved_syn_ttl`] can tell the TTL the
+/// peer's connection began with.
+pub fn save_syns(fd: RawFd) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_SAVE_SYN, &on)
+}
+
+/// The TTL (IPv4) or hop limit (IPv6) with which the SYN of the accepted connection `fd`
+/// arrived, from the headers its listener kept ([`save_syns`]); `None` when none were kept
+/// (the listener did not ask, or they were read already: the kernel hands them out once).
+pub fn saved_syn_ttl(fd: RawFd) -> io::Result<Option<u8>> {
+    let mut headers = [0u8; 512];
+    let mut len = headers.len() as libc::socklen_t;
+    // SAFETY: `headers` is a live buffer of `len` octets that the kernel may write and `len`
+    // a live length it updates; an invalid fd makes the call fail with EBADF, nothing else.
+    let r = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_SAVED_SYN,
+            headers.as_mut_ptr().cast::<libc::c_void>(),
+            &mut len,
+        )
+    };
+    if r != 0 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::ENOENT) => Ok(None),
+            _ => Err(e),
+        };
+    }
+    Ok(headers.get(..len as usize).and_then(ip_header_ttl))
+}
+
+/// The TTL of an IPv4 header (octet 8) or the hop limit of an IPv6 one (octet 7), after the
+/// version in the first four bits.
+fn ip_header_ttl(header: &[u8]) -> Option<u8> {
+    match header.first()? >> 4 {
+        4 => header.get(8).copied(),
+        6 => header.get(7).copied(),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +183,44 @@ mod tests {
         set_md5_key(l.as_raw_fd(), "127.0.0.9".parse().expect("ip"), b"").expect("remove");
         assert!(set_md5_key(l.as_raw_fd(), "127.0.0.9".parse().expect("ip"), &[b'x'; 81]).is_err());
         set_ttl_security(l.as_raw_fd(), false, 1).expect("gtsm");
+    }
+
+    /// A connection accepted by a listener that keeps SYNs tells its SYN's TTL once: the
+    /// kernel's default TTL (64) over loopback, and 255 from a socket set to send with it.
+    #[test]
+    fn the_ttl_of_an_accepted_connections_syn_is_read_once() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        save_syns(l.as_raw_fd()).expect("save syns");
+        let addr = l.local_addr().expect("addr");
+        let _plain = std::net::TcpStream::connect(addr).expect("connect");
+        let (accepted, _) = l.accept().expect("accept");
+        assert_eq!(saved_syn_ttl(accepted.as_raw_fd()).expect("read"), Some(64));
+        assert_eq!(
+            saved_syn_ttl(accepted.as_raw_fd()).expect("read again"),
+            None
+        );
+        let gtsm = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        gtsm.set_ttl(255).expect("ttl");
+        gtsm.connect(&addr.into()).expect("connect");
+        let (accepted, _) = l.accept().expect("accept");
+        assert_eq!(
+            saved_syn_ttl(accepted.as_raw_fd()).expect("read"),
+            Some(255)
+        );
+    }
+
+    #[test]
+    fn ttl_and_hop_limit_are_found_by_ip_version() {
+        let mut v4 = [0u8; 20];
+        v4[0] = 0x45;
+        v4[8] = 1;
+        assert_eq!(ip_header_ttl(&v4), Some(1));
+        let mut v6 = [0u8; 40];
+        v6[0] = 0x60;
+        v6[7] = 254;
+        assert_eq!(ip_header_ttl(&v6), Some(254));
+        assert_eq!(ip_header_ttl(&[0x50; 20]), None);
+        assert_eq!(ip_header_ttl(&[]), None);
     }
 }

@@ -253,10 +253,11 @@ async fn ttl_security_drops_peers_that_do_not_send_ttl_255() {
         "[[neighbors]]\naddress = \"127.0.0.11\"\npeer_as = 64513\npassive = true\nttl_security = 1\n\
          [[neighbors]]\naddress = \"127.0.0.12\"\npeer_as = 64513\npassive = true\nttl_security = 1\n",
     );
-    // A peer sending with TTL 64: its first segment may be queued before bgpd sets the
-    // minimum TTL on the accepted socket, but nothing after it passes, so bgpd never reaches
-    // Established (whatever the peer believes). Its half-open session stays in bgpd until the
-    // hold timer, so the GTSM peer below is another neighbor.
+    // A peer sending with TTL 64: bgpd reads its SYN's TTL (kept by the listener) and closes
+    // the connection at once, with the TTL in its log. Without that check, its first segment
+    // (the OPEN) was queued before bgpd set the minimum TTL and read; nothing after it
+    // passed, so bgpd never reached Established (whatever the peer believed). The GTSM peer
+    // below is another neighbor all the same.
     let far = try_connect(
         bgpd.port,
         peer([127, 0, 0, 11], 64513),
@@ -269,7 +270,12 @@ async fn ttl_security_drops_peers_that_do_not_send_ttl_255() {
         "Established",
         "TTL 64 must not pass a minimum TTL of 255"
     );
-    drop(far);
+    assert!(far.is_none(), "a peer sending TTL 64 got a session");
+    let log = std::fs::read_to_string(&bgpd.log).unwrap();
+    assert!(
+        log.contains("the peer's SYN arrived with TTL 64, below 255: connection refused"),
+        "no log line naming the SYN's TTL:\n{log}"
+    );
     let mut gtsm = peer([127, 0, 0, 12], 64513);
     gtsm.ttl_255 = true;
     let _p = connect(bgpd.port, gtsm).await;

@@ -2,10 +2,10 @@
 # Scenario 15 (issue 8, session security against real peers):
 #  A. TTL security (RFC 5082) with MetalLB speaker-2 (FRR). bgpd reloads with `ttl_security = 1`
 #     for it (the session restarts, Cease 6/6). FRR still sends with TTL 1: bgpd must never
-#     have the session Established (its API, 20 s) while the vMX stays up. (FRR's own view may
-#     show Established for a while: bgpd's OPEN and KEEPALIVEs reach it with TTL 255, and the
-#     OPEN FRR queued before bgpd set the minimum TTL on the accepted connection was read; its
-#     KEEPALIVEs are not, so bgpd stays in OpenConfirm until its hold timer ends it.) FRR then
+#     have the session Established (its API, 20 s) while the vMX stays up, and it refuses
+#     FRR's connections by their SYN's TTL, with that TTL in its log (since session 23; before,
+#     the OPEN FRR queued before bgpd set the minimum TTL on the accepted connection was read,
+#     its KEEPALIVEs were not, and bgpd sat in OpenConfirm until its hold timer). FRR then
 #     gets `neighbor X ttl-security hops 1`: TTL 255 both ways, Established in both views. Both
 #     sides back to no TTL security: Established again.
 #  B. Max-prefix with the vMX (GoBGP). bgpd reloads with `max_prefixes = 3` and
@@ -45,6 +45,12 @@ s15_spk2_refused_vmx_up() {
   bgpd_established "$V4NET.1"
 }
 
+s15_syn_ttl_logged() {
+  jq -e --arg p "$V4NET.22" 'select(.peer == $p and .ttl == 1 and (.message | test("SYN arrived with TTL 1, below 255")))' \
+    "$LAB_DIR/rs.log" >/dev/null 2>&1 && return 0
+  echo "bgpd's log has no refusal of $V4NET.22's SYN with TTL 1:"; grep -i "ttl" "$LAB_DIR/rs.log" | tail -5; return 1
+}
+
 s15_vmx_json() { gobgp_in vmx -j neighbor "$RS"; }
 s15_vmx_notifications() { s15_vmx_json | jq -r '.state.messages.received.notification // 0'; }
 s15_vmx_up() {
@@ -73,6 +79,7 @@ scenario_15() {
   s15_config "s/^description = \"metallb speaker-2 (FRR)\"\$/&\nttl_security = 1/"
   sleep 1
   always 20 "bgpd never has speaker-2 (TTL 1) Established; the vMX stays up" s15_spk2_refused_vmx_up
+  eventually 30 "bgpd refused speaker-2's connection by its SYN's TTL (1), and said so" s15_syn_ttl_logged
   log "A: FRR: neighbor $RS ttl-security hops 1"
   s15_frr "neighbor $RS ttl-security hops 1" >/dev/null
   eventually 120 "speaker-2 Established with TTL security on both sides" s15_spk2_up
