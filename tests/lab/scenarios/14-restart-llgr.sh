@@ -98,6 +98,14 @@ bgpd_api_llgr_stale() {
   echo "bgpd's API does not show 10.244.1.0/26 as llgr_stale:"; echo "$j"; return 1
 }
 spk4_has_node1() { local v; v=$(gobgp_adj_in spk4 "$RS" ipv4); grep -qx 10.244.1.0/26 <<<"$v" || { echo "spk4 adj-in: $v"; return 1; }; }
+s14_calico_up() { # bgpd's IPv4 sessions with the three Calico nodes (07-tcp-md5.sh's helper)
+  local h; for h in 11 12 13; do bgpd_established "$V4NET.$h" || return 1; done
+}
+s14_vmx_up() { # the vMX's session, from both ends
+  local st; st=$(gobgp_state vmx "$RS")
+  [ "$st" = 6 ] || { echo "the vMX's GoBGP: session with $RS in state \"$st\" (6 = Established)"; return 1; }
+  bgpd_established "$V4NET.1"
+}
 node1_sessions_llgr_up() {
   local out; out=$(birdc_in node1 show protocols)
   grep -q "^Global_${RS//./_} .*Established" <<<"$out" && grep -q "^Global_${RS6//:/_} .*Established" <<<"$out" && return 0
@@ -108,16 +116,20 @@ scenario_14() {
   local v4=(10.244.1.0/26 10.244.1.64/26) v6=(fd00:10:244:1::/122 fd00:10:244:1::40/122) old t0
   # --- setup: LLGR on the vMX, node-1 and bgpd; bgpd's state file ---------------------------
   bgpd_route_server_gr_config "$S14_STALE" "$S14_DEFERRAL"
+  # Three disruptions, each waited out on its own so that a slow one is named (one CI run
+  # of session 22 timed out on the single 60 s wait for all of them, without saying which).
   kill -HUP "$(s14_bgpd_pid)"
+  eventually 30 "bgpd's Calico sessions back after its reload (SIGHUP: Cease 6/6, new sessions)" s14_calico_up
   vmx_llgr_config 64515 "$S14_STALE"
   stop_router vmx
   start_gobgpd vmx
   eventually 20 "the vMX's GoBGP API back" gobgp_api_up vmx
+  eventually 30 "the vMX's session with bgpd back after GoBGP's restart" s14_vmx_up
   vmx_announce
   calico_llgr_config node1 11 64515 "${v4[*]}" "${v6[*]}" "$S14_GR" "$S14_STALE"
   birdc_in node1 configure >/dev/null
-  eventually 60 "lab settled with long-lived graceful restart configured" s14_settled
   eventually 30 "node-1's sessions up" node1_sessions_llgr_up
+  eventually 60 "lab settled with long-lived graceful restart configured" s14_settled
   eventually 20 "node-1's blocks at the vMX" node1_blocks_at_vmx ipv4 plain "${v4[@]}"
   eventually 20 "node-1's IPv6 blocks at the vMX" node1_blocks_at_vmx ipv6 plain "${v6[@]}"
   eventually 20 "the native speaker receives node-1's blocks" spk4_has_node1
