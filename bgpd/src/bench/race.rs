@@ -59,9 +59,8 @@ fn quiesce(monitors: &[(Arc<Progress>, JoinHandle<Vec<u64>>)]) {
         .collect();
     if quiet.iter().all(Option::is_some) {
         for ((p, _), last) in monitors.iter().zip(quiet) {
-            let mut done = lock(&p.done_at);
-            if done.is_none() {
-                *done = last;
+            if let Some(at) = last {
+                p.converge(at, p.count.load(Ordering::Relaxed));
             }
         }
     }
@@ -101,7 +100,31 @@ struct Progress {
     count: AtomicUsize,
     last_change: Mutex<Option<Instant>>,
     done_at: Mutex<Option<Instant>>,
+    /// Prefixes held when `done_at` was set: W4's churn starts right after, and its first
+    /// withdrawals would otherwise count as prefixes that never arrived.
+    held_when_done: AtomicUsize,
     error: Mutex<Option<String>>,
+}
+
+impl Progress {
+    /// Marks the initial table converged at `at` with `held` prefixes (once).
+    fn converge(&self, at: Instant, held: usize) {
+        let mut done = lock(&self.done_at);
+        if done.is_none() {
+            self.held_when_done.store(held, Ordering::Relaxed);
+            *done = Some(at);
+        }
+    }
+
+    /// Prefixes of the initial table that never arrived: counted when it converged, or now.
+    fn missing(&self) -> usize {
+        let held = if lock(&self.done_at).is_some() {
+            self.held_when_done.load(Ordering::Relaxed)
+        } else {
+            self.count.load(Ordering::Relaxed)
+        };
+        self.expected.saturating_sub(held)
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -179,10 +202,7 @@ fn monitor_loop(
         }
         progress.count.store(held.len(), Ordering::Relaxed);
         if held.len() >= expected {
-            let mut done = lock(&progress.done_at);
-            if done.is_none() {
-                *done = Some(Instant::now());
-            }
+            progress.converge(Instant::now(), held.len());
         }
     }
     latencies
@@ -523,11 +543,7 @@ pub fn run(
         quiesce(&running.monitors);
         std::thread::sleep(Duration::from_millis(2));
     }
-    outcome.missing = running
-        .monitors
-        .iter()
-        .map(|(p, _)| p.expected.saturating_sub(p.count.load(Ordering::Relaxed)))
-        .sum();
+    outcome.missing = running.monitors.iter().map(|(p, _)| p.missing()).sum();
     let converged = all_done(&running);
     if converged {
         outcome.elapsed = running
@@ -589,6 +605,21 @@ mod tests {
         for k in [Kind::W1, Kind::W1b, Kind::W2, Kind::W4] {
             assert_eq!(copies(k), 1, "{k:?}");
         }
+    }
+
+    #[test]
+    fn prefixes_missing_are_counted_when_the_table_converged() {
+        let p = Progress {
+            expected: 10_000,
+            ..Progress::default()
+        };
+        p.count.store(9_995, Ordering::Relaxed);
+        assert_eq!(p.missing(), 5, "before convergence: what is held now");
+        p.converge(Instant::now(), 9_995);
+        // W4's churn withdraws 1 % at once after convergence; later marks change nothing.
+        p.count.store(9_895, Ordering::Relaxed);
+        p.converge(Instant::now(), 9_895);
+        assert_eq!(p.missing(), 5);
     }
 
     #[test]
