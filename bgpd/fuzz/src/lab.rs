@@ -207,7 +207,14 @@ impl Lab {
         let id = input.pick(self.peers.len());
         let event = match input.pick(18) {
             0 => Event::ManualStart,
-            1 => Event::AutomaticStart,
+            // The peer connecting during the back-off is `PassiveStart` (the driver's rule).
+            1 => {
+                if input.flag() {
+                    Event::AutomaticStart
+                } else {
+                    Event::PassiveStart
+                }
+            }
             2 | 3 => Event::TcpConnected {
                 outbound: input.flag(),
             },

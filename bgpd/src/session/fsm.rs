@@ -2006,6 +2006,7 @@ mod tests {
                 Just(Event::ManualStart),
                 Just(Event::ManualStop { notification: None }),
                 Just(Event::AutomaticStart),
+                Just(Event::PassiveStart),
                 Just(Event::AutomaticStop {
                     notification: Notification::new(6, 1)
                 }),
