@@ -595,7 +595,41 @@ impl PeerTask {
         false
     }
 
+    /// RFC 5082 §3 for a connection the peer opened: whether its SYN came with a TTL (hop
+    /// limit) the neighbor's `ttl_security` allows. The minimum TTL `attach` sets holds from
+    /// the next segment; what the kernel queued before (the peer's OPEN) passed unchecked, so
+    /// the SYN's TTL, kept by the listener, decides. Checked before the connection touches
+    /// the session in any way (a collision, a graceful restart, the end of a back-off): a
+    /// peer too far away is refused with its TTL in the log, instead of hanging in
+    /// OpenConfirm until the hold timer.
+    fn syn_ttl_allowed(&self, stream: &TcpStream) -> bool {
+        use std::os::fd::AsRawFd;
+        let Some(hops) = self.neighbor.ttl_security else {
+            return true;
+        };
+        let min = 256 - u16::from(hops.max(1));
+        match super::socket_options::saved_syn_ttl(stream.as_raw_fd()) {
+            Ok(Some(ttl)) if u16::from(ttl) < min => {
+                tracing::warn!(peer = %self.peer(), ttl, min_ttl = min, "TTL security (RFC 5082): the peer's SYN arrived with TTL {ttl}, below {min}: connection refused");
+                false
+            }
+            Ok(Some(_)) => true,
+            Ok(None) => {
+                // The kernel keeps no SYN for a connection its SYN cookies let in.
+                tracing::warn!(peer = %self.peer(), "TTL security (RFC 5082): the listener kept no SYN for this connection (SYN cookies?): only the minimum TTL from now on applies");
+                true
+            }
+            Err(e) => {
+                tracing::error!(peer = %self.peer(), error = %e, "cannot read the SYN's TTL (RFC 5082): connection refused");
+                false
+            }
+        }
+    }
+
     async fn inbound(&mut self, stream: TcpStream) {
+        if !self.syn_ttl_allowed(&stream) {
+            return;
+        }
         let state = self.fsm.state();
         match state {
             // Idle in a running task is the IdleHold back-off after a failure (a manual stop
@@ -737,24 +771,6 @@ impl PeerTask {
         if let Some(hops) = self.neighbor.ttl_security {
             use std::os::fd::AsRawFd;
             let v6 = self.neighbor.address.is_ipv6();
-            // RFC 5082 §3: the minimum TTL set below holds from the next segment; what the
-            // kernel queued before (the peer's OPEN) passed unchecked. The SYN's TTL, kept by
-            // the listener, decides for those: a peer too far away is refused here, with its
-            // TTL in the log, instead of hanging in OpenConfirm until the hold timer.
-            let min = 256 - u16::from(hops.max(1));
-            if !outbound {
-                match super::socket_options::saved_syn_ttl(stream.as_raw_fd()) {
-                    Ok(Some(ttl)) if u16::from(ttl) < min => {
-                        tracing::warn!(peer = %self.peer(), ttl, min_ttl = min, "TTL security (RFC 5082): the peer's SYN arrived with TTL {ttl}, below {min}: connection refused");
-                        return;
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::error!(peer = %self.peer(), error = %e, "cannot read the SYN's TTL (RFC 5082): connection refused");
-                        return;
-                    }
-                }
-            }
             if let Err(e) = super::socket_options::set_ttl_security(stream.as_raw_fd(), v6, hops) {
                 tracing::error!(peer = %self.peer(), error = %e, "cannot set TTL security (RFC 5082): connection refused");
                 return;

@@ -131,7 +131,8 @@ pub fn save_syns(fd: RawFd) -> io::Result<()> {
 
 /// The TTL (IPv4) or hop limit (IPv6) with which the SYN of the accepted connection `fd`
 /// arrived, from the headers its listener kept ([`save_syns`]); `None` when none were kept
-/// (the listener did not ask, or they were read already: the kernel hands them out once).
+/// (the listener did not ask, SYN cookies let the connection in, or they were read already:
+/// the kernel hands them out once, and answers "none" with an empty value).
 pub fn saved_syn_ttl(fd: RawFd) -> io::Result<Option<u8>> {
     let mut headers = [0u8; 512];
     let mut len = headers.len() as libc::socklen_t;
@@ -147,11 +148,7 @@ pub fn saved_syn_ttl(fd: RawFd) -> io::Result<Option<u8>> {
         )
     };
     if r != 0 {
-        let e = io::Error::last_os_error();
-        return match e.raw_os_error() {
-            Some(libc::ENOENT) => Ok(None),
-            _ => Err(e),
-        };
+        return Err(io::Error::last_os_error());
     }
     Ok(headers.get(..len as usize).and_then(ip_header_ttl))
 }
