@@ -607,9 +607,9 @@ impl PeerTask {
         let Some(hops) = self.neighbor.ttl_security else {
             return true;
         };
-        let min = 256 - u16::from(hops.max(1));
+        let min = super::socket_options::min_ttl(hops);
         match super::socket_options::saved_syn_ttl(stream.as_raw_fd()) {
-            Ok(Some(ttl)) if u16::from(ttl) < min => {
+            Ok(Some(ttl)) if ttl < min => {
                 tracing::warn!(peer = %self.peer(), ttl, min_ttl = min, "TTL security (RFC 5082): the peer's SYN arrived with TTL {ttl}, below {min}: connection refused");
                 false
             }

@@ -107,10 +107,16 @@ pub fn set_md5_key(fd: RawFd, peer: IpAddr, key: &[u8]) -> io::Result<()> {
     setsockopt(fd, libc::IPPROTO_TCP, libc::TCP_MD5SIG, &sig)
 }
 
+/// RFC 5082 §3: the lowest TTL / hop limit accepted from a peer `hops` away, 255 − (hops − 1)
+/// (`hops = 1`: 255, directly connected peers only; 0 counts as 1).
+pub fn min_ttl(hops: u8) -> u8 {
+    u8::MAX - (hops.max(1) - 1)
+}
+
 /// RFC 5082 (GTSM): send with TTL / hop limit 255 and drop segments that arrive with less
-/// than `256 - hops` (so `hops = 1` accepts only directly connected peers).
+/// than [`min_ttl`].
 pub fn set_ttl_security(fd: RawFd, ipv6: bool, hops: u8) -> io::Result<()> {
-    let min: libc::c_int = 256 - libc::c_int::from(hops.max(1));
+    let min = libc::c_int::from(min_ttl(hops));
     let out: libc::c_int = 255;
     if ipv6 {
         setsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS, &out)?;
@@ -204,6 +210,14 @@ mod tests {
         assert_eq!(
             saved_syn_ttl(accepted.as_raw_fd()).expect("read"),
             Some(255)
+        );
+    }
+
+    #[test]
+    fn the_minimum_ttl_follows_the_hop_count() {
+        assert_eq!(
+            (min_ttl(0), min_ttl(1), min_ttl(2), min_ttl(255)),
+            (255, 255, 254, 1)
         );
     }
 
