@@ -14,9 +14,21 @@
 //! - Encoding computes lengths first and fails rather than truncating ([`EncodeError`]).
 //!
 //! Nothing in this crate panics on any input: no indexing or `unwrap` on received bytes
-//! (checked by fuzz targets and property tests).
+//! (checked by fuzz targets and property tests). Outside tests, clippy refuses `unwrap`,
+//! indexing (workspace lints), `expect`, `panic!`, `unreachable!`, `todo!` and
+//! `unimplemented!` (the attribute below), so none can be added to a decoder unnoticed.
 //!
 //! Byte offsets count from the first octet of the message (the marker), or of the MRT record.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::expect_used,
+        clippy::panic,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
 
 mod attribute;
 mod builder;
