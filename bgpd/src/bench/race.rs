@@ -162,11 +162,9 @@ fn monitor_loop(
         match frame.kind {
             2 => {}
             3 => {
-                let b = frame.body;
                 *lock(&progress.error) = Some(format!(
-                    "monitor got NOTIFICATION {}/{}",
-                    b.first().copied().unwrap_or(0),
-                    b.get(1).copied().unwrap_or(0)
+                    "monitor got NOTIFICATION {}",
+                    notification(frame.body)
                 ));
                 break;
             }
@@ -208,13 +206,57 @@ fn monitor_loop(
     latencies
 }
 
+/// A NOTIFICATION's body as `code/subcode (names)` and its data (RFC 4271 §4.5).
+fn notification(body: &[u8]) -> bgp_proto::Notification {
+    match body {
+        [code, subcode, data @ ..] => bgp_proto::Notification {
+            code: *code,
+            subcode: *subcode,
+            data: bytes::Bytes::copy_from_slice(data),
+        },
+        _ => bgp_proto::Notification::new(0, 0),
+    }
+}
+
+/// How the daemon ended an injector's session, as its drain saw it: the NOTIFICATION it
+/// sent, or the read error. Shared between an injector's drain and its writer.
+type Ended = Arc<Mutex<Option<String>>>;
+
 /// Reads and discards what the daemon sends an injector (a route-server client receives
-/// the other clients' routes; a reader that stops would stall the daemon).
-fn drain_loop(mut reader: MessageReader, stop: Arc<AtomicBool>) {
+/// the other clients' routes; a reader that stops would stall the daemon). A NOTIFICATION
+/// or a read error before the run stops is kept in `ended`, for the writer's error.
+fn drain_loop(mut reader: MessageReader, stop: Arc<AtomicBool>, ended: Ended) {
     while !stop.load(Ordering::Relaxed) {
-        if reader.next_frame().is_err() {
-            break;
+        let why = match reader.next_frame() {
+            Ok(Some(f)) if f.kind == 3 => {
+                format!("the daemon sent NOTIFICATION {}", notification(f.body))
+            }
+            Ok(_) => continue,
+            Err(e) => format!("the daemon's side: {e:#}"),
+        };
+        if !stop.load(Ordering::Relaxed) {
+            *lock(&ended) = Some(why);
         }
+        break;
+    }
+}
+
+/// An injector's write error, with what its drain saw of the session's end (waiting up to
+/// half a second for the drain to read it): "Broken pipe" alone does not say why. Errors
+/// after the run was stopped are left as they are.
+fn with_end(e: anyhow::Error, ended: &Ended, stop: &AtomicBool) -> anyhow::Error {
+    if stop.load(Ordering::Relaxed) {
+        return e;
+    }
+    let until = Instant::now() + Duration::from_millis(500);
+    loop {
+        if let Some(why) = lock(ended).clone() {
+            return e.context(why);
+        }
+        if Instant::now() >= until {
+            return e.context("no NOTIFICATION from the daemon before the session ended");
+        }
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 
@@ -412,7 +454,7 @@ pub fn run(
             let h = std::thread::spawn(move || monitor_loop(reader, i, expected, p, s, c));
             running.monitors.push((progress, h));
         };
-    let mut writers: Vec<(TcpStream, &InjectorPlan)> = Vec::new();
+    let mut writers: Vec<(TcpStream, &InjectorPlan, Ended)> = Vec::new();
     let setup = (|| -> anyhow::Result<()> {
         match target {
             Target::Daemon(addr) => {
@@ -424,11 +466,12 @@ pub fn run(
                 for inj in &workload.injectors {
                     let (w, r) = session(inj.speaker, addr, setup_deadline)?;
                     running.streams.push(w.try_clone()?);
-                    let s = stop.clone();
+                    let (s, ended) = (stop.clone(), Ended::default());
+                    let e = ended.clone();
                     running
                         .others
-                        .push(std::thread::spawn(move || drain_loop(r, s)));
-                    writers.push((w, inj));
+                        .push(std::thread::spawn(move || drain_loop(r, s, e)));
+                    writers.push((w, inj, ended));
                 }
             }
             Target::Floor(addr) => {
@@ -463,11 +506,12 @@ pub fn run(
                             *expected += inj.prefixes;
                         }
                         running.streams.push(w.try_clone()?);
-                        let s = stop.clone();
+                        let (s, ended) = (stop.clone(), Ended::default());
+                        let e = ended.clone();
                         running
                             .others
-                            .push(std::thread::spawn(move || drain_loop(r, s)));
-                        writers.push((w, inj));
+                            .push(std::thread::spawn(move || drain_loop(r, s, e)));
+                        writers.push((w, inj, ended));
                     }
                 }
                 for (mut readers, expected) in monitors {
@@ -491,7 +535,7 @@ pub fn run(
     let injector_done = Arc::new(Mutex::new(None::<Instant>));
     let total = writers.len();
     let mut churn_handle = None;
-    for (mut w, plan) in writers {
+    for (mut w, plan, ended) in writers {
         let (s, bytes, written, done) = (
             stop.clone(),
             plan.stream.clone(),
@@ -503,7 +547,7 @@ pub fn run(
             running.monitors.iter().map(|(p, _)| p.clone()).collect();
         let speaker = plan.speaker;
         let h = std::thread::spawn(move || -> anyhow::Result<u64> {
-            write_until(&mut w, &bytes, &s)?;
+            write_until(&mut w, &bytes, &s).map_err(|e| with_end(e, &ended, &s))?;
             if written.fetch_add(1, Ordering::AcqRel) + 1 == total {
                 *lock(&done) = Some(Instant::now());
             }
@@ -517,7 +561,7 @@ pub fn run(
                 }
                 std::thread::sleep(Duration::from_millis(5));
             }
-            churn_loop(w, &plan, speaker, &clock, &s)
+            churn_loop(w, &plan, speaker, &clock, &s).map_err(|e| with_end(e, &ended, &s))
         });
         churn_handle = Some(h);
     }
@@ -620,6 +664,35 @@ mod tests {
         p.count.store(9_895, Ordering::Relaxed);
         p.converge(Instant::now(), 9_895);
         assert_eq!(p.missing(), 5);
+    }
+
+    #[test]
+    fn an_injectors_write_error_says_how_the_daemon_ended_the_session() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut daemon = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (injector, _) = listener.accept().unwrap();
+        injector
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let (stop, ended) = (Arc::new(AtomicBool::new(false)), Ended::default());
+        let (s, e) = (stop.clone(), ended.clone());
+        let drain = std::thread::spawn(move || drain_loop(MessageReader::new(injector), s, e));
+        let cease = bgp_proto::Message::Notification(bgp_proto::Notification::new(6, 8));
+        daemon
+            .write_all(&cease.to_bytes(&SessionContext::default()).unwrap())
+            .unwrap();
+        let e = with_end(anyhow::anyhow!("Broken pipe"), &ended, &stop);
+        let text = format!("{e:#}");
+        assert!(
+            text.contains("NOTIFICATION 6/8 (Cease / Out of Resources)"),
+            "{text}"
+        );
+        assert!(text.contains("Broken pipe"), "{text}");
+        drain.join().unwrap();
+        // After the run stopped, an error is left as it is (no wait, no guess).
+        stop.store(true, Ordering::Relaxed);
+        let e = with_end(anyhow::anyhow!("stopped"), &Ended::default(), &stop);
+        assert_eq!(format!("{e:#}"), "stopped");
     }
 
     #[test]

@@ -278,7 +278,8 @@ async fn ttl_security_drops_peers_that_do_not_send_ttl_255() {
     );
     let mut gtsm = peer([127, 0, 0, 12], 64513);
     gtsm.ttl_255 = true;
-    let _p = connect(bgpd.port, gtsm).await;
+    gtsm.graceful_restart = Some(120);
+    let p = connect(bgpd.port, gtsm).await;
     // The peer is Established once it has our KEEPALIVE; bgpd once it has the peer's.
     let mut state = Value::Null;
     for _ in 0..50 {
@@ -289,6 +290,35 @@ async fn ttl_security_drops_peers_that_do_not_send_ttl_255() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(state, "Established", "a peer sending TTL 255 gets in");
+
+    // A connection from the GTSM peer's address with TTL 64 while its session, with graceful
+    // restart, is Established: refused before anything acts on it. Taken as the peer
+    // restarting (RFC 4724 §4.2), it would end the live session, from anyone who can reach
+    // the port from farther away.
+    let spoof = try_connect(
+        bgpd.port,
+        peer([127, 0, 0, 12], 64513),
+        Duration::from_secs(2),
+    )
+    .await;
+    assert!(spoof.is_none(), "a TTL-64 connection got a session");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        neighbor(&bgpd.api, "127.0.0.12")["state"],
+        "Established",
+        "the live session did not survive a refused connection"
+    );
+    assert!(!p.received().closed, "bgpd closed the live session");
+    let log = std::fs::read_to_string(&bgpd.log).unwrap();
+    assert!(
+        !log.contains("peer restarted (graceful restart)"),
+        "a refused connection was taken for a restart:\n{log}"
+    );
+    assert_eq!(
+        log.matches("the peer's SYN arrived with TTL 64, below 255").count(),
+        2,
+        "each TTL-64 connection is logged:\n{log}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
