@@ -27,6 +27,13 @@
 //!   its own. Each set's batch is packed once ([`super::outbox::SharedBatch`]) and its
 //!   octets written to every member. With one route server and many clients, the queueing
 //!   and packing no longer grow with the number of clients.
+//! - **A new destination decided like the one before it is not decided again** (session
+//!   24). A full table comes as UPDATEs of several prefixes with one attribute set; when the
+//!   next destination has one path, is held by nobody yet and shares the last one's set,
+//!   source, class and staleness, the pass repeats the last decision (the same announcement
+//!   joined, the same advertised bits) instead of deciding group by group
+//!   (`update_group::RepeatDecision`; only where every receiver is in a group decided a word
+//!   at a time and shares export results).
 //! - **Nothing when the best path did not change.** A destination whose best path is still
 //!   the one last advertised (same path, same attributes: [`Destination::exported_best`]) is
 //!   skipped for peers without ADD-PATH.
@@ -52,7 +59,7 @@ use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
-use update_group::{decide_group, queue_group, update_groups, Decision};
+use update_group::{decide_group, queue_group, update_groups, Decision, RepeatDecision};
 
 /// How much of `keys` an export pass sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -423,9 +430,6 @@ impl Rib {
                 repeats.push(i);
             }
         }
-        for r in slots.iter().flatten() {
-            self.loc.unmark(*r);
-        }
         let once: Cow<'_, [(Family, IpNet)]> = if repeats.is_empty() {
             Cow::Borrowed(keys)
         } else {
@@ -442,8 +446,13 @@ impl Rib {
         if !self.deferring {
             self.advertise(keys, &slots, only, pass, outbox);
         }
+        // The marks go with the pass (before a destination's slot is freed for reuse).
         for (key, r) in keys.iter().zip(&slots) {
-            let Some(d) = r.and_then(|r| self.loc.at(r)) else {
+            let Some(r) = *r else {
+                continue;
+            };
+            self.loc.unmark(r);
+            let Some(d) = self.loc.at(r) else {
                 continue;
             };
             if d.paths.is_empty() {
@@ -565,6 +574,9 @@ impl Rib {
         let mut llgr = LlgrCheck::default();
         // Bitmap changes for the current destination: (receiver index, now advertised).
         let mut flips: SmallVec<[(usize, bool); 8]> = SmallVec::new();
+        let mut repeats =
+            RepeatDecision::new(pass == Pass::Changes && only.is_none(), &receivers, &groups);
+        let mut group_on: SmallVec<[u64; 2]> = SmallVec::new();
         for (key, slot) in keys.iter().zip(slots) {
             let (family, prefix) = *key;
             flips.clear();
@@ -572,11 +584,28 @@ impl Rib {
             let best = dest.and_then(Destination::best_path);
             let unchanged =
                 pass == Pass::Changes && dest.is_some_and(|d| same_best(d.exported_best, best));
+            // A new destination decided like the one before it: the same steps, repeated.
+            let repeat_key = repeats.key(dest, best, family, unchanged, &groups);
+            if let Some(k) = repeat_key {
+                let n = Nlri {
+                    prefix,
+                    path_id: None,
+                };
+                let new_best = best.map_or(0, |p| p.local_id);
+                if let Some(on) = repeats.repeat(k, &mut groups, &mut receivers, n) {
+                    if let Some(d) = slot.and_then(|r| loc.at_mut(r)) {
+                        d.advertised.apply_inline(on, 0);
+                        d.exported_best = new_best;
+                    }
+                    continue;
+                }
+            }
             // Route-server clients may need their own view only where there is a choice.
             let several = dest.is_some_and(|d| d.paths.len() > 1);
             // Update groups decided a word at a time: (added, removed) bits for the
             // destination's advertised set.
             let (mut on_bits, mut off_bits) = (0u64, 0u64);
+            group_on.clear();
             for g in &mut groups {
                 g.fast = g.ids.is_some() && !g.alternates && !(several && g.rs_client);
                 if g.fast {
@@ -592,7 +621,11 @@ impl Rib {
                     );
                     on_bits |= on;
                     off_bits |= off;
+                    group_on.push(on);
                 }
+            }
+            if let Some(k) = repeat_key {
+                repeats.remember(k, &groups, &group_on);
             }
             for (ri, r) in receivers.iter_mut().enumerate() {
                 if let Some(gi) = r.group {

@@ -22,6 +22,8 @@ pub mod prefix_log;
 pub mod received;
 #[cfg(test)]
 mod refresh_tests;
+#[cfg(test)]
+mod repeat_tests;
 pub mod route;
 pub mod table;
 #[cfg(test)]

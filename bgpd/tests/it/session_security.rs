@@ -315,7 +315,8 @@ async fn ttl_security_drops_peers_that_do_not_send_ttl_255() {
         "a refused connection was taken for a restart:\n{log}"
     );
     assert_eq!(
-        log.matches("the peer's SYN arrived with TTL 64, below 255").count(),
+        log.matches("the peer's SYN arrived with TTL 64, below 255")
+            .count(),
         2,
         "each TTL-64 connection is logged:\n{log}"
     );

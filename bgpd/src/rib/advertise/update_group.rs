@@ -5,12 +5,14 @@
 //! A child of `advertise`: it works on the pass's private receivers and queues.
 
 use super::{add_count, Exporter, LastSet, LlgrCheck, Queued, Receiver};
+use crate::rib::classes::ClassId;
 use crate::rib::peer_set;
-use crate::rib::route::SharedAttrs;
+use crate::rib::route::{PeerId, SharedAttrs};
 use crate::rib::table::{Destination, Path};
 use crate::rib::FastMap;
 use bgp_proto::{Family, FamilySet, Nlri, SessionContext};
 use ipnet::IpNet;
+use smallvec::SmallVec;
 use std::sync::Arc;
 
 /// Peers of one pass that may share a queue (an update group): they share export results
@@ -359,5 +361,149 @@ pub(super) fn queue_group(
         q.withdraw(family, n);
     } else if let Some(a) = decided_attrs(d, r) {
         q.announce(family, a, n);
+    }
+}
+
+/// What makes two destinations decided alike by every update group of a pass: the family and
+/// their only path's attribute set (by address: the Loc-RIB holds it for the whole pass),
+/// source peer, class and LLGR staleness. [`decide_group`] reads nothing else of a new
+/// destination when its groups are decided a word at a time and their export results are
+/// shared (the export policy does not look at the prefix).
+type RepeatKey = (Family, usize, PeerId, Option<ClassId>, bool);
+
+/// One group's part of a repeated decision: the members sent the route (peer-id bits), and
+/// where its prefix went (queue, announcement) when they are not none.
+type GroupRepeat = (u64, Option<(usize, usize)>);
+
+/// The pass's decision for the last new destination, to repeat for the ones after it that
+/// share its key: a full table comes as UPDATEs of several prefixes with one attribute set,
+/// and each of them used to be decided again, group by group (about half of the RIB task's
+/// instructions loading a table). A repeat appends the prefix to the announcement its
+/// predecessor joined and sets the same advertised bits, the very steps [`decide_group`]
+/// would take.
+///
+/// Only for a destination with one path, advertised to nobody, not the best last advertised
+/// (a new destination, the common case while tables load), in a `Changes` pass to every
+/// peer, where every receiver belongs to an update group decided a word at a time and
+/// shares export results. Anything else takes the general way.
+#[derive(Default)]
+pub(super) struct RepeatDecision {
+    /// Whether the pass allows repeats at all (see above).
+    enabled: bool,
+    key: Option<RepeatKey>,
+    /// Per group, in group order.
+    per_group: SmallVec<[GroupRepeat; 2]>,
+}
+
+impl RepeatDecision {
+    /// Repeats are allowed in a `Changes` pass to every peer where every receiver is in an
+    /// update group whose ids fit the inline word and shares export results.
+    pub(super) fn new(
+        changes_to_all: bool,
+        receivers: &[Receiver],
+        groups: &[UpdateGroup],
+    ) -> Self {
+        let enabled = changes_to_all
+            && receivers.iter().all(|r| {
+                r.memoize
+                    && r.group
+                        .and_then(|gi| groups.get(gi))
+                        .is_some_and(|g| g.ids.is_some())
+            });
+        RepeatDecision {
+            enabled,
+            ..RepeatDecision::default()
+        }
+    }
+
+    /// The key of a destination that may be repeated, `None` for one that takes the general
+    /// way.
+    pub(super) fn key(
+        &self,
+        dest: Option<&Destination>,
+        best: Option<&Path>,
+        family: Family,
+        unchanged: bool,
+        groups: &[UpdateGroup],
+    ) -> Option<RepeatKey> {
+        if !self.enabled || unchanged {
+            return None;
+        }
+        let d = dest?;
+        let p = best?;
+        if d.paths.len() != 1 || !d.advertised.is_empty() {
+            return None;
+        }
+        // A member holding its own view of some destination makes its group decide member
+        // by member from then on.
+        if groups.iter().any(|g| g.alternates) {
+            return None;
+        }
+        Some((
+            family,
+            Arc::as_ptr(&p.attrs) as usize,
+            p.peer,
+            p.class,
+            p.llgr_stale,
+        ))
+    }
+
+    /// Repeats the last decision for a destination with `key`: queues `n` where its
+    /// predecessor went and returns the bits to add to its advertised set; `None` when the
+    /// last decision was for another key.
+    pub(super) fn repeat(
+        &self,
+        key: RepeatKey,
+        groups: &mut [UpdateGroup],
+        receivers: &mut [Receiver],
+        n: Nlri,
+    ) -> Option<u64> {
+        if self.key != Some(key) {
+            return None;
+        }
+        let family = key.0;
+        let mut on = 0;
+        for (g, (to, at)) in groups.iter_mut().zip(&self.per_group) {
+            if let Some((qi, ai)) = *at {
+                if let Some((_, _, v)) = g
+                    .queues
+                    .get_mut(qi)
+                    .and_then(|(_, q)| q.announce.get_mut(ai))
+                {
+                    v.push(n);
+                }
+            }
+            g.count(family, *to, 0, receivers);
+            on |= *to;
+        }
+        Some(on)
+    }
+
+    /// Keeps what [`decide_group`] just decided for a destination with `key` (`on`: each
+    /// group's added bits, in group order), with where each announcement was queued.
+    pub(super) fn remember(&mut self, key: RepeatKey, groups: &[UpdateGroup], on: &[u64]) {
+        self.key = None;
+        self.per_group.clear();
+        for (g, &to) in groups.iter().zip(on) {
+            let at = if to == 0 {
+                None
+            } else {
+                // `decide_group` left the queue it used as the group's last, and the
+                // announcement it joined as that queue's last.
+                let at = g.last.and_then(|qi| {
+                    g.queues
+                        .get(qi)
+                        .and_then(|(_, q)| q.last.map(|(_, ai)| (qi, ai)))
+                });
+                if at.is_none() {
+                    return;
+                }
+                at
+            };
+            self.per_group.push((to, at));
+        }
+        if self.per_group.len() == groups.len() {
+            self.key = Some(key);
+        }
     }
 }
