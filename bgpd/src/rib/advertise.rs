@@ -569,7 +569,9 @@ impl Rib {
             },
             interned,
             pass_interned,
-            memo: FastMap::default(),
+            // Sized for a table's UPDATEs (about six destinations per attribute set), so that
+            // it does not grow by doubling through every pass.
+            memo: FastMap::with_capacity_and_hasher(keys.len() / 4, Default::default()),
         };
         let mut llgr = LlgrCheck::default();
         // Bitmap changes for the current destination: (receiver index, now advertised).
@@ -624,7 +626,9 @@ impl Rib {
                     group_on.push(on);
                 }
             }
-            if let Some(k) = repeat_key {
+            // Only a pure announcement is repeated (`remember` takes the queue the group used
+            // last as the announcement's).
+            if let Some(k) = repeat_key.filter(|_| off_bits == 0) {
                 repeats.remember(k, &groups, &group_on);
             }
             for (ri, r) in receivers.iter_mut().enumerate() {
