@@ -230,7 +230,8 @@ impl Notification {
     }
 
     /// Parses a body (the header check guarantees at least two octets; fewer decode as 0/0).
-    pub(crate) fn parse(body: &[u8]) -> Notification {
+    /// Never fails: any octets are a NOTIFICATION to show.
+    pub fn parse(body: &[u8]) -> Notification {
         match body {
             [code, subcode, data @ ..] => Notification {
                 code: *code,

@@ -164,7 +164,7 @@ fn monitor_loop(
             3 => {
                 *lock(&progress.error) = Some(format!(
                     "monitor got NOTIFICATION {}",
-                    notification(frame.body)
+                    bgp_proto::Notification::parse(frame.body)
                 ));
                 break;
             }
@@ -206,18 +206,6 @@ fn monitor_loop(
     latencies
 }
 
-/// A NOTIFICATION's body as `code/subcode (names)` and its data (RFC 4271 §4.5).
-fn notification(body: &[u8]) -> bgp_proto::Notification {
-    match body {
-        [code, subcode, data @ ..] => bgp_proto::Notification {
-            code: *code,
-            subcode: *subcode,
-            data: bytes::Bytes::copy_from_slice(data),
-        },
-        _ => bgp_proto::Notification::new(0, 0),
-    }
-}
-
 /// How the daemon ended an injector's session, as its drain saw it: the NOTIFICATION it
 /// sent, or the read error. Shared between an injector's drain and its writer.
 type Ended = Arc<Mutex<Option<String>>>;
@@ -229,7 +217,10 @@ fn drain_loop(mut reader: MessageReader, stop: Arc<AtomicBool>, ended: Ended) {
     while !stop.load(Ordering::Relaxed) {
         let why = match reader.next_frame() {
             Ok(Some(f)) if f.kind == 3 => {
-                format!("the daemon sent NOTIFICATION {}", notification(f.body))
+                format!(
+                    "the daemon sent NOTIFICATION {}",
+                    bgp_proto::Notification::parse(f.body)
+                )
             }
             Ok(_) => continue,
             Err(e) => format!("the daemon's side: {e:#}"),
